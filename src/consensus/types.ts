@@ -1,0 +1,83 @@
+/**
+ * The contract between the pure PBFT replica and whatever drives it (the simulator or the
+ * networked node). The replica never reads a clock, draws randomness or does I/O: the driver
+ * passes `now` and events in, and carries the returned effects out.
+ */
+
+/** Validator index in genesis order, 0..n-1. The primary of view v is v mod n. */
+export type ReplicaId = number
+
+export interface Validator {
+  /** 32-byte ed25519 public key; every consensus message from this validator is signed by it. */
+  publicKey: Uint8Array
+}
+
+/** Injected crypto: the node uses node:crypto, the simulator may use a cheaper deterministic stand-in. */
+export interface ConsensusCrypto {
+  sign: (message: Uint8Array) => Uint8Array
+  verify: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
+  hash: (...parts: Uint8Array[]) => Uint8Array
+}
+
+export interface ReplicaConfig {
+  validators: Validator[]
+  self: ReplicaId
+  /** Max requests in one batch; a batch is cut when full or when batchTimeoutMs passes. */
+  maxBatchSize: number
+  maxBatchBytes: number
+  batchTimeoutMs: number
+  /** K: a checkpoint certificate every K sequence numbers becomes stable and moves the low watermark. */
+  checkpointInterval: number
+  /** L: sequence numbers in (h, h+L] may be in flight at once. */
+  windowSize: number
+  /** Base view-change timeout; doubles for each consecutive view change without progress. */
+  viewChangeTimeoutMs: number
+  /** Max |proposer timestamp - local now| a backup accepts in a pre-prepare. */
+  maxClockSkewMs: number
+}
+
+/** A request is an opaque, already-signed client transaction. The replica only needs its id. */
+export interface ClientRequest {
+  id: Uint8Array
+  bytes: Uint8Array
+}
+
+export type ReplicaEvent =
+  /** Bytes of a consensus message from a peer (`from` is the transport-authenticated sender, if known). */
+  | { type: 'message', from: ReplicaId, bytes: Uint8Array }
+  /** A client request admitted by this node's mempool (already validated). */
+  | { type: 'request', request: ClientRequest }
+  | { type: 'timer', id: string }
+  /** The driver executed the batch at seq and built its block. */
+  | { type: 'executed', seq: number, blockHash: Uint8Array, stateRoot: Uint8Array }
+  /**
+   * The driver fetched and verified, by block sync, a certified block at seq (and all before it);
+   * the replica jumps forward to it.
+   */
+  | { type: 'synced', seq: number, blockHash: Uint8Array, stateRoot: Uint8Array }
+
+/** A record that must be durable before the messages after it in the same effect list are sent. */
+export interface PersistRecord {
+  kind: string
+  bytes: Uint8Array
+}
+
+export interface CheckpointSignature {
+  replica: ReplicaId
+  signature: Uint8Array
+}
+
+export type ReplicaEffect =
+  | { type: 'persist', record: PersistRecord }
+  | { type: 'send', to: ReplicaId | 'all', bytes: Uint8Array }
+  | { type: 'setTimer', id: string, delayMs: number }
+  | { type: 'cancelTimer', id: string }
+  /** Execute this committed batch as block `seq`; reply with an `executed` event. Emitted in seq order. */
+  | { type: 'execute', seq: number, view: number, proposer: ReplicaId, timestamp: number, requests: ClientRequest[] }
+  /** 2f+1 matching signed checkpoints for (seq, blockHash, stateRoot): the block's commit certificate. */
+  | { type: 'certified', seq: number, blockHash: Uint8Array, stateRoot: Uint8Array, signatures: CheckpointSignature[] }
+  | { type: 'viewChanged', view: number, primary: ReplicaId }
+  /** The replica knows of certified blocks beyond what it has; the driver should block-sync up to seq. */
+  | { type: 'needSync', seq: number }
+  /** A peer sent something invalid (bad signature, wrong view, conflicting vote...). For scoring and logs. */
+  | { type: 'rejected', from: ReplicaId, reason: string }

@@ -1,0 +1,5 @@
+export { sha256, taggedHash, HASH_BYTES } from './hash.js'
+export {
+  generateKeyPair, keyPairFromSeed, sign, signNoble, verify, verifyNoble, precheck,
+  PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES, type KeyPair, type SignatureRejection
+} from './ed25519.js'
