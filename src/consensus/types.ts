@@ -1,3 +1,5 @@
+import { encode } from '../codec/cbor.js'
+
 /**
  * The contract between the pure PBFT replica and whatever drives it (the simulator or the
  * networked node). The replica never reads a clock, draws randomness or does I/O: the driver
@@ -20,6 +22,8 @@ export interface ConsensusCrypto {
 }
 
 export interface ReplicaConfig {
+  /** Signed into every message, so a signature from one chain is worthless on another. */
+  chainId: string
   validators: Validator[]
   self: ReplicaId
   /** Max requests in one batch; a batch is cut when full or when batchTimeoutMs passes. */
@@ -81,3 +85,18 @@ export type ReplicaEffect =
   | { type: 'needSync', seq: number }
   /** A peer sent something invalid (bad signature, wrong view, conflicting vote...). For scoring and logs. */
   | { type: 'rejected', from: ReplicaId, reason: string }
+
+/**
+ * The exact bytes a validator signs in CHECKPOINT(seq, blockHash, stateRoot). 2f+1 of these
+ * signatures are a block's commit certificate; light clients and block sync check them with
+ * this function, so it is the one definition shared by consensus, ledger and client.
+ */
+export function checkpointSignBytes (chainId: string, seq: number, blockHash: Uint8Array, stateRoot: Uint8Array): Uint8Array {
+  return encode(['bft-ledger/checkpoint/v1', chainId, seq, blockHash, stateRoot])
+}
+
+/** Quorum sizes for n = 3f+1 validators. */
+export function faultTolerance (n: number): { f: number, quorum: number, weak: number } {
+  const f = Math.floor((n - 1) / 3)
+  return { f, quorum: 2 * f + 1, weak: f + 1 }
+}
