@@ -1,0 +1,103 @@
+/**
+ * What the HTTP API (api/) needs from a running node. node/ implements it; api/ depends only
+ * on this interface, so API tests can run against a fake.
+ * All byte values cross this boundary as lowercase hex strings and big amounts as decimal
+ * strings, ready for JSON.
+ */
+
+export interface SubmitResult {
+  txId: string
+  /** 'accepted' (in mempool), 'committed' (with wait), 'failed' (committed with a failed receipt). */
+  status: 'accepted' | 'committed' | 'failed'
+  height?: number
+  receipt?: ReceiptView
+  traceId: string
+}
+
+export interface ReceiptView {
+  txId: string
+  height: number
+  index: number
+  status: string
+  error: string
+  result: unknown
+  events: Array<{ type: string, data: unknown }>
+  /** Trace timings in ms since the epoch for this tx on this node: admitted, proposed, committed, executed. */
+  timings?: Record<string, number>
+  traceId?: string
+}
+
+export interface BlockView {
+  height: number
+  hash: string
+  header: {
+    chainId: string
+    height: number
+    prevHash: string
+    txRoot: string
+    view: number
+    proposer: number
+    timestamp: number
+  }
+  txs: string[]
+  txIds: string[]
+  stateRoot: string
+  /** Commit certificate: 2f+1 validator signatures over checkpointSignBytes(...). */
+  certificate: { signatures: Array<{ validator: number, signature: string }> } | null
+}
+
+export interface StateView {
+  contract: string
+  key: string
+  /** Hex of the stored value bytes, null when absent. */
+  value: string | null
+  /** Decoded value when it is canonical CBOR, else null. */
+  decoded: unknown
+  height: number
+  stateRoot: string
+  proof?: unknown
+  /** The certified block at `height`, so a light client can check stateRoot against the certificate. */
+  block?: BlockView
+}
+
+export interface PeerView {
+  peerId: string
+  validator: number | null
+  connected: boolean
+  suspected: boolean
+  lastSeenMs: number | null
+  rttMs: number | null
+  score: number
+}
+
+export interface StatusView {
+  chainId: string
+  nodeId: string
+  validatorIndex: number | null
+  height: number
+  headHash: string
+  stateRoot: string
+  view: number
+  primary: number
+  validators: Array<{ index: number, name: string, publicKey: string, peerId: string }>
+  peers: PeerView[]
+  mempoolSize: number
+  uptimeSeconds: number
+}
+
+export interface NodeService {
+  /** Admits signed tx bytes; throws BftError (with code) on rejection. */
+  submitTx: (txBytes: Uint8Array, opts: { wait: boolean, timeoutMs: number, traceId?: string }) => Promise<SubmitResult>
+  getTx: (txId: string) => Promise<ReceiptView | null>
+  getBlock: (height: number) => Promise<BlockView | null>
+  getLatestBlock: () => Promise<BlockView | null>
+  getState: (contract: string, key: string, prove: boolean) => Promise<StateView>
+  status: () => Promise<StatusView>
+  validators: () => StatusView['validators']
+  /** Calls fn for each new committed block; returns an unsubscribe function. */
+  onBlock: (fn: (block: BlockView) => void) => () => void
+  /** Prometheus text exposition of every metric. */
+  metrics: () => Promise<string>
+  health: () => { ok: boolean, height: number, reason?: string }
+  setLogLevel: (level: string) => void
+}
