@@ -3,3 +3,4 @@ export {
   generateKeyPair, keyPairFromSeed, sign, signNoble, verify, verifyNoble, precheck,
   PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES, type KeyPair, type SignatureRejection
 } from './ed25519.js'
+export { address, isAddress, ADDRESS_BYTES } from './address.js'
