@@ -4,3 +4,4 @@ export {
   PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES, type KeyPair, type SignatureRejection
 } from './ed25519.js'
 export { address, isAddress, ADDRESS_BYTES } from './address.js'
+export { merkleRoot, merkleProof, verifyMerkleProof, merkleLeafHash, merkleNodeHash } from './merkle.js'
