@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises'
+import { Type, type Static } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { ConfigError, errorMessage } from '../errors.js'
+
+/**
+ * Per-node settings (home/config.json). Everything consensus-relevant lives in genesis, so two
+ * validators with different config files still agree on every block.
+ */
+export const NodeConfigSchema = Type.Object({
+  moniker: Type.String({ minLength: 1, maxLength: 64 }),
+  p2p: Type.Object({
+    listen: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    peers: Type.Array(Type.Object({
+      peerId: Type.String({ minLength: 1 }),
+      addrs: Type.Array(Type.String({ minLength: 1 }))
+    }, { additionalProperties: false })),
+    /** Full nodes allowed to connect besides the genesis validators. */
+    allowedPeers: Type.Array(Type.String({ minLength: 1 })),
+    maxFrameBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }))
+  }, { additionalProperties: false }),
+  api: Type.Object({
+    host: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    bodyLimit: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
+    /** HS256 secret for admin bearer tokens; admin routes are disabled when absent. */
+    adminJwtSecret: Type.Optional(Type.String({ minLength: 32 }))
+  }, { additionalProperties: false }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l))),
+  /** Added to the wall clock: lets chaos tests skew one validator's clock inside a shared kernel. */
+  clockOffsetMs: Type.Integer({ minimum: -86_400_000, maximum: 86_400_000 })
+}, { additionalProperties: false })
+
+export type NodeConfig = Static<typeof NodeConfigSchema>
+
+const check = TypeCompiler.Compile(NodeConfigSchema)
+
+export function parseNodeConfig (json: unknown, where: string): NodeConfig {
+  if (!check.Check(json)) {
+    const e = check.Errors(json).First()
+    const path = e?.path === undefined || e.path === '' ? '/' : e.path
+    throw new ConfigError(`${where}: invalid config at ${path}: ${e?.message ?? 'does not match the schema'}`, { path })
+  }
+  return json
+}
+
+export async function loadNodeConfig (path: string): Promise<NodeConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${path}: ${errorMessage(err)}`, { path })
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(`config ${path} is not valid JSON: ${errorMessage(err)}`, { path })
+  }
+  const cfg = parseNodeConfig(json, path)
+  const env = process.env.BFT_CLOCK_OFFSET_MS
+  if (env !== undefined && env !== '') {
+    const n = Number(env)
+    if (!Number.isSafeInteger(n)) throw new ConfigError(`BFT_CLOCK_OFFSET_MS must be an integer, got "${env}"`)
+    cfg.clockOffsetMs = n
+  }
+  return cfg
+}
+
+export function defaultNodeConfig (moniker: string, p2pPort: number, apiPort: number, host = '127.0.0.1'): NodeConfig {
+  return {
+    moniker,
+    p2p: { listen: [`/ip4/${host}/tcp/${p2pPort}`], peers: [], allowedPeers: [] },
+    api: { host, port: apiPort, bodyLimit: 1024 * 1024 },
+    logLevel: 'info',
+    clockOffsetMs: 0
+  }
+}

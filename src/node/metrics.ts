@@ -1,0 +1,41 @@
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client'
+
+/**
+ * Every Prometheus metric the node exports, in one registry per node (several nodes may share
+ * a process in tests, so nothing goes into prom-client's global registry).
+ */
+export class NodeMetrics {
+  readonly registry = new Registry()
+  readonly committedTxs = new Counter({ name: 'bft_committed_txs_total', help: 'Transactions committed in blocks, by receipt status', labelNames: ['status'] as const, registers: [this.registry] })
+  readonly blocks = new Counter({ name: 'bft_blocks_total', help: 'Blocks committed to the local log', registers: [this.registry] })
+  readonly height = new Gauge({ name: 'bft_height', help: 'Height of the last committed block', registers: [this.registry] })
+  readonly certifiedHeight = new Gauge({ name: 'bft_certified_height', help: 'Height of the last block with a 2f+1 commit certificate', registers: [this.registry] })
+  readonly submitToCommit = new Histogram({
+    name: 'bft_submit_to_commit_seconds',
+    help: 'Latency from admission on this node to execution of the committed block',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry]
+  })
+  readonly phase = new Histogram({
+    name: 'bft_consensus_phase_seconds',
+    help: 'Duration of consensus phases: propose (admission to batch proposal), order (proposal to commit), execute (execution and durable write)',
+    labelNames: ['phase'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry]
+  })
+  readonly viewChanges = new Counter({ name: 'bft_view_changes_total', help: 'View changes completed', registers: [this.registry] })
+  readonly view = new Gauge({ name: 'bft_view', help: 'Current PBFT view', registers: [this.registry] })
+  readonly mempoolSize = new Gauge({ name: 'bft_mempool_size', help: 'Transactions waiting in the mempool', registers: [this.registry] })
+  readonly rejectedTxs = new Counter({ name: 'bft_rejected_txs_total', help: 'Transactions refused at admission, by error code', labelNames: ['reason'] as const, registers: [this.registry] })
+  readonly rejectedMessages = new Counter({ name: 'bft_rejected_messages_total', help: 'Consensus messages refused, by reason', labelNames: ['reason'] as const, registers: [this.registry] })
+  readonly peers = new Gauge({ name: 'bft_peers_connected', help: 'Connected peers', registers: [this.registry] })
+  readonly suspectedPeers = new Gauge({ name: 'bft_peers_suspected', help: 'Peers the failure detector suspects', registers: [this.registry] })
+  readonly syncedBlocks = new Counter({ name: 'bft_synced_blocks_total', help: 'Blocks fetched by block sync and verified', registers: [this.registry] })
+  readonly uptime = new Gauge({ name: 'bft_uptime_seconds', help: 'Seconds since the node started', registers: [this.registry] })
+  readonly availability = new Gauge({ name: 'bft_availability_ratio', help: 'Fraction of health probes (1/s) since start in which the node was committing or idle with a quorum reachable', registers: [this.registry] })
+  readonly apiErrors = new Counter({ name: 'bft_api_errors_total', help: 'API requests answered with an error, by code', labelNames: ['code'] as const, registers: [this.registry] })
+
+  constructor () {
+    collectDefaultMetrics({ register: this.registry, prefix: 'bft_process_' })
+  }
+}
