@@ -1,0 +1,163 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Codec, toHex, utf8 } from '../codec/index.js'
+import { address as addressOf, sign, taggedHash, verify, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../crypto/index.js'
+import { DecodeError, ValidationError, errorMessage } from '../errors.js'
+import { METHODS, MAX_KV_VALUE_BYTES } from './contracts/schemas.js'
+
+/** Hard limit on a signed transaction's wire size, checked before any decoding. */
+export const MAX_TX_BYTES = 64 * 1024
+export const TX_ID_TAG = 'bft-ledger/tx'
+
+const TxBodySchema = Type.Object({
+  chainId: Type.String({ minLength: 1, maxLength: 64 }),
+  sender: Type.Uint8Array({ minByteLength: PUBLIC_KEY_BYTES, maxByteLength: PUBLIC_KEY_BYTES }),
+  nonce: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  contract: Type.String({ minLength: 1, maxLength: 32 }),
+  method: Type.String({ minLength: 1, maxLength: 32 }),
+  args: Type.Unknown()
+}, { additionalProperties: false })
+
+const SignedTxSchema = Type.Object({
+  body: Type.Uint8Array({ minByteLength: 1, maxByteLength: MAX_TX_BYTES }),
+  sig: Type.Uint8Array({ minByteLength: SIGNATURE_BYTES, maxByteLength: SIGNATURE_BYTES })
+}, { additionalProperties: false })
+
+export type TxBody = Static<typeof TxBodySchema>
+export type SignedTxWire = Static<typeof SignedTxSchema>
+
+const bodyCodec = new Codec('TxBody', TxBodySchema, MAX_TX_BYTES)
+const signedCodec = new Codec('SignedTx', SignedTxSchema, MAX_TX_BYTES)
+
+/** A transaction that passed shape checks; its signature is NOT checked yet. */
+export interface DecodedTx {
+  /** The exact wire bytes. */
+  bytes: Uint8Array
+  /** Canonical CBOR of the body: what the id is computed from. */
+  bodyBytes: Uint8Array
+  body: TxBody
+  sig: Uint8Array
+  /** taggedHash('bft-ledger/tx', bodyBytes) */
+  id: Uint8Array
+  idHex: string
+  /** Account address of body.sender. */
+  sender: string
+}
+
+/**
+ * Encodes and signs a transaction. The signature covers the 32-byte txId (a tagged hash of
+ * the canonical body), so the signed message is domain-separated from every other signed
+ * object and the node verifies a short message. The caller must pass the secret key that
+ * matches body.sender; a mismatch yields a tx that fails verification (ERR_BAD_SIGNATURE).
+ */
+export function createTx (body: TxBody, secretKey: Uint8Array): Uint8Array {
+  let bodyBytes: Uint8Array
+  try {
+    bodyBytes = bodyCodec.encode(bodyCodec.validate(body))
+  } catch (err) {
+    throw new ValidationError('ERR_TX_MALFORMED', `cannot encode transaction body: ${errorMessage(err)}`)
+  }
+  const sig = sign(taggedHash(TX_ID_TAG, bodyBytes), secretKey)
+  const bytes = signedCodec.encode({ body: bodyBytes, sig })
+  if (bytes.length > MAX_TX_BYTES) {
+    throw new ValidationError('ERR_TX_OVERSIZE', `transaction of ${bytes.length} bytes exceeds the limit of ${MAX_TX_BYTES}`, { size: bytes.length })
+  }
+  return bytes
+}
+
+/**
+ * Strictly decodes signed transaction bytes: size, canonical CBOR of the envelope AND of the
+ * body, and the body's shape. Throws ValidationError ERR_TX_OVERSIZE or ERR_TX_MALFORMED.
+ */
+export function decodeTx (bytes: Uint8Array): DecodedTx {
+  if (!(bytes instanceof Uint8Array)) throw new ValidationError('ERR_TX_MALFORMED', 'transaction is not a byte array')
+  if (bytes.length > MAX_TX_BYTES) {
+    throw new ValidationError('ERR_TX_OVERSIZE', `transaction of ${bytes.length} bytes exceeds the limit of ${MAX_TX_BYTES}`, { size: bytes.length })
+  }
+  let wire: SignedTxWire
+  let body: TxBody
+  try {
+    wire = signedCodec.decode(bytes)
+  } catch (err) {
+    throw new ValidationError('ERR_TX_MALFORMED', `bad transaction envelope: ${errorMessage(err)}`)
+  }
+  try {
+    body = bodyCodec.decode(wire.body)
+  } catch (err) {
+    throw new ValidationError('ERR_TX_MALFORMED', `bad transaction body: ${errorMessage(err)}`)
+  }
+  const id = taggedHash(TX_ID_TAG, wire.body)
+  return { bytes, bodyBytes: wire.body, body, sig: wire.sig, id, idHex: toHex(id), sender: addressOf(body.sender) }
+}
+
+/** The transaction id (32 bytes) of wire bytes or an already decoded tx. */
+export function txId (tx: Uint8Array | DecodedTx): Uint8Array {
+  return tx instanceof Uint8Array ? decodeTx(tx).id : tx.id
+}
+
+export function txIdHex (tx: Uint8Array | DecodedTx): string {
+  return toHex(txId(tx))
+}
+
+/** Checks the signature with the node's pinned validity rule (pre-check + OpenSSL). */
+export function verifyTxSignature (tx: DecodedTx): boolean {
+  return verify(tx.sig, tx.id, tx.body.sender)
+}
+
+/**
+ * Everything about a transaction that does not depend on state: chain, signature, a known
+ * contract and method, and arguments matching the method's schema. The mempool runs this once
+ * at admission. Pass `signatureChecked` when the signature result is already known (cache).
+ */
+export function checkTxStateless (tx: DecodedTx, chainId: string, opts: { signatureChecked?: boolean } = {}): void {
+  if (tx.body.chainId !== chainId) {
+    throw new ValidationError('ERR_WRONG_CHAIN', `transaction ${tx.idHex.slice(0, 16)} is for chain "${tx.body.chainId}", this is "${chainId}"`)
+  }
+  if (opts.signatureChecked !== true && !verifyTxSignature(tx)) {
+    throw new ValidationError('ERR_BAD_SIGNATURE', `transaction ${tx.idHex.slice(0, 16)} has an invalid signature for sender ${tx.sender}`)
+  }
+  checkCall(tx.body.contract, tx.body.method, tx.body.args, 'args')
+}
+
+/**
+ * Checks one contract call (also each call inside atomic.exec). Throws ValidationError with
+ * ERR_UNKNOWN_CONTRACT, ERR_UNKNOWN_METHOD or ERR_BAD_ARGS; `where` names the place in the tx.
+ */
+export function checkCall (contract: string, method: string, args: unknown, where: string): void {
+  const methods = Object.hasOwn(METHODS, contract) ? METHODS[contract] : undefined
+  if (methods === undefined) {
+    throw new ValidationError('ERR_UNKNOWN_CONTRACT', `unknown contract "${contract}" at ${where} (known: ${Object.keys(METHODS).join(', ')})`)
+  }
+  const m = Object.hasOwn(methods, method) ? methods[method] : undefined
+  if (m === undefined) {
+    throw new ValidationError('ERR_UNKNOWN_METHOD', `unknown method "${contract}.${method}" at ${where} (known: ${Object.keys(methods).join(', ')})`)
+  }
+  if (!m.check.Check(args)) {
+    const first = m.check.Errors(args).First()
+    const path = first === undefined || first.path === '' ? '' : first.path
+    throw new ValidationError('ERR_BAD_ARGS', `bad arguments for ${contract}.${method} at ${where}${path}: ${first?.message ?? 'does not match schema'}`)
+  }
+  if (contract === 'kv' && method === 'set') {
+    const value = (args as { value: Uint8Array | string }).value
+    if (typeof value === 'string' && utf8(value).length > MAX_KV_VALUE_BYTES) {
+      throw new ValidationError('ERR_BAD_ARGS', `bad arguments for kv.set at ${where}/value: string is over ${MAX_KV_VALUE_BYTES} UTF-8 bytes`)
+    }
+  }
+  if (contract === 'atomic') {
+    const calls = (args as { calls: Array<{ contract: string, method: string, args: unknown }> }).calls
+    for (let i = 0; i < calls.length; i++) {
+      const c = calls[i]!
+      if (c.contract === 'atomic') {
+        throw new ValidationError('ERR_BAD_ARGS', `nested atomic call at ${where}/calls/${i} is not allowed`)
+      }
+      checkCall(c.contract, c.method, c.args, `${where}/calls/${i}/args`)
+    }
+  }
+}
+
+/** 40 hex chars: the first 20 bytes of taggedHash('bft-ledger/address', publicKey). */
+export function address (publicKey: Uint8Array): string {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) {
+    throw new DecodeError(`public key must be ${PUBLIC_KEY_BYTES} bytes`)
+  }
+  return addressOf(publicKey)
+}
