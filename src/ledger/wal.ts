@@ -1,0 +1,103 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Codec, MAX_ENCODED_BYTES } from '../codec/index.js'
+import { CorruptionError, ValidationError, errorMessage } from '../errors.js'
+import type { PersistRecord } from '../consensus/types.js'
+import type { Sublevel } from '../state/api.js'
+import { heightFromKey, heightKey, writeOptions } from './db.js'
+
+const WalEntrySchema = Type.Object({
+  seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  kind: Type.String({ minLength: 1, maxLength: 64 }),
+  bytes: Type.Uint8Array()
+}, { additionalProperties: false })
+export type WalEntry = Static<typeof WalEntrySchema>
+const walEntryCodec = new Codec('WalEntry', WalEntrySchema, MAX_ENCODED_BYTES + 1024)
+
+/**
+ * Consensus write-ahead log: what this replica signed, durable (fsync) before the message
+ * leaves, so a restarted replica never signs two different things for one (view, seq).
+ *
+ * Scheme: each record is stored under an 8-byte big-endian append counter (so `load` returns
+ * append order) with the consensus sequence number it belongs to. `truncate(belowSeq)` drops
+ * every record whose seq < belowSeq; call it when a checkpoint at belowSeq - 1 (or higher)
+ * becomes stable. Records about views rather than one seq (VIEW-CHANGE, NEW-VIEW) should be
+ * tagged with the highest seq they cover (e.g. the top of the window), so they outlive the
+ * prepares they summarize.
+ */
+export class Wal {
+  private readonly level: Sublevel
+  private next = 0
+  private queue: Promise<unknown> = Promise.resolve()
+
+  private constructor (level: Sublevel) {
+    this.level = level
+  }
+
+  static async open (level: Sublevel): Promise<Wal> {
+    const wal = new Wal(level)
+    for await (const key of level.keys({ reverse: true, limit: 1 })) {
+      const n = heightFromKey(key)
+      if (n < 0) throw new CorruptionError('wal: malformed key')
+      wal.next = n + 1
+    }
+    return wal
+  }
+
+  /** Durable before it resolves. */
+  async append (record: PersistRecord, seq: number): Promise<void> {
+    await this.appendMany([{ record, seq }])
+  }
+
+  /** Several records in one fsync (one effect list often persists a few). */
+  async appendMany (entries: ReadonlyArray<{ record: PersistRecord, seq: number }>): Promise<void> {
+    if (entries.length === 0) return
+    const run = this.queue.then(async () => {
+      const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = []
+      let n = this.next
+      for (const { record, seq } of entries) {
+        const entry = { seq, kind: record.kind, bytes: record.bytes }
+        if (!walEntryCodec.is(entry)) {
+          throw new ValidationError('ERR_WAL_RECORD', `wal record of kind "${String(record.kind)}" for seq ${seq} is malformed`)
+        }
+        ops.push({ type: 'put', key: heightKey(n++), value: walEntryCodec.encode(entry) })
+      }
+      await this.level.batch(ops, writeOptions(true))
+      this.next = n
+    })
+    this.queue = run.catch(() => undefined)
+    await run
+  }
+
+  /** Every record, in append order, each with the seq it was appended with. */
+  async load (): Promise<WalEntry[]> {
+    const out: WalEntry[] = []
+    for await (const [key, value] of this.level.iterator()) {
+      try {
+        out.push(walEntryCodec.decode(value))
+      } catch (err) {
+        throw new CorruptionError(`wal record ${heightFromKey(key)}: undecodable (${errorMessage(err)})`)
+      }
+    }
+    return out
+  }
+
+  /** Drops records with seq < belowSeq. Returns how many were dropped. */
+  async truncate (belowSeq: number): Promise<number> {
+    const run = this.queue.then(async () => {
+      const ops: Array<{ type: 'del', key: Uint8Array }> = []
+      for await (const [key, value] of this.level.iterator()) {
+        let seq: number
+        try {
+          seq = walEntryCodec.decode(value).seq
+        } catch (err) {
+          throw new CorruptionError(`wal record ${heightFromKey(key)}: undecodable (${errorMessage(err)})`)
+        }
+        if (seq < belowSeq) ops.push({ type: 'del', key })
+      }
+      if (ops.length > 0) await this.level.batch(ops, writeOptions(true))
+      return ops.length
+    })
+    this.queue = run.catch(() => undefined)
+    return await run
+  }
+}
