@@ -58,12 +58,25 @@ export type ReplicaEvent =
    * The driver fetched and verified, by block sync, a certified block at seq (and all before it);
    * the replica jumps forward to it.
    */
-  | { type: 'synced', seq: number, blockHash: Uint8Array, stateRoot: Uint8Array }
+  | {
+    type: 'synced', seq: number, blockHash: Uint8Array, stateRoot: Uint8Array
+    /**
+     * Optional: the block's certificate (2f+1 checkpoint signatures). When given and valid the
+     * replica adopts seq as its stable checkpoint (low watermark) directly; without it the low
+     * watermark moves only when the replica collects a stable certificate itself.
+     */
+    signatures?: CheckpointSignature[]
+  }
 
 /** A record that must be durable before the messages after it in the same effect list are sent. */
 export interface PersistRecord {
   kind: string
   bytes: Uint8Array
+  /**
+   * Sequence number the record is about, when it is about one. Records with seq < belowSeq of
+   * a later `truncateLog` effect are garbage; records without seq (view changes) are kept.
+   */
+  seq?: number
 }
 
 export interface CheckpointSignature {
@@ -73,6 +86,7 @@ export interface CheckpointSignature {
 
 export type ReplicaEffect =
   | { type: 'persist', record: PersistRecord }
+  /** 'all' means every other validator: the replica records its own votes itself and ignores copies of them. */
   | { type: 'send', to: ReplicaId | 'all', bytes: Uint8Array }
   | { type: 'setTimer', id: string, delayMs: number }
   | { type: 'cancelTimer', id: string }
@@ -85,6 +99,11 @@ export type ReplicaEffect =
   | { type: 'needSync', seq: number }
   /** A peer sent something invalid (bad signature, wrong view, conflicting vote...). For scoring and logs. */
   | { type: 'rejected', from: ReplicaId, reason: string }
+  /**
+   * A new stable checkpoint: persisted records with seq < belowSeq are no longer needed
+   * (pass the records kept, in their original order, back as ReplicaOptions.restore.records).
+   */
+  | { type: 'truncateLog', belowSeq: number }
 
 /**
  * The exact bytes a validator signs in CHECKPOINT(seq, blockHash, stateRoot). 2f+1 of these
