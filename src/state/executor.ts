@@ -1,0 +1,107 @@
+import { decode, encode } from '../codec/index.js'
+import { taggedHash } from '../crypto/index.js'
+import { BftError, CorruptionError, errorMessage } from '../errors.js'
+import type { BlockContext, ExecutionResult, Receipt } from './api.js'
+import { dispatch } from './contracts/index.js'
+import { TxFailure, type CallEnv } from './contracts/types.js'
+import { nonceKey } from './keys.js'
+import { Overlay, StateReadError, type StateReader } from './overlay.js'
+import { checkCall, decodeTx, verifyTxSignature, type DecodedTx } from './tx.js'
+
+export interface ExecuteOptions {
+  /** Cached signature result by txId (hex), e.g. from mempool admission. Default: verify now. */
+  isSignatureValid?: (txId: string, tx: DecodedTx) => boolean
+}
+
+/** Receipt ids of undecodable bytes use their own tag so they can never equal a real txId. */
+const MALFORMED_TAG = 'bft-ledger/malformed-tx'
+
+export function decodeNonce (bytes: Uint8Array | undefined): number {
+  if (bytes === undefined) return 0
+  const v = decode(bytes)
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new CorruptionError('stored nonce is not a safe unsigned integer')
+  return v
+}
+
+export async function readNonce (reader: StateReader, address: string): Promise<number> {
+  return decodeNonce(await reader.get(nonceKey(address)))
+}
+
+function failed (txId: Uint8Array, code: string, error: string, result: unknown = null): Receipt {
+  return { txId, status: code, error, result, events: [] }
+}
+
+/**
+ * Executes a block's transactions in order against `reader` (the committed state) and returns
+ * one receipt per transaction plus the block's net writes. Deterministic: contracts see only
+ * state, the tx and `ctx`. A failing tx changes nothing, except that a tx with a valid
+ * signature and the expected nonce consumes its nonce (so it cannot be replayed). Only a
+ * failure of `reader` itself throws (StateReadError): then the block cannot be executed here.
+ */
+export async function executeBlock (reader: StateReader, ctx: BlockContext, txs: Uint8Array[], opts: ExecuteOptions = {}): Promise<ExecutionResult> {
+  const block = new Overlay(reader)
+  const receipts: Receipt[] = []
+  const seen = new Set<string>()
+  for (const bytes of txs) {
+    receipts.push(await executeTx(block, ctx, bytes, seen, opts))
+  }
+  return { receipts, writes: block.writes() }
+}
+
+async function executeTx (block: Overlay, ctx: BlockContext, bytes: Uint8Array, seen: Set<string>, opts: ExecuteOptions): Promise<Receipt> {
+  let tx: DecodedTx
+  try {
+    tx = decodeTx(bytes)
+  } catch (err) {
+    const code = err instanceof BftError ? err.code : 'ERR_TX_MALFORMED'
+    return failed(taggedHash(MALFORMED_TAG, bytes instanceof Uint8Array ? bytes : new Uint8Array()), code, errorMessage(err))
+  }
+  if (seen.has(tx.idHex)) return failed(tx.id, 'ERR_DUPLICATE_TX', `transaction ${tx.idHex} already appears earlier in this block`)
+  seen.add(tx.idHex)
+  if (tx.body.chainId !== ctx.chainId) {
+    return failed(tx.id, 'ERR_WRONG_CHAIN', `transaction is for chain "${tx.body.chainId}", this is "${ctx.chainId}"`)
+  }
+  const sigOk = opts.isSignatureValid !== undefined ? opts.isSignatureValid(tx.idHex, tx) : verifyTxSignature(tx)
+  if (!sigOk) return failed(tx.id, 'ERR_BAD_SIGNATURE', `invalid signature for sender ${tx.sender}`)
+
+  const expected = await readNonce(block, tx.sender)
+  if (tx.body.nonce < expected) {
+    return failed(tx.id, 'ERR_STALE_NONCE', `nonce ${tx.body.nonce} of ${tx.sender} is already used (next is ${expected}): replay refused`)
+  }
+  if (tx.body.nonce > expected) {
+    return failed(tx.id, 'ERR_NONCE_GAP', `nonce ${tx.body.nonce} of ${tx.sender} is ahead of the next expected nonce ${expected}`)
+  }
+  // From here the tx is authorized and in order: it consumes its nonce whatever happens next.
+  block.put(nonceKey(tx.sender), encode(expected + 1))
+
+  try {
+    checkCall(tx.body.contract, tx.body.method, tx.body.args, 'args')
+  } catch (err) {
+    return failed(tx.id, err instanceof BftError ? err.code : 'ERR_BAD_ARGS', errorMessage(err))
+  }
+
+  const overlay = block.child()
+  const events: Array<{ type: string, data: unknown }> = []
+  const env: CallEnv = {
+    ctx,
+    sender: tx.sender,
+    txId: tx.idHex,
+    state: overlay,
+    emit: (type, data) => { events.push({ type, data }) }
+  }
+  try {
+    const result = await dispatch(env, tx.body.contract, tx.body.method, tx.body.args)
+    overlay.mergeIntoParent()
+    return { txId: tx.id, status: 'ok', error: '', result: result ?? null, events }
+  } catch (err) {
+    if (err instanceof TxFailure) {
+      const failedCall = err.details?.failedCall
+      return failed(tx.id, err.code, err.message, typeof failedCall === 'number' ? { failedCall } : null)
+    }
+    // A bug or corrupt stored record in a contract fails this tx the same way on every node
+    // (same code, same state); a store failure is not deterministic and must stop the block.
+    if (err instanceof StateReadError) throw err
+    if (err instanceof BftError) return failed(tx.id, err.code, err.message)
+    return failed(tx.id, 'ERR_INTERNAL', `contract error: ${errorMessage(err)}`)
+  }
+}
