@@ -1,0 +1,141 @@
+import { tcp } from '@libp2p/tcp'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { ConnectionGater, Listener, PeerId, PrivateKey, Transport } from '@libp2p/interface'
+import type { Logger } from '../log.js'
+import { ConfigError, errorMessage } from '../errors.js'
+import { P2PError } from './errors.js'
+import { componentLogger } from './component-logger.js'
+import { Upgrader } from './upgrader.js'
+import type { PeerConnection, StreamHandler } from './connection.js'
+
+export interface HostInit {
+  privateKey: PrivateKey
+  gater: ConnectionGater
+  logger: Logger
+  upgradeTimeoutMs?: number
+  negotiationTimeoutMs?: number
+}
+
+export interface HostEvents {
+  onConnection: (conn: PeerConnection) => void
+  onConnectionClosed: (conn: PeerConnection) => void
+}
+
+/**
+ * A minimal libp2p host: TCP transport, Noise, yamux, multistream-select protocol handlers
+ * and a connection table. It knows nothing about topics, scores or reconnects (node.ts).
+ */
+export class Host {
+  readonly peerId: PeerId
+  private readonly transport: Transport
+  private readonly upgrader: Upgrader
+  private readonly listeners: Listener[] = []
+  private readonly handlers = new Map<string, StreamHandler>()
+  private readonly conns = new Map<string, Set<PeerConnection>>()
+  private readonly logger: Logger
+  private events: HostEvents = { onConnection: () => {}, onConnectionClosed: () => {} }
+  private running = false
+
+  constructor (init: HostInit) {
+    this.logger = init.logger
+    this.peerId = peerIdFromPrivateKey(init.privateKey)
+    const clog = componentLogger(init.logger)
+    this.transport = tcp()({ logger: clog })
+    this.upgrader = new Upgrader({
+      privateKey: init.privateKey,
+      peerId: this.peerId,
+      gater: init.gater,
+      componentLogger: clog,
+      logger: init.logger,
+      table: {
+        protocols: () => [...this.handlers.keys()],
+        handler: (p) => this.handlers.get(p)
+      },
+      onConnection: (conn) => { this.track(conn) },
+      upgradeTimeoutMs: init.upgradeTimeoutMs ?? 5000,
+      negotiationTimeoutMs: init.negotiationTimeoutMs ?? 5000
+    })
+  }
+
+  setEvents (events: HostEvents): void { this.events = events }
+
+  handle (protocol: string, handler: StreamHandler): void {
+    this.handlers.set(protocol, handler)
+  }
+
+  async listen (addrs: string[]): Promise<void> {
+    this.running = true
+    for (const a of addrs) {
+      let ma: Multiaddr
+      try {
+        ma = multiaddr(a)
+      } catch (err) {
+        throw new ConfigError(`p2p listen address "${a}" is not a multiaddr: ${errorMessage(err)}`)
+      }
+      const listener = this.transport.createListener({ upgrader: this.upgrader })
+      listener.addEventListener('error', (evt) => {
+        this.logger.warn({ addr: a, err: errorMessage(evt.detail) }, 'p2p listener error')
+      })
+      await listener.listen(ma)
+      this.listeners.push(listener)
+    }
+  }
+
+  addrs (): string[] {
+    return this.listeners.flatMap(l => l.getAddrs()).map(ma => `${ma.toString()}/p2p/${this.peerId.toString()}`)
+  }
+
+  /** Dials one address of `peerId`; the Noise handshake fails unless the remote proves that identity. */
+  async dial (peerId: string, addr: string, signal: AbortSignal): Promise<PeerConnection> {
+    if (!this.running) throw new P2PError('ERR_NOT_STARTED', 'p2p host is not running')
+    let ma = multiaddr(addr)
+    if (!ma.toString().includes('/p2p/')) ma = ma.encapsulate(`/p2p/${peerId}`)
+    const conn = await this.transport.dial(ma, { signal, upgrader: this.upgrader })
+    return conn as unknown as PeerConnection
+  }
+
+  connections (peerId: string): PeerConnection[] {
+    return [...(this.conns.get(peerId) ?? [])].filter(c => c.open)
+  }
+
+  connectedPeers (): string[] {
+    return [...this.conns.keys()].filter(p => this.connections(p).length > 0)
+  }
+
+  /** Closes every connection to `peerId`, abruptly when `err` is given. */
+  disconnect (peerId: string, err?: Error): void {
+    for (const c of this.conns.get(peerId) ?? []) {
+      if (err !== undefined) c.abort(err)
+      else void c.close()
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    await Promise.all(this.listeners.splice(0).map(async l => await l.close().catch(() => {})))
+    const all = [...this.conns.values()].flatMap(s => [...s])
+    await Promise.all(all.map(async c => { await c.close(500) }))
+    this.conns.clear()
+  }
+
+  private track (conn: PeerConnection): void {
+    if (!this.running) {
+      conn.abort(new P2PError('ERR_NOT_STARTED', 'p2p host is stopping'))
+      return
+    }
+    let set = this.conns.get(conn.remotePeer)
+    if (set === undefined) {
+      set = new Set()
+      this.conns.set(conn.remotePeer, set)
+    }
+    set.add(conn)
+    conn.onClose(() => {
+      const s = this.conns.get(conn.remotePeer)
+      s?.delete(conn)
+      if (s !== undefined && s.size === 0) this.conns.delete(conn.remotePeer)
+      this.events.onConnectionClosed(conn)
+    })
+    this.events.onConnection(conn)
+  }
+}
