@@ -1,8 +1,15 @@
-import { decode as cborDecode, encode as cborEncode, rfc8949EncodeOptions } from 'cborg'
-import { DecodeError, errorMessage } from '../errors.js'
+import { decodeFirst as cborDecodeFirst, encode as cborEncode, rfc8949EncodeOptions, Tokenizer, Type, type Token } from 'cborg'
+import { DecodeError, ValidationError, errorMessage } from '../errors.js'
 
 /** Hard ceiling for any single encoded value (wire frame or stored record). */
 export const MAX_ENCODED_BYTES = 8 * 1024 * 1024
+
+/**
+ * Deepest nesting of arrays/maps accepted. Real types nest a handful of levels; the limit exists
+ * because cborg (and our own walkers) recurse, and 100 KB of 0x81 bytes would otherwise end in a
+ * RangeError (stack overflow) instead of a DecodeError.
+ */
+export const MAX_DEPTH = 64
 
 const DECODE_OPTIONS = {
   strict: true,
@@ -15,68 +22,193 @@ const DECODE_OPTIONS = {
   useMaps: false
 } as const
 
+// Assigning this key on a plain object replaces its prototype instead of adding a field.
+const FORBIDDEN_KEY = '__proto__'
+
+interface OpenContainer {
+  remaining: number
+  readonly isMap: boolean
+  readonly count: number
+}
+
+/**
+ * Sees every token cborg reads, in order, before cborg builds a value from it. That is the one
+ * place where depth, tags, floats and map key types can be refused without recursion of our own,
+ * and before cborg's recursive builder could overflow the stack.
+ */
+class GuardedTokenizer extends Tokenizer {
+  private readonly open: OpenContainer[] = []
+  private readonly maxDepth: number
+
+  constructor (data: Uint8Array, maxDepth: number) {
+    super(data, DECODE_OPTIONS)
+    this.maxDepth = maxDepth
+  }
+
+  override next (): Token {
+    const at = this.pos()
+    const token = super.next()
+    const parent = this.open[this.open.length - 1]
+    if (parent !== undefined) {
+      const index = parent.count - parent.remaining
+      parent.remaining--
+      if (parent.isMap && index % 2 === 0) {
+        if (!Type.equals(token.type, Type.string)) {
+          throw new DecodeError(`map key at byte ${at} is a ${token.type.name}; only text keys are allowed`, { offset: at })
+        }
+        if (token.value === FORBIDDEN_KEY) throw new DecodeError(`map key "${FORBIDDEN_KEY}" at byte ${at} is not allowed`, { offset: at })
+      }
+    }
+    if (Type.equals(token.type, Type.tag)) {
+      throw new DecodeError(`CBOR tag ${String(token.value)} at byte ${at} is not allowed`, { offset: at })
+    }
+    if (Type.equals(token.type, Type.float)) {
+      throw new DecodeError(`floating-point value at byte ${at} is not allowed`, { offset: at })
+    }
+    if (Type.equals(token.type, Type.array) || Type.equals(token.type, Type.map)) {
+      if (this.open.length >= this.maxDepth) {
+        throw new DecodeError(`nesting deeper than ${this.maxDepth} at byte ${at}`, { offset: at, limit: this.maxDepth })
+      }
+      const n = Number(token.value)
+      const count = Type.equals(token.type, Type.map) ? n * 2 : n
+      // Every item takes at least one byte, so a claimed count beyond the input is a lie we can
+      // refuse now instead of letting the builder loop until it runs out of data.
+      if (count > this.data.length - this.pos()) {
+        throw new DecodeError(`${token.type.name} at byte ${at} claims ${n} entries but only ${this.data.length - this.pos()} bytes follow`, { offset: at })
+      }
+      if (count > 0) {
+        this.open.push({ remaining: count, count, isMap: Type.equals(token.type, Type.map) })
+        return token
+      }
+    }
+    while (this.open.length > 0 && this.open[this.open.length - 1]!.remaining === 0) this.open.pop()
+    return token
+  }
+}
+
 /**
  * Canonical CBOR (RFC 8949 deterministic encoding: shortest integers, sorted map keys, no
  * indefinite lengths). Every wire and storage type goes through here, so two nodes that hold
  * the same value always hold the same bytes and the same hash.
+ *
+ * Accepted values: safe-integer numbers, bigints, strings (well-formed UTF-16), booleans, null,
+ * Uint8Array, arrays and plain objects of those. Anything else (floats, undefined, Map, Date,
+ * class instances, cycles, nesting deeper than MAX_DEPTH) is a ValidationError with code
+ * ERR_ENCODE, as is an encoding longer than maxBytes.
  */
-export function encode (value: unknown): Uint8Array {
-  assertEncodable(value, '$')
-  return cborEncode(value, rfc8949EncodeOptions)
+export function encode (value: unknown, maxBytes: number = MAX_ENCODED_BYTES): Uint8Array {
+  const problem = encodabilityProblem(value, '$', 0)
+  if (problem !== null) throw new ValidationError('ERR_ENCODE', `cannot encode: ${problem}`)
+  let bytes: Uint8Array
+  try {
+    bytes = cborEncode(value, rfc8949EncodeOptions)
+  } catch (err) {
+    throw new ValidationError('ERR_ENCODE', `cannot encode: ${errorMessage(err)}`)
+  }
+  if (bytes.length > maxBytes) {
+    throw new ValidationError('ERR_ENCODE', `encoding of ${bytes.length} bytes exceeds the limit of ${maxBytes}`, { size: bytes.length, limit: maxBytes })
+  }
+  return bytes
 }
 
 /**
  * Decodes bytes that must be the canonical encoding of a value. Anything else (non-minimal
- * integers, unsorted or duplicate keys, trailing bytes, floats, oversized input) is a
- * DecodeError: decode(encode(v)) is the only way in, so a peer cannot make two encodings of
- * one message that hash differently.
+ * integers, unsorted or duplicate keys, trailing bytes, floats, tags, non-text map keys,
+ * nesting deeper than maxDepth, oversized input) is a DecodeError, and nothing else ever
+ * escapes: decode(encode(v)) is the only way in, so a peer cannot make two encodings of one
+ * message that hash differently.
+ *
+ * Integers come back as numbers when they are safe integers and as bigints otherwise, whatever
+ * type was encoded (5n and 5 have one encoding).
  */
-export function decode (bytes: Uint8Array, maxBytes: number = MAX_ENCODED_BYTES): unknown {
+export function decode (bytes: Uint8Array, maxBytes: number = MAX_ENCODED_BYTES, maxDepth: number = MAX_DEPTH): unknown {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError('input is not a byte array')
   if (bytes.length === 0) throw new DecodeError('input is empty')
   if (bytes.length > maxBytes) {
     throw new DecodeError(`input of ${bytes.length} bytes exceeds the limit of ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   }
   let value: unknown
+  let rest: Uint8Array
   try {
-    value = cborDecode(bytes, DECODE_OPTIONS)
-  } catch (err) {
-    throw new DecodeError(`malformed CBOR: ${errorMessage(err)}`)
-  }
-  let again: Uint8Array
-  try {
-    assertEncodable(value, '$')
-    again = cborEncode(value, rfc8949EncodeOptions)
+    [value, rest] = cborDecodeFirst(bytes, { ...DECODE_OPTIONS, tokenizer: new GuardedTokenizer(bytes, maxDepth) })
   } catch (err) {
     if (err instanceof DecodeError) throw err
+    throw new DecodeError(`malformed CBOR: ${errorMessage(err)}`)
+  }
+  if (rest.length > 0) {
+    const end = bytes.length - rest.length
+    throw new DecodeError(`${rest.length} trailing bytes after the value, which ends at byte ${end}`, { offset: end })
+  }
+  // The guard and cborg's strict mode catch most non-canonical forms; re-encoding and comparing
+  // is the backstop that makes "canonical" mean exactly "what encode produces" (e.g. map order,
+  // invalid UTF-8 that would decode to U+FFFD).
+  const problem = encodabilityProblem(value, '$', 0, maxDepth)
+  if (problem !== null) throw new DecodeError(`decoded value is not encodable: ${problem}`)
+  let again: Uint8Array
+  try {
+    again = cborEncode(value, rfc8949EncodeOptions)
+  } catch (err) {
     throw new DecodeError(`value cannot be re-encoded: ${errorMessage(err)}`)
   }
-  if (!bytesEqual(again, bytes)) throw new DecodeError('input is not in canonical form')
+  if (!bytesEqual(again, bytes)) {
+    throw new DecodeError(`input is not in canonical form (first difference at byte ${firstDifference(again, bytes)})`)
+  }
   return value
 }
 
-// Floats are banned everywhere: execution must be deterministic and hashes must be stable.
-function assertEncodable (value: unknown, path: string): void {
+// Lone surrogates would be replaced by U+FFFD on encoding, so the value would not round-trip.
+const U64_LIMIT = 1n << 64n
+
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+
+/** Why a value has no canonical encoding, or null. Recursion depth is bounded, so cycles end here too. */
+function encodabilityProblem (value: unknown, path: string, depth: number, maxDepth: number = MAX_DEPTH): string | null {
   switch (typeof value) {
     case 'number':
-      if (!Number.isSafeInteger(value)) throw new DecodeError(`non-integer or unsafe number at ${path}`, { path })
-      return
-    case 'string': case 'boolean': case 'bigint':
-      return
-    case 'object':
-      if (value === null || value instanceof Uint8Array) return
+      // Floats are banned everywhere: execution must be deterministic and hashes must be stable.
+      return Number.isSafeInteger(value) ? null : `non-integer or unsafe number ${String(value)} at ${shortPath(path)}`
+    case 'string':
+      return LONE_SURROGATE.test(value) ? `string with a lone UTF-16 surrogate at ${shortPath(path)}` : null
+    case 'bigint':
+      // CBOR's integer range is [-2^64, 2^64 - 1]; bignum tags are not used.
+      return value >= -U64_LIMIT && value < U64_LIMIT ? null : `integer ${value} outside the 64-bit CBOR range at ${shortPath(path)}`
+    case 'boolean':
+      return null
+    case 'object': {
+      if (value === null) return null
+      if (value instanceof Uint8Array) return null
+      if (depth >= maxDepth) return `nesting deeper than ${maxDepth} (or a cycle) at ${shortPath(path)}`
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) assertEncodable(value[i], `${path}[${i}]`)
-        return
+        for (let i = 0; i < value.length; i++) {
+          const p = encodabilityProblem(value[i], `${path}[${i}]`, depth + 1, maxDepth)
+          if (p !== null) return p
+        }
+        return null
       }
-      if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
-        throw new DecodeError(`unsupported object type at ${path}`, { path })
+      const proto: unknown = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return `unsupported object type at ${shortPath(path)}`
+      for (const k of Object.keys(value)) {
+        if (k === FORBIDDEN_KEY) return `key "${FORBIDDEN_KEY}" at ${shortPath(path)}`
+        if (LONE_SURROGATE.test(k)) return `key with a lone UTF-16 surrogate at ${shortPath(path)}`
+        const p = encodabilityProblem((value as Record<string, unknown>)[k], `${path}.${k}`, depth + 1, maxDepth)
+        if (p !== null) return p
       }
-      for (const [k, v] of Object.entries(value)) assertEncodable(v, `${path}.${k}`)
-      return
+      return null
+    }
     default:
-      throw new DecodeError(`unsupported ${typeof value} at ${path}`, { path })
+      return `unsupported ${typeof value} at ${shortPath(path)}`
   }
+}
+
+// A cycle makes the path as long as the depth limit allows; the tail is where the problem is.
+function shortPath (path: string): string {
+  return path.length <= 120 ? path : `$...${path.slice(-100)}`
+}
+
+function firstDifference (a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i
+  return n
 }
 
 export function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {

@@ -1,3 +1,3 @@
-export { encode, decode, bytesEqual, MAX_ENCODED_BYTES } from './cbor.js'
-export { Codec } from './schema.js'
+export { encode, decode, bytesEqual, MAX_ENCODED_BYTES, MAX_DEPTH } from './cbor.js'
+export { Codec, closeObjects, type CodecOptions } from './schema.js'
 export { toHex, fromHex, utf8 } from './hex.js'
