@@ -9,6 +9,7 @@ import { encode, fromHex, toHex, MAX_ENCODED_BYTES } from '../codec/index.js'
 import { taggedHash } from '../crypto/index.js'
 import { faultTolerance } from '../consensus/types.js'
 import { ConfigError, errorMessage } from '../errors.js'
+import { MAX_TX_BYTES } from '../state/tx.js'
 import type { ChainTip } from './block.js'
 
 export const U64_MAX = (1n << 64n) - 1n
@@ -23,7 +24,7 @@ export const ChainParamsSchema = Type.Object({
   windowSize: int(1, 1_000_000, 'L: sequence numbers in (h, h+L] may be in flight; must be >= checkpointInterval'),
   viewChangeTimeoutMs: int(50, 600_000, 'base view-change timeout, doubled per consecutive view change'),
   maxClockSkewMs: int(0, 3_600_000, 'max |proposer timestamp - local clock| a backup accepts'),
-  maxTxBytes: int(64, 1024 * 1024, 'max encoded size of one transaction'),
+  maxTxBytes: int(64, MAX_TX_BYTES, 'max encoded size of one transaction (state/ caps it at MAX_TX_BYTES)'),
   mempoolSize: int(1, 10_000_000, 'max transactions held in the mempool'),
   mempoolPerSender: int(1, 10_000_000, 'max transactions held per sender (ready + future nonces)')
 }, { additionalProperties: false })

@@ -1,0 +1,314 @@
+import type { Logger } from 'pino'
+import { toHex } from '../codec/index.js'
+import { BftError, ValidationError, errorMessage } from '../errors.js'
+import { silentLogger } from '../log.js'
+import type { ClientRequest } from '../consensus/types.js'
+import { checkTxStateless, decodeTx, type DecodedTx } from '../state/tx.js'
+import { VerdictCache } from './verdict-cache.js'
+
+export interface MempoolOptions {
+  chainId: string
+  /** Genesis params.maxTxBytes: checked before any decoding. */
+  maxTxBytes: number
+  /** Genesis params.mempoolSize: max txs held. */
+  maxSize: number
+  /** Genesis params.mempoolPerSender: max txs held per sender (ready + future). */
+  maxPerSender: number
+  /** A tx nonce may be at most accountNonce + maxNonceAhead - 1 (default maxPerSender). */
+  maxNonceAhead?: number
+  /** Bounded verdict cache (default 4 x maxSize, at least 1024). */
+  verdictCacheSize?: number
+  /** The next nonce the committed state expects from `sender` (an address). */
+  nonceOf: (sender: string) => Promise<number> | number
+  log?: Logger
+}
+
+export interface AddResult {
+  txId: string
+  /** 'added': executable now (nonces contiguous from the account nonce); 'queued': waits for a lower nonce. */
+  status: 'added' | 'queued'
+}
+
+export interface MempoolStats {
+  size: number
+  bytes: number
+  ready: number
+  queued: number
+  proposed: number
+  senders: number
+  verdictCacheSize: number
+  verdictCacheHits: number
+  verdictCacheMisses: number
+  /** Rejections by error code since start. */
+  rejected: Record<string, number>
+}
+
+interface Entry {
+  id: Uint8Array
+  idHex: string
+  bytes: Uint8Array
+  sender: string
+  nonce: number
+  arrival: number
+  proposed: boolean
+}
+
+interface SenderQueue {
+  /** Next nonce the committed state expects (as last known). */
+  nonce: number
+  txs: Map<number, Entry>
+}
+
+type TxKey = Uint8Array | string
+const keyHex = (k: TxKey): string => typeof k === 'string' ? k.toLowerCase() : toHex(k)
+
+/**
+ * Admission and ordering of client transactions. Stateless checks (chain, signature, call
+ * shape) run once per (txId, signature) and the verdict is cached, so consensus's
+ * isValidRequest and execution can ask again for free. Per sender, txs are held by nonce: a
+ * tx whose nonce is not yet contiguous with the account nonce is queued, up to a bound.
+ * Not safe for concurrent mutation from several threads; concurrent `add` calls on the event
+ * loop are fine (every pool-dependent check runs after the only await).
+ */
+export class Mempool {
+  private readonly opts: Required<Omit<MempoolOptions, 'log'>>
+  private readonly log: Logger
+  private readonly entries = new Map<string, Entry>()
+  private readonly senders = new Map<string, SenderQueue>()
+  private readonly verdicts: VerdictCache<true | ValidationError>
+  private readonly rejected: Record<string, number> = {}
+  private totalBytes = 0
+  private arrivals = 0
+
+  constructor (opts: MempoolOptions) {
+    this.opts = {
+      chainId: opts.chainId,
+      maxTxBytes: opts.maxTxBytes,
+      maxSize: opts.maxSize,
+      maxPerSender: opts.maxPerSender,
+      maxNonceAhead: opts.maxNonceAhead ?? opts.maxPerSender,
+      verdictCacheSize: opts.verdictCacheSize ?? Math.max(1024, 4 * opts.maxSize),
+      nonceOf: opts.nonceOf
+    }
+    this.log = opts.log ?? silentLogger
+    this.verdicts = new VerdictCache(this.opts.verdictCacheSize)
+  }
+
+  /** Admits signed tx bytes or throws ValidationError with a stable code (see docs/ledger.md). */
+  async add (bytes: Uint8Array): Promise<AddResult> {
+    try {
+      return await this.admit(bytes)
+    } catch (err) {
+      if (err instanceof BftError) this.rejected[err.code] = (this.rejected[err.code] ?? 0) + 1
+      throw err
+    }
+  }
+
+  private async admit (bytes: Uint8Array): Promise<AddResult> {
+    if (!(bytes instanceof Uint8Array)) throw new ValidationError('ERR_TX_MALFORMED', 'transaction is not a byte array')
+    if (bytes.length > this.opts.maxTxBytes) {
+      throw new ValidationError('ERR_TX_OVERSIZE', `transaction of ${bytes.length} bytes exceeds maxTxBytes ${this.opts.maxTxBytes}`, { size: bytes.length })
+    }
+    const tx = decodeTx(bytes)
+    const short = tx.idHex.slice(0, 16)
+    if (this.entries.has(tx.idHex)) throw duplicate(tx)
+    this.checkStateless(tx)
+    const sender = tx.sender
+    let fetched: number
+    try {
+      fetched = await this.opts.nonceOf(sender)
+    } catch (err) {
+      throw new BftError('ERR_NONCE_LOOKUP', `cannot read the nonce of ${sender}: ${errorMessage(err)}`)
+    }
+    // Everything below depends on the pool and runs without awaiting.
+    if (this.entries.has(tx.idHex)) throw duplicate(tx)
+    const q = this.senders.get(sender)
+    const accountNonce = Math.max(fetched, q?.nonce ?? 0)
+    const nonce = tx.body.nonce
+    if (nonce < accountNonce) {
+      throw new ValidationError('ERR_STALE_NONCE', `tx ${short}: nonce ${nonce} of ${sender} is already used (next is ${accountNonce}); replay refused`, { nonce, next: accountNonce })
+    }
+    if (nonce >= accountNonce + this.opts.maxNonceAhead) {
+      throw new ValidationError('ERR_NONCE_TOO_FAR', `tx ${short}: nonce ${nonce} of ${sender} is more than ${this.opts.maxNonceAhead - 1} ahead of the next nonce ${accountNonce}`, { nonce, next: accountNonce })
+    }
+    const taken = q?.txs.get(nonce)
+    if (taken !== undefined) {
+      throw new ValidationError('ERR_DUPLICATE_TX', `tx ${short}: nonce ${nonce} of ${sender} is already pending as tx ${taken.idHex.slice(0, 16)}`, { nonce })
+    }
+    if ((q?.txs.size ?? 0) >= this.opts.maxPerSender) {
+      throw new ValidationError('ERR_SENDER_LIMIT', `tx ${short}: sender ${sender} already has ${this.opts.maxPerSender} pending transactions`)
+    }
+    if (this.entries.size >= this.opts.maxSize) {
+      throw new ValidationError('ERR_MEMPOOL_FULL', `tx ${short}: mempool is full (${this.opts.maxSize} transactions); retry later`)
+    }
+    const queue = q ?? { nonce: accountNonce, txs: new Map<number, Entry>() }
+    queue.nonce = accountNonce
+    if (q === undefined) this.senders.set(sender, queue)
+    const entry: Entry = { id: tx.id, idHex: tx.idHex, bytes, sender, nonce, arrival: this.arrivals++, proposed: false }
+    queue.txs.set(nonce, entry)
+    this.entries.set(tx.idHex, entry)
+    this.totalBytes += bytes.length
+    let n = accountNonce
+    while (n < nonce && queue.txs.has(n)) n++
+    return { txId: tx.idHex, status: n === nonce ? 'added' : 'queued' }
+  }
+
+  /** Stateless checks through the verdict cache; throws the cached ValidationError. */
+  private checkStateless (tx: DecodedTx): void {
+    const key = tx.idHex + toHex(tx.sig)
+    let verdict = this.verdicts.get(key)
+    if (verdict === undefined) {
+      try {
+        checkTxStateless(tx, this.opts.chainId)
+        verdict = true
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err
+        verdict = err
+      }
+      this.verdicts.set(key, verdict)
+    }
+    if (verdict !== true) throw verdict
+  }
+
+  /**
+   * Consensus's isValidRequest and execution's pre-check: true when `bytes` decode to a tx with
+   * this id that passes the stateless checks. A cache hit costs one decode and no signature check.
+   */
+  isValid (txId: TxKey, bytes: Uint8Array): boolean {
+    let tx: DecodedTx
+    try {
+      tx = decodeTx(bytes)
+    } catch {
+      return false
+    }
+    if (tx.idHex !== keyHex(txId)) return false
+    try {
+      this.checkStateless(tx)
+      return true
+    } catch (err) {
+      if (err instanceof ValidationError) return false
+      throw err
+    }
+  }
+
+  has (txId: TxKey): boolean {
+    return this.entries.has(keyHex(txId))
+  }
+
+  get (txId: TxKey): Uint8Array | undefined {
+    return this.entries.get(keyHex(txId))?.bytes
+  }
+
+  get size (): number {
+    return this.entries.size
+  }
+
+  /**
+   * Up to maxTxs ready, not yet proposed txs within maxBytes, by arrival; a tx that arrived
+   * before its sender's lower nonce goes right after it. Same pool state, same answer.
+   */
+  reap (maxTxs: number, maxBytes: number): ClientRequest[] {
+    const out: ClientRequest[] = []
+    let bytes = 0
+    const next = new Map<string, number>()
+    const blocked = new Set<string>()
+    for (const e of this.entries.values()) {
+      if (out.length >= maxTxs) break
+      if (e.proposed || blocked.has(e.sender)) continue
+      const q = this.senders.get(e.sender)!
+      let n = next.get(e.sender) ?? firstUnproposed(q)
+      if (e.nonce !== n) continue
+      let cur: Entry | undefined = e
+      while (cur !== undefined && out.length < maxTxs) {
+        if (bytes + cur.bytes.length > maxBytes) { blocked.add(e.sender); break }
+        out.push({ id: cur.id, bytes: cur.bytes })
+        bytes += cur.bytes.length
+        n++
+        const succ: Entry | undefined = q.txs.get(n)
+        // Successors that arrived later are picked up when the scan reaches them.
+        cur = succ !== undefined && !succ.proposed && succ.arrival < e.arrival ? succ : undefined
+      }
+      next.set(e.sender, n)
+    }
+    return out
+  }
+
+  /** Taken into a pre-prepare (ours or the primary's): not reaped again until released or committed. */
+  markProposed (txIds: Iterable<TxKey>): void {
+    for (const id of txIds) {
+      const e = this.entries.get(keyHex(id))
+      if (e !== undefined) e.proposed = true
+    }
+  }
+
+  /** The proposal was abandoned (view change): make its txs reapable again. */
+  unmarkProposed (txIds: Iterable<TxKey>): void {
+    for (const id of txIds) {
+      const e = this.entries.get(keyHex(id))
+      if (e !== undefined) e.proposed = false
+    }
+  }
+
+  /**
+   * A block committed: drop its txs, and per sender whose nonce moved (address -> next nonce),
+   * every tx now below that nonce (a competing tx with a used nonce can never execute).
+   * Returns how many txs left the pool.
+   */
+  onCommitted (txIds: Iterable<TxKey>, updatedNonces: ReadonlyMap<string, number> = new Map()): number {
+    let removed = 0
+    for (const id of txIds) {
+      const e = this.entries.get(keyHex(id))
+      if (e !== undefined) { this.remove(e); removed++ }
+    }
+    for (const [sender, nonce] of updatedNonces) {
+      const q = this.senders.get(sender)
+      if (q === undefined) continue
+      q.nonce = Math.max(q.nonce, nonce)
+      for (const [n, e] of q.txs) {
+        if (n < q.nonce) { this.remove(e); removed++ }
+      }
+    }
+    if (removed > 0) this.log.debug({ removed, size: this.entries.size }, 'mempool evicted committed txs')
+    return removed
+  }
+
+  private remove (e: Entry): void {
+    this.entries.delete(e.idHex)
+    this.totalBytes -= e.bytes.length
+    const q = this.senders.get(e.sender)
+    if (q === undefined) return
+    q.txs.delete(e.nonce)
+    if (q.txs.size === 0) this.senders.delete(e.sender)
+  }
+
+  stats (): MempoolStats {
+    let ready = 0; let proposed = 0
+    for (const q of this.senders.values()) {
+      let n = q.nonce
+      while (q.txs.has(n)) { ready++; n++ }
+      for (const e of q.txs.values()) if (e.proposed) proposed++
+    }
+    return {
+      size: this.entries.size,
+      bytes: this.totalBytes,
+      ready,
+      queued: this.entries.size - ready,
+      proposed,
+      senders: this.senders.size,
+      verdictCacheSize: this.verdicts.size,
+      verdictCacheHits: this.verdicts.hits,
+      verdictCacheMisses: this.verdicts.misses,
+      rejected: { ...this.rejected }
+    }
+  }
+}
+
+function firstUnproposed (q: SenderQueue): number {
+  let n = q.nonce
+  while (q.txs.get(n)?.proposed === true) n++
+  return n
+}
+
+function duplicate (tx: DecodedTx): ValidationError {
+  return new ValidationError('ERR_DUPLICATE_TX', `tx ${tx.idHex.slice(0, 16)} is already in the mempool`)
+}
