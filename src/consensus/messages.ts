@@ -29,6 +29,13 @@ export const PrePrepareSchema = Type.Object({
   view: Uint,
   seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
   timestamp: Uint,
+  /**
+   * View and replica that first proposed this batch. Equal to (view, from) for a fresh batch;
+   * a NEW-VIEW re-issue keeps the original values. They are inside the digest, so every
+   * replica builds the same block header whichever view the batch finally commits in.
+   */
+  originView: Uint,
+  proposer: Uint,
   digest: Digest,
   requests: Type.Array(RequestSchema)
 }, { additionalProperties: false })
@@ -177,11 +184,12 @@ export function decodeTrusted (bytes: Uint8Array): MessageBody {
 }
 
 /**
- * Batch digest: a hash over the timestamp and the request ids in order. Ids are content
- * hashes of the requests, so the digest binds the whole batch. A null batch has no ids.
+ * Batch digest: a hash over the timestamp, the batch's origin (view, proposer) and the request
+ * ids in order. Ids are content hashes of the requests, so the digest binds the whole batch.
+ * A null batch has no ids.
  */
-export function batchDigest (crypto: ConsensusCrypto, timestamp: number, ids: Uint8Array[]): Uint8Array {
-  return crypto.hash(encode(['bft-ledger/batch/v1', timestamp, ids]))
+export function batchDigest (crypto: ConsensusCrypto, timestamp: number, originView: number, proposer: number, ids: Uint8Array[]): Uint8Array {
+  return crypto.hash(encode(['bft-ledger/batch/v1', timestamp, originView, proposer, ids]))
 }
 
 export function sameDigest (a: Uint8Array, b: Uint8Array): boolean {
