@@ -1,0 +1,55 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createApiServer } from '../../src/api/index.js'
+import { silentLogger } from '../../src/log.js'
+import { FakeService, fakeBlock } from './fake-service.js'
+
+async function readUntil (reader: ReadableStreamDefaultReader<Uint8Array>, pred: (text: string) => boolean): Promise<string> {
+  const dec = new TextDecoder()
+  let text = ''
+  while (!pred(text)) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`stream ended; got ${JSON.stringify(text)}`)
+    text += dec.decode(value, { stream: true })
+  }
+  return text
+}
+
+test('GET /events streams blocks and heartbeats, and unsubscribes on disconnect', async () => {
+  const svc = new FakeService()
+  const api = createApiServer(svc, { host: '127.0.0.1', port: 0, bodyLimit: 4096, logger: silentLogger, sseHeartbeatMs: 50, closeGraceMs: 100 })
+  const url = await api.listen()
+  const ac = new AbortController()
+  const res = await fetch(`${url}/events`, { signal: ac.signal })
+  assert.equal(res.status, 200)
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/)
+  const reader = res.body!.getReader()
+  await readUntil(reader, t => t.includes(': connected'))
+  assert.equal(svc.listeners.size, 1)
+  svc.push(fakeBlock(1))
+  const text = await readUntil(reader, t => t.includes('\n\n') && t.includes('event: block'))
+  const ev = text.split('\n\n').find(e => e.includes('event: block'))!
+  assert.match(ev, /^id: 1$/m)
+  const data = ev.split('\n').find(l => l.startsWith('data: '))!.slice(6)
+  assert.equal(JSON.parse(data).height, 1)
+  await readUntil(reader, t => t.includes(': heartbeat'))
+  ac.abort()
+  await reader.cancel().catch(() => {})
+  for (let i = 0; i < 100 && svc.listeners.size > 0; i++) await new Promise(r => setTimeout(r, 10))
+  assert.equal(svc.listeners.size, 0, 'listener removed after disconnect')
+  await api.close()
+})
+
+test('close() ends open event streams so shutdown does not hang', async () => {
+  const svc = new FakeService()
+  const api = createApiServer(svc, { host: '127.0.0.1', port: 0, bodyLimit: 4096, logger: silentLogger })
+  const url = await api.listen()
+  const res = await fetch(`${url}/events`)
+  const reader = res.body!.getReader()
+  await readUntil(reader, t => t.includes(': connected'))
+  const t0 = Date.now()
+  await api.close()
+  assert.ok(Date.now() - t0 < 2000)
+  assert.equal(svc.listeners.size, 0)
+  await assert.rejects(readUntil(reader, () => false)).catch(() => {})
+})
