@@ -1,0 +1,8 @@
+export { P2PNode, TOPICS, TOPIC_PROTOCOLS, PENALTY } from './node.js'
+export type { Topic, PeerEvent, MessageHandler, P2PStats } from './node.js'
+export type { P2POptions } from './options.js'
+export { P2PError } from './errors.js'
+export { SYNC_PROTOCOL } from './sync.js'
+export { PING_PROTOCOL } from './ping.js'
+export { encodeBatch, decodeBatch, BATCH_TAG } from './batch.js'
+export type { PeerView } from '../node/service.js'
