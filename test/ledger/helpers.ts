@@ -1,0 +1,132 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { encode, toHex, utf8 } from '../../src/codec/index.js'
+import { keyPairFromSeed, sha256, sign, taggedHash, type KeyPair } from '../../src/crypto/index.js'
+import { checkpointSignBytes } from '../../src/consensus/types.js'
+import type { BatchOp, Receipt, Sublevel } from '../../src/state/api.js'
+import { executeBlock, readNonce } from '../../src/state/executor.js'
+import { address, createTx } from '../../src/state/tx.js'
+import { genesisWrites } from '../../src/state/contracts/bank.js'
+import { buildBlock, type Block } from '../../src/ledger/block.js'
+import type { Certificate } from '../../src/ledger/certificate.js'
+import { binarySublevel } from '../../src/ledger/db.js'
+import { DEFAULT_PARAMS, genesisTip, parseGenesis, peerIdOfKey, type Genesis, type GenesisFile } from '../../src/ledger/genesis.js'
+import type { BlockStore } from '../../src/ledger/store.js'
+
+/** mulberry32: small, seedable, and the same on every platform. */
+export function rng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function testSeed (): number {
+  const env = process.env.TEST_SEED
+  return env !== undefined ? Number(env) : Math.floor(Math.random() * 2 ** 31)
+}
+
+export function tempDir (name: string): { path: string, cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `bft-${name}-`))
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+export const validatorKey = (i: number): KeyPair => keyPairFromSeed(sha256(utf8(`test/validator/${i}`)))
+export const clientKey = (i: number): KeyPair => keyPairFromSeed(sha256(utf8(`test/client/${i}`)))
+
+export function genesisJson (n = 4, clients = 4, chainId = 'ledger-test'): GenesisFile {
+  return {
+    chainId,
+    genesisTime: 1_700_000_000_000,
+    validators: Array.from({ length: n }, (_, i) => {
+      const k = validatorKey(i)
+      return { name: `v${i}`, publicKey: toHex(k.publicKey), peerId: peerIdOfKey(k.publicKey) }
+    }),
+    balances: Array.from({ length: clients }, (_, i) => ({ address: address(clientKey(i).publicKey), amount: '1000000000' })),
+    params: { ...DEFAULT_PARAMS }
+  }
+}
+
+export function makeGenesis (n = 4, clients = 4): Genesis {
+  return parseGenesis(genesisJson(n, clients))
+}
+
+/** A certificate signed by the given validator indices. */
+export function certify (g: Genesis, height: number, blockHash: Uint8Array, stateRoot: Uint8Array, signers: number[]): Certificate {
+  const msg = checkpointSignBytes(g.chainId, height, blockHash, stateRoot)
+  return { height, blockHash, stateRoot, signatures: signers.map(i => ({ validator: i, signature: sign(msg, validatorKey(i).secretKey) })) }
+}
+
+export interface NextBlock {
+  block: Block
+  hash: Uint8Array
+  receipts: Receipt[]
+  stateOps: BatchOp[]
+  stateRoot: Uint8Array
+}
+
+export const STATE_HEIGHT_KEY = utf8('test/applied-height')
+
+/**
+ * Builds the next block on a store with real signed transfers executed by state/'s executor.
+ * State lives in a `state` sublevel; its root is a stand-in hash chain over the writes (until
+ * state/'s StateStore is used here), and a marker key records the height the state belongs to,
+ * so a test can see that state and block were written together.
+ */
+export class ChainDriver {
+  readonly state: Sublevel
+  private readonly store: BlockStore
+  private readonly genesis: Genesis
+  private readonly rand: () => number
+  private readonly clients: KeyPair[]
+
+  constructor (store: BlockStore, genesis: Genesis, seed: number, clients: number) {
+    this.store = store
+    this.genesis = genesis
+    this.rand = rng(seed)
+    this.state = binarySublevel(store.db, 'state')
+    this.clients = Array.from({ length: clients }, (_, i) => clientKey(i))
+  }
+
+  async init (): Promise<void> {
+    if (this.store.head() !== null) return
+    const marker = await this.state.get(STATE_HEIGHT_KEY)
+    if (marker !== undefined) return
+    const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = genesisWrites(this.genesis.balances)
+      .map(w => ({ type: 'put' as const, key: w.key, value: w.value! }))
+    ops.push({ type: 'put', key: STATE_HEIGHT_KEY, value: encode(0) })
+    await this.state.batch(ops)
+  }
+
+  async next (txCount: number): Promise<NextBlock> {
+    const reader = { get: async (k: Uint8Array) => await this.state.get(k) }
+    const tip = this.store.tip(genesisTip(this.genesis))
+    const txs: Uint8Array[] = []
+    const nonces = new Map<number, number>()
+    for (let i = 0; i < txCount; i++) {
+      const c = Math.floor(this.rand() * this.clients.length)
+      const key = this.clients[c]!
+      const from = address(key.publicKey)
+      const nonce = nonces.get(c) ?? await readNonce(reader, from)
+      nonces.set(c, nonce + 1)
+      const to = address(this.clients[(c + 1) % this.clients.length]!.publicKey)
+      txs.push(createTx({ chainId: this.genesis.chainId, sender: key.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to, amount: 1 + Math.floor(this.rand() * 100) } }, key.secretKey))
+    }
+    const timestamp = tip.timestamp + Math.floor(this.rand() * 3)
+    const { block, hash } = buildBlock({ prev: tip, view: 0, proposer: tip.height % this.genesis.validators.length, timestamp, txs })
+    const ctx = { chainId: this.genesis.chainId, height: block.header.height, timestamp, proposer: block.header.proposer }
+    const { receipts, writes } = await executeBlock(reader, ctx, txs)
+    const prevRoot = tip.height === 0 ? new Uint8Array(32) : this.store.head()!.stateRoot
+    const stateRoot = taggedHash('test/state-root', prevRoot, encode(writes.map(w => [w.key, w.value])))
+    const stateOps: BatchOp[] = writes.map(w => w.value === null
+      ? { type: 'del', sublevel: this.state, key: w.key }
+      : { type: 'put', sublevel: this.state, key: w.key, value: w.value })
+    stateOps.push({ type: 'put', sublevel: this.state, key: STATE_HEIGHT_KEY, value: encode(block.header.height) })
+    return { block, hash, receipts, stateOps, stateRoot }
+  }
+}

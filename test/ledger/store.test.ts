@@ -1,0 +1,74 @@
+import '../../src/polyfill.js'
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { bytesEqual } from '../../src/codec/index.js'
+import { openLedgerDb } from '../../src/ledger/db.js'
+import { BlockStore } from '../../src/ledger/store.js'
+import { verifyStoredChain } from '../../src/ledger/recovery.js'
+import { genesisHash } from '../../src/ledger/genesis.js'
+import { decodeTx } from '../../src/state/tx.js'
+import { ChainDriver, STATE_HEIGHT_KEY, certify, makeGenesis, tempDir, testSeed } from './helpers.js'
+
+test('commit, read back, index, certificates, restart and verify', async () => {
+  const seed = testSeed()
+  console.log(`seed=${seed} (replay with TEST_SEED=${seed})`)
+  const dir = tempDir('store')
+  const g = makeGenesis()
+  try {
+    let db = await openLedgerDb(dir.path)
+    let store = await BlockStore.open(db, { sync: false })
+    await store.checkGenesis(genesisHash(g))
+    const driver = new ChainDriver(store, g, seed, 4)
+    await driver.init()
+    const hashes: Uint8Array[] = []
+    let lastTx: Uint8Array | undefined
+    for (let i = 0; i < 12; i++) {
+      const next = await driver.next(i % 4)
+      const head = await store.commitBlock(next)
+      assert.equal(head.height, i + 1)
+      hashes.push(next.hash)
+      if (next.block.txs.length > 0) lastTx = next.block.txs[next.block.txs.length - 1]
+      if (i % 3 === 0) await store.putCertificate(certify(g, head.height, next.hash, next.stateRoot, [0, 1, 2]))
+    }
+    assert.equal(store.head()?.height, 12)
+    const b5 = await store.getBlock(5)
+    assert.ok(b5 !== null && bytesEqual(b5.hash, hashes[4]!))
+    const byHash = await store.getBlockByHash(hashes[6]!)
+    assert.equal(byHash?.height, 7)
+    assert.equal(await store.getBlock(13), null)
+    assert.equal(await store.getBlock(0), null)
+    const tx = decodeTx(lastTx!)
+    const r = await store.getReceipt(tx.id)
+    assert.ok(r !== null)
+    assert.equal(r.receipt.status, 'ok')
+    assert.ok(bytesEqual(r.receipt.txId, tx.id))
+    assert.equal((await store.getCertificate(4))?.signatures.length, 3)
+    assert.equal(await store.getCertificate(5), null)
+    const seen: number[] = []
+    for await (const b of store.iterate(10)) seen.push(b.height)
+    assert.deepEqual(seen, [10, 11, 12])
+
+    // Wrong height / wrong parent are refused without writing.
+    const next = await driver.next(1)
+    await assert.rejects(store.commitBlock({ ...next, block: { ...next.block, header: { ...next.block.header, height: 20 } } }), { code: 'ERR_BLOCK_HEIGHT' })
+    await assert.rejects(store.commitBlock({ ...next, block: { ...next.block, header: { ...next.block.header, prevHash: new Uint8Array(32) } } }), { code: 'ERR_BLOCK_PREV_HASH' })
+    await assert.rejects(store.commitBlock({ ...next, receipts: [] }), { code: 'ERR_RECEIPTS' })
+    // A certificate for something this node did not commit is refused.
+    await assert.rejects(store.putCertificate(certify(g, 3, hashes[3]!, new Uint8Array(32), [0, 1, 2])), { code: 'ERR_CERT_MISMATCH' })
+    await assert.rejects(store.putCertificate(certify(g, 99, hashes[3]!, new Uint8Array(32), [0, 1, 2])), { code: 'ERR_CERT_NO_BLOCK' })
+
+    await db.close()
+    db = await openLedgerDb(dir.path)
+    store = await BlockStore.open(db)
+    assert.equal(store.head()?.height, 12)
+    const v = await verifyStoredChain(store, g, { txId: b => decodeTx(b).id })
+    assert.equal(v.height, 12)
+    assert.equal(v.certified, 4)
+    const marker = await new ChainDriver(store, g, seed, 4).state.get(STATE_HEIGHT_KEY)
+    assert.ok(marker !== undefined)
+    await assert.rejects(store.checkGenesis(new Uint8Array(32)), { code: 'ERR_CONFIG' })
+    await db.close()
+  } finally {
+    dir.cleanup()
+  }
+})
