@@ -1,0 +1,105 @@
+import { encode } from '../codec/index.js'
+import { sha256, taggedHash } from '../crypto/index.js'
+import type { ClientRequest, ReplicaId } from '../consensus/types.js'
+
+/** The batch a replica asked to execute (the `execute` effect without its type tag). */
+export interface ExecuteBatch {
+  seq: number
+  view: number
+  proposer: ReplicaId
+  timestamp: number
+  requests: ClientRequest[]
+}
+
+export interface ExecutedBlock {
+  seq: number
+  blockHash: Uint8Array
+  stateRoot: Uint8Array
+  /** Digest of the ordered request ids: what agreement compares. */
+  batchDigest: Uint8Array
+  proposer: ReplicaId
+  timestamp: number
+  requestIds: Uint8Array[]
+  /** Ids applied for the first time in this block (duplicates of earlier ones are skipped). */
+  appliedIds: string[]
+}
+
+/**
+ * The application a simulated replica drives: executes committed batches in seq order and
+ * derives blockHash and stateRoot from content only, so correct replicas that executed the
+ * same history hold the same hashes. Its state is durable (the real node commits a block in
+ * one atomic LevelDB batch): a crash does not lose it. A later issue can plug the full ledger
+ * in behind this interface.
+ */
+export interface SimApp {
+  readonly lastExecuted: { seq: number, blockHash: Uint8Array, stateRoot: Uint8Array }
+  execute: (batch: ExecuteBatch) => ExecutedBlock
+  block: (seq: number) => ExecutedBlock | undefined
+  hasApplied: (requestId: string) => boolean
+  /** Block sync stand-in: adopt another replica's blocks (lastExecuted.seq, upTo]. */
+  adoptFrom: (source: SimApp, upTo: number) => void
+}
+
+export const GENESIS_HASH = taggedHash('bft-ledger/sim/genesis')
+
+export function batchDigest (requests: ClientRequest[]): Uint8Array {
+  return taggedHash('bft-ledger/sim/batch', ...requests.map(r => r.id))
+}
+
+export class HashChainApp implements SimApp {
+  private readonly blocks = new Map<number, ExecutedBlock>()
+  private readonly applied = new Set<string>()
+  private last: { seq: number, blockHash: Uint8Array, stateRoot: Uint8Array } = { seq: 0, blockHash: GENESIS_HASH, stateRoot: GENESIS_HASH }
+
+  get lastExecuted (): { seq: number, blockHash: Uint8Array, stateRoot: Uint8Array } {
+    return this.last
+  }
+
+  execute (batch: ExecuteBatch): ExecutedBlock {
+    if (batch.seq !== this.last.seq + 1) {
+      throw new RangeError(`execute out of order: got seq ${batch.seq}, expected ${this.last.seq + 1}`)
+    }
+    const appliedIds: string[] = []
+    let stateRoot = this.last.stateRoot
+    for (const r of batch.requests) {
+      const id = Buffer.from(r.id).toString('hex')
+      if (this.applied.has(id)) continue
+      this.applied.add(id)
+      appliedIds.push(id)
+      stateRoot = taggedHash('bft-ledger/sim/state', stateRoot, r.id)
+    }
+    const digest = batchDigest(batch.requests)
+    const blockHash = sha256(encode(['bft-ledger/sim/block', batch.seq, this.last.blockHash, digest, batch.proposer, batch.timestamp]))
+    const block: ExecutedBlock = {
+      seq: batch.seq,
+      blockHash,
+      stateRoot,
+      batchDigest: digest,
+      proposer: batch.proposer,
+      timestamp: batch.timestamp,
+      requestIds: batch.requests.map(r => r.id),
+      appliedIds
+    }
+    this.blocks.set(batch.seq, block)
+    this.last = { seq: batch.seq, blockHash, stateRoot }
+    return block
+  }
+
+  block (seq: number): ExecutedBlock | undefined {
+    return this.blocks.get(seq)
+  }
+
+  hasApplied (requestId: string): boolean {
+    return this.applied.has(requestId)
+  }
+
+  adoptFrom (source: SimApp, upTo: number): void {
+    for (let s = this.last.seq + 1; s <= upTo; s++) {
+      const b = source.block(s)
+      if (b === undefined) throw new RangeError(`sync source lacks block ${s}`)
+      this.blocks.set(s, b)
+      for (const id of b.appliedIds) this.applied.add(id)
+      this.last = { seq: s, blockHash: b.blockHash, stateRoot: b.stateRoot }
+    }
+  }
+}

@@ -1,0 +1,532 @@
+import { createHash, type Hash } from 'node:crypto'
+import { faultTolerance, type ClientRequest, type ReplicaConfig, type ReplicaEffect, type ReplicaEvent } from '../consensus/types.js'
+import { errorMessage } from '../errors.js'
+import { HashChainApp, type ExecutedBlock } from './app.js'
+import { ByzantineHost, type ByzantineStats } from './byzantine.js'
+import { createMessageTools, type MessageTools } from './message-tools.js'
+import { AgreementChecker } from './checkers/agreement.js'
+import { CertificateChecker, type Certificate } from './checkers/certificates.js'
+import { LivenessChecker } from './checkers/liveness.js'
+import type { Violation } from './checkers/types.js'
+import { ValidityChecker } from './checkers/validity.js'
+import { VirtualClock } from './clock.js'
+import { createCryptoSuite, type CryptoKind, type CryptoSuite } from './crypto.js'
+import { describePlan, generateFaultPlan, type Crash, type FaultMix, type FaultPlan } from './faults.js'
+import { SimNetwork } from './network.js'
+import { Prng } from './prng.js'
+import { EventQueue } from './queue.js'
+import type { ReplicaBug, ReplicaFactory, SimReplica } from './replica-api.js'
+import { RequestFactory } from './requests.js'
+import { SimStorage } from './storage.js'
+
+export interface ClusterOptions {
+  seed: number
+  validators: number
+  factory: ReplicaFactory
+  crypto?: CryptoKind
+  bug?: ReplicaBug
+  mix?: FaultMix
+  /** Virtual ms after the last fault heals by which every correct replica must have executed every request. */
+  livenessBoundMs?: number
+  /** Safety valve against message storms; exceeding it is reported as a liveness violation. */
+  maxEvents?: number
+  trace?: (line: string) => void
+}
+
+export interface ClusterStats {
+  events: number
+  messagesSent: number
+  messagesDelivered: number
+  dropped: number
+  duplicated: number
+  cut: number
+  virtualMs: number
+  healAt: number
+  height: number
+  requests: number
+  viewChanges: number
+  maxView: number
+  crashes: number
+  restarts: number
+  syncs: number
+  rejected: number
+  certificates: number
+  duplicateInclusions: number
+  byzantine: ByzantineStats
+}
+
+export interface ClusterResult {
+  violations: Violation[]
+  stats: ClusterStats
+  traceHash: string
+  plan: string
+}
+
+type SimEvent =
+  | { kind: 'deliver', from: number, to: number, bytes: Uint8Array }
+  | { kind: 'timer', replica: number, id: string, token: number }
+  | { kind: 'executed', replica: number, incarnation: number, seq: number, blockHash: Uint8Array, stateRoot: Uint8Array }
+  | { kind: 'sync', replica: number, incarnation: number, attempt: number }
+  | { kind: 'request', replica: number, index: number }
+  | { kind: 'submit', index: number }
+  | { kind: 'crash', crash: Crash }
+  | { kind: 'crash-now', replica: number, incarnation: number }
+  | { kind: 'restart', replica: number }
+  | { kind: 'client-retry' }
+  | { kind: 'byz-tick', replica: number }
+  | { kind: 'probe' }
+
+interface Node {
+  id: number
+  byz: ByzantineHost | null
+  replica: SimReplica | null
+  incarnation: number
+  app: HashChainApp
+  timers: Map<string, number>
+  cutNextStep: boolean
+  syncing: boolean
+}
+
+const EVENT_CODE: Record<SimEvent['kind'], number> = {
+  deliver: 1, timer: 2, executed: 3, sync: 4, request: 5, submit: 6, crash: 7, 'crash-now': 8, restart: 9, 'client-retry': 10, 'byz-tick': 11, probe: 12
+}
+
+/**
+ * n replicas of the real Replica wired to a simulated network, clock, storage and clients,
+ * with faults injected from a plan drawn from the seed. Every step is checked against the
+ * agreement, validity and certificate invariants; liveness is checked once the last fault
+ * has healed. Deterministic: the same options give the same trace hash.
+ */
+export class Cluster {
+  readonly plan: FaultPlan
+  readonly config: Omit<ReplicaConfig, 'self'>
+  private readonly prng: Prng
+  private readonly netPrng: Prng
+  private readonly byzPrng: Prng
+  private readonly queue = new EventQueue<SimEvent>()
+  private readonly clock: VirtualClock
+  private readonly network: SimNetwork
+  private readonly storage: SimStorage
+  private readonly suite: CryptoSuite
+  private readonly nodes: Node[] = []
+  private readonly tools: MessageTools
+  private readonly requestFactory: RequestFactory
+  private readonly requests: ClientRequest[] = []
+  private readonly submitted: string[] = []
+  private readonly certs = new Map<number, Certificate>()
+  private readonly violations: Violation[] = []
+  private readonly agreement: AgreementChecker
+  private readonly validity: ValidityChecker
+  private readonly certificates: CertificateChecker
+  private readonly liveness: LivenessChecker
+  private readonly trace: Hash = createHash('sha256')
+  private readonly f: number
+  private readonly deadline: number
+  private readonly maxEvents: number
+  private tokens = 0
+  private done = false
+  private readonly stats: Omit<ClusterStats, 'byzantine' | 'messagesSent' | 'messagesDelivered' | 'dropped' | 'duplicated' | 'cut' | 'duplicateInclusions'> = {
+    events: 0, virtualMs: 0, healAt: 0, height: 0, requests: 0, viewChanges: 0, maxView: 0, crashes: 0, restarts: 0, syncs: 0, rejected: 0, certificates: 0
+  }
+
+  constructor (private readonly opts: ClusterOptions) {
+    const n = opts.validators
+    this.f = faultTolerance(n).f
+    const root = new Prng(opts.seed, 'bft-ledger/sim')
+    const planPrng = root.fork('plan')
+    const configPrng = root.fork('config')
+    this.netPrng = root.fork('network')
+    this.byzPrng = root.fork('byzantine')
+    this.prng = root.fork('cluster')
+    this.plan = generateFaultPlan(n, planPrng, opts.mix)
+    const checkpointInterval = configPrng.pick([2, 4, 8])
+    this.config = {
+      chainId: 'bft-ledger-sim',
+      validators: [],
+      maxBatchSize: configPrng.pick([1, 2, 4, 8]),
+      maxBatchBytes: 64 * 1024,
+      batchTimeoutMs: configPrng.int(2, 30),
+      checkpointInterval,
+      windowSize: checkpointInterval * configPrng.pick([2, 4]),
+      viewChangeTimeoutMs: configPrng.int(200, 600),
+      maxClockSkewMs: 1000
+    }
+    this.suite = createCryptoSuite(opts.crypto ?? 'sim', opts.seed, n)
+    this.config.validators = this.suite.validators
+    this.tools = createMessageTools(this.config, this.suite.forReplica(0))
+    this.clock = new VirtualClock(this.plan.skews)
+    this.network = new SimNetwork(n, this.netPrng, this.plan.network, this.plan.partitions, this.plan.healAt)
+    this.storage = new SimStorage(n)
+    this.requestFactory = new RequestFactory(opts.seed)
+    const report = (v: Violation): void => { this.violations.push(v) }
+    this.agreement = new AgreementChecker(report)
+    this.validity = new ValidityChecker(report)
+    this.certificates = new CertificateChecker(this.config.chainId, this.suite.validators, this.suite.forReplica(0), this.agreement, report)
+    this.liveness = new LivenessChecker(report)
+    this.deadline = this.plan.healAt + (opts.livenessBoundMs ?? Math.max(15_000, 40 * this.config.viewChangeTimeoutMs))
+    this.maxEvents = opts.maxEvents ?? 2_000_000
+    this.stats.healAt = this.plan.healAt
+  }
+
+  describe (): string {
+    const c = this.config
+    return `n=${this.opts.validators} f=${this.f} batch=${c.maxBatchSize}/${c.batchTimeoutMs}ms K=${c.checkpointInterval} L=${c.windowSize} vcTimeout=${c.viewChangeTimeoutMs}ms ${describePlan(this.plan)}`
+  }
+
+  run (): ClusterResult {
+    const n = this.opts.validators
+    for (let i = 0; i < n; i++) this.nodes.push(this.createNode(i))
+    for (const node of this.nodes) this.startNode(node, false)
+    this.plan.requestTimes.forEach((t, index) => {
+      this.requests.push(this.requestFactory.next())
+      this.queue.push(t, { kind: 'submit', index })
+    })
+    for (const c of this.plan.crashes) {
+      if (this.nodes[c.replica]!.byz !== null) continue
+      this.queue.push(c.at, { kind: 'crash', crash: c })
+      this.queue.push(c.restartAt, { kind: 'restart', replica: c.replica })
+    }
+    for (const node of this.nodes) if (node.byz !== null) this.queue.push(this.byzPrng.int(50, 300), { kind: 'byz-tick', replica: node.id })
+    this.queue.push(this.retryInterval(), { kind: 'client-retry' })
+    this.queue.push(this.plan.healAt, { kind: 'probe' })
+
+    while (!this.done && this.violations.length === 0) {
+      const next = this.queue.pop()
+      if (next === undefined) break
+      if (next.time > this.deadline) break
+      this.clock.advanceTo(next.time)
+      this.stats.events++
+      if (this.stats.events > this.maxEvents) {
+        this.violations.push({ invariant: 'liveness', time: this.clock.now, message: `event budget of ${this.maxEvents} exhausted at t=${this.clock.now}ms (message storm?)` })
+        break
+      }
+      this.handle(next.item)
+    }
+    if (!this.done && this.violations.length === 0) {
+      this.clock.advanceTo(Math.max(this.clock.now, this.deadline))
+      this.liveness.check(this.correctApps(), this.submitted, this.plan.healAt, this.deadline, r => this.describeReplica(r))
+    }
+    return { violations: this.violations, stats: this.collectStats(), traceHash: this.trace.digest('hex'), plan: this.describe() }
+  }
+
+  private handle (ev: SimEvent): void {
+    const now = this.clock.now
+    this.hashEvent(ev, now)
+    switch (ev.kind) {
+      case 'deliver': {
+        const node = this.nodes[ev.to]!
+        if (!this.isUp(node) || !this.network.canDeliver(ev.from, ev.to, now)) return
+        this.step(node, { type: 'message', from: ev.from, bytes: ev.bytes })
+        return
+      }
+      case 'timer': {
+        const node = this.nodes[ev.replica]!
+        if (node.timers.get(ev.id) !== ev.token) return
+        node.timers.delete(ev.id)
+        this.step(node, { type: 'timer', id: ev.id })
+        return
+      }
+      case 'executed': {
+        const node = this.nodes[ev.replica]!
+        if (node.incarnation !== ev.incarnation || !this.isUp(node)) return
+        this.step(node, { type: 'executed', seq: ev.seq, blockHash: ev.blockHash, stateRoot: ev.stateRoot })
+        return
+      }
+      case 'sync':
+        this.sync(ev.replica, ev.incarnation, ev.attempt)
+        return
+      case 'submit': {
+        const request = this.requests[ev.index]!
+        this.validity.onSubmit(request, now)
+        this.submitted.push(Buffer.from(request.id).toString('hex'))
+        this.stats.requests++
+        for (const node of this.nodes) this.queue.push(now + this.netPrng.int(0, 5), { kind: 'request', replica: node.id, index: ev.index })
+        return
+      }
+      case 'request': {
+        const node = this.nodes[ev.replica]!
+        if (this.isUp(node)) this.step(node, { type: 'request', request: this.requests[ev.index]! })
+        return
+      }
+      case 'crash': {
+        const node = this.nodes[ev.crash.replica]!
+        if (!this.isUp(node)) return
+        if (ev.crash.midStep) {
+          node.cutNextStep = true
+          this.queue.push(now + 50, { kind: 'crash-now', replica: node.id, incarnation: node.incarnation })
+        } else {
+          this.crash(node)
+        }
+        return
+      }
+      case 'crash-now': {
+        const node = this.nodes[ev.replica]!
+        if (node.incarnation === ev.incarnation && this.isUp(node)) this.crash(node)
+        return
+      }
+      case 'restart': {
+        const node = this.nodes[ev.replica]!
+        if (!this.isUp(node)) this.startNode(node, true)
+        return
+      }
+      case 'client-retry':
+        this.clientRetry()
+        return
+      case 'byz-tick': {
+        const node = this.nodes[ev.replica]!
+        if (node.byz !== null) this.apply(node, node.byz.tick(now))
+        this.queue.push(now + this.byzPrng.int(50, 300), { kind: 'byz-tick', replica: ev.replica })
+        return
+      }
+      case 'probe':
+        if (this.submitted.length === this.requests.length && this.liveness.missing(this.correctApps(), this.submitted).size === 0) {
+          this.done = true
+        } else {
+          this.queue.push(now + 50, { kind: 'probe' })
+        }
+    }
+  }
+
+  private createNode (id: number): Node {
+    const behaviours = this.plan.byzantine.get(id)
+    const node: Node = { id, byz: null, replica: null, incarnation: 0, app: new HashChainApp(), timers: new Map(), cutNextStep: false, syncing: false }
+    if (behaviours !== undefined) {
+      node.byz = new ByzantineHost(id, this.opts.validators, behaviours, this.byzPrng.fork(`byz-${id}`),
+        () => this.opts.factory({ ...this.config, self: id }, this.suite.forReplica(id), { isValidRequest: r => this.requestFactory.isValid(r) }),
+        this.suite.forReplica(id), this.tools)
+    }
+    return node
+  }
+
+  private startNode (node: Node, restart: boolean): void {
+    const now = this.clock.localNow(node.id)
+    if (node.byz !== null) {
+      this.apply(node, node.byz.start(now))
+      return
+    }
+    const options = {
+      isValidRequest: (r: ClientRequest) => this.requestFactory.isValid(r),
+      ...(this.opts.bug !== undefined ? { bug: this.opts.bug } : {}),
+      ...(restart ? { restore: { records: this.storage.records(node.id), lastExecuted: node.app.lastExecuted } } : {})
+    }
+    try {
+      node.replica = this.opts.factory({ ...this.config, self: node.id }, this.suite.forReplica(node.id), options)
+      if (restart) {
+        this.stats.restarts++
+        this.agreement.resetBaseline(node.id, node.app.lastExecuted.seq)
+      }
+      this.apply(node, node.replica.start(now))
+    } catch (err) {
+      this.violations.push({ invariant: 'replica-error', time: this.clock.now, replica: node.id, message: `replica ${node.id} threw on ${restart ? 'restart' : 'start'}: ${errorMessage(err)}` })
+    }
+  }
+
+  private crash (node: Node): void {
+    this.stats.crashes++
+    node.replica = null
+    node.incarnation++
+    node.timers.clear()
+    node.cutNextStep = false
+    node.syncing = false
+    this.opts.trace?.(`t=${this.clock.now} crash replica ${node.id} (wal ${this.storage.count(node.id)} records, executed ${node.app.lastExecuted.seq})`)
+  }
+
+  private isUp (node: Node): boolean {
+    return node.byz !== null || node.replica !== null
+  }
+
+  private step (node: Node, event: ReplicaEvent): void {
+    const now = this.clock.localNow(node.id)
+    if (node.byz !== null) {
+      this.apply(node, node.byz.step(event, now))
+      return
+    }
+    let effects: ReplicaEffect[]
+    try {
+      effects = node.replica!.step(event, now)
+    } catch (err) {
+      this.violations.push({ invariant: 'replica-error', time: this.clock.now, replica: node.id, message: `replica ${node.id} threw on ${event.type}: ${errorMessage(err)}` })
+      return
+    }
+    this.apply(node, effects)
+  }
+
+  private apply (node: Node, effects: ReplicaEffect[]): void {
+    let cut = effects.length
+    const crashAfter = node.cutNextStep && node.byz === null
+    if (crashAfter) cut = this.prng.int(0, effects.length)
+    for (let i = 0; i < cut; i++) this.effect(node, effects[i]!)
+    if (crashAfter) {
+      this.opts.trace?.(`t=${this.clock.now} replica ${node.id} crashes after ${cut}/${effects.length} effects of a step`)
+      this.crash(node)
+    }
+  }
+
+  private effect (node: Node, e: ReplicaEffect): void {
+    const now = this.clock.now
+    switch (e.type) {
+      case 'persist':
+        this.storage.append(node.id, e.record)
+        return
+      case 'send': {
+        const targets = e.to === 'all' ? this.nodes.map(x => x.id).filter(x => x !== node.id) : [e.to]
+        for (const to of targets) {
+          if (!Number.isInteger(to) || to < 0 || to >= this.nodes.length) continue
+          if (to === node.id) { this.queue.push(now, { kind: 'deliver', from: node.id, to, bytes: e.bytes }); continue }
+          for (const t of this.network.send(node.id, to, now)) this.queue.push(t, { kind: 'deliver', from: node.id, to, bytes: e.bytes })
+        }
+        return
+      }
+      case 'setTimer': {
+        const token = ++this.tokens
+        node.timers.set(e.id, token)
+        this.queue.push(now + Math.max(0, e.delayMs), { kind: 'timer', replica: node.id, id: e.id, token })
+        return
+      }
+      case 'cancelTimer':
+        node.timers.delete(e.id)
+        return
+      case 'execute':
+        this.execute(node, e)
+        return
+      case 'certified': {
+        const cert: Certificate = { seq: e.seq, blockHash: e.blockHash, stateRoot: e.stateRoot, signatures: e.signatures }
+        if (node.byz === null) this.certificates.onCertified(node.id, cert, now)
+        if (!this.certs.has(e.seq) && this.certificates.verify(cert) === null) {
+          this.certs.set(e.seq, cert)
+          this.stats.certificates++
+        }
+        return
+      }
+      case 'viewChanged':
+        this.stats.viewChanges++
+        this.stats.maxView = Math.max(this.stats.maxView, e.view)
+        this.opts.trace?.(`t=${now} replica ${node.id} view ${e.view}`)
+        return
+      case 'needSync':
+        if (node.byz === null && !node.syncing) {
+          node.syncing = true
+          this.queue.push(now + this.prng.int(10, 60), { kind: 'sync', replica: node.id, incarnation: node.incarnation, attempt: 0 })
+        }
+        return
+      case 'rejected':
+        this.stats.rejected++
+        return
+      case 'truncateLog':
+        if (node.byz === null) this.storage.truncate(node.id, e.belowSeq)
+    }
+  }
+
+  private execute (node: Node, e: ReplicaEffect & { type: 'execute' }): void {
+    const now = this.clock.now
+    let block: ExecutedBlock
+    try {
+      block = node.app.execute(e)
+    } catch (err) {
+      this.violations.push({ invariant: 'agreement', time: now, replica: node.id, seq: e.seq, message: `replica ${node.id} asked to execute seq ${e.seq}: ${errorMessage(err)}` })
+      return
+    }
+    this.opts.trace?.(`t=${now} replica ${node.id} executes seq ${e.seq} view ${e.view} [${e.requests.length} reqs]`)
+    if (node.byz === null) {
+      this.agreement.onExecute(node.id, block, now)
+      this.validity.onExecute(node.id, block, e.requests, now)
+      this.certificates.flush()
+      this.stats.height = Math.max(this.stats.height, e.seq)
+    }
+    this.queue.push(now + this.prng.int(0, 2), { kind: 'executed', replica: node.id, incarnation: node.incarnation, seq: e.seq, blockHash: block.blockHash, stateRoot: block.stateRoot })
+  }
+
+  /** Block-sync stand-in: copy certified blocks from a correct replica's app, then tell the replica. */
+  private sync (replica: number, incarnation: number, attempt: number): void {
+    const node = this.nodes[replica]!
+    if (node.incarnation !== incarnation || node.replica === null) return
+    const have = node.app.lastExecuted.seq
+    let best: { cert: Certificate, source: HashChainApp } | null = null
+    for (const [seq, cert] of this.certs) {
+      if (seq <= have || (best !== null && seq <= best.cert.seq)) continue
+      for (const other of this.nodes) {
+        if (other.byz !== null || other === node || other.app.lastExecuted.seq < seq) continue
+        const b = other.app.block(seq)
+        if (b !== undefined && Buffer.compare(b.blockHash, cert.blockHash) === 0 && Buffer.compare(b.stateRoot, cert.stateRoot) === 0) {
+          best = { cert, source: other.app }
+          break
+        }
+      }
+    }
+    if (best === null) {
+      if (attempt < 20) this.queue.push(this.clock.now + 100, { kind: 'sync', replica, incarnation, attempt: attempt + 1 })
+      else node.syncing = false
+      return
+    }
+    node.syncing = false
+    const from = have + 1
+    node.app.adoptFrom(best.source, best.cert.seq)
+    for (let s = from; s <= best.cert.seq; s++) {
+      const b = node.app.block(s)!
+      this.agreement.onExecute(node.id, b, this.clock.now)
+      this.validity.onExecute(node.id, b, undefined, this.clock.now)
+    }
+    this.stats.syncs++
+    this.opts.trace?.(`t=${this.clock.now} replica ${replica} synced ${from}..${best.cert.seq}`)
+    this.step(node, { type: 'synced', seq: best.cert.seq, blockHash: best.cert.blockHash, stateRoot: best.cert.stateRoot, signatures: best.cert.signatures })
+  }
+
+  /** A client that got fewer than f+1 replies resends its request to every replica. */
+  private clientRetry (): void {
+    const now = this.clock.now
+    const apps = [...this.correctApps().values()]
+    for (let i = 0; i < this.submitted.length; i++) {
+      const id = this.submitted[i]!
+      let replies = 0
+      for (const a of apps) if (a.hasApplied(id)) replies++
+      if (replies > this.f) continue
+      for (const node of this.nodes) this.queue.push(now + this.netPrng.int(0, 5), { kind: 'request', replica: node.id, index: i })
+    }
+    this.queue.push(now + this.retryInterval(), { kind: 'client-retry' })
+  }
+
+  private retryInterval (): number {
+    return 4 * this.config.viewChangeTimeoutMs
+  }
+
+  private correctApps (): Map<number, HashChainApp> {
+    const m = new Map<number, HashChainApp>()
+    for (const node of this.nodes) if (node.byz === null) m.set(node.id, node.app)
+    return m
+  }
+
+  private describeReplica (id: number): string {
+    const node = this.nodes[id]!
+    const r = node.replica
+    return `replica ${id} is ${r === null ? 'down' : `in view ${r.view}`}, executed up to seq ${node.app.lastExecuted.seq} (cluster height ${this.agreement.height})`
+  }
+
+  private hashEvent (ev: SimEvent, now: number): void {
+    const head = Buffer.alloc(16)
+    head.writeUInt32LE(EVENT_CODE[ev.kind], 0)
+    head.writeDoubleLE(now, 4)
+    head.writeUInt32LE('replica' in ev ? ev.replica : ev.kind === 'deliver' ? ev.to * 1000 + ev.from : 0, 12)
+    this.trace.update(head)
+    if (ev.kind === 'deliver') this.trace.update(ev.bytes)
+  }
+
+  private collectStats (): ClusterStats {
+    const byzantine: ByzantineStats = { equivocations: 0, echoedVotes: 0, forged: 0, replayed: 0, futureViews: 0, corrupted: 0 }
+    for (const node of this.nodes) {
+      if (node.byz === null) continue
+      for (const k of Object.keys(byzantine) as Array<keyof ByzantineStats>) byzantine[k] += node.byz.stats[k]
+    }
+    const net = this.network.stats
+    return {
+      ...this.stats,
+      virtualMs: this.clock.now,
+      messagesSent: net.sent,
+      messagesDelivered: net.delivered,
+      dropped: net.dropped,
+      duplicated: net.duplicated,
+      cut: net.cut,
+      duplicateInclusions: this.validity.duplicateInclusions,
+      byzantine
+    }
+  }
+}

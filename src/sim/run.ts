@@ -1,0 +1,80 @@
+import { Cluster, type ClusterStats } from './cluster.js'
+import type { Violation } from './checkers/types.js'
+import type { CryptoKind } from './crypto.js'
+import type { FaultMix } from './faults.js'
+import type { ReplicaBug, ReplicaFactory } from './replica-api.js'
+import { realReplica } from './replica-factory.js'
+
+export interface RunOptions {
+  validators: number
+  crypto?: CryptoKind
+  bug?: ReplicaBug
+  mix?: FaultMix
+  livenessBoundMs?: number
+  maxEvents?: number
+  /** Receives a line per notable event (crash, view change, execute...) when set. */
+  trace?: (line: string) => void
+  /** Defaults to the real Replica. */
+  factory?: ReplicaFactory
+}
+
+export interface SeedResult {
+  seed: number
+  ok: boolean
+  violations: Violation[]
+  stats: ClusterStats
+  /** sha256 over every event the run processed: equal hashes mean identical runs. */
+  traceHash: string
+  /** The seed's configuration and fault plan, one line. */
+  plan: string
+  /** The command that replays exactly this run. */
+  replay: string
+  wallMs: number
+}
+
+/** Runs one seed to completion (liveness deadline, all requests executed, or first violation). */
+export function runSeed (seed: number, opts: RunOptions): SeedResult {
+  const t0 = performance.now()
+  const cluster = new Cluster({
+    seed,
+    validators: opts.validators,
+    factory: opts.factory ?? realReplica,
+    ...(opts.crypto !== undefined ? { crypto: opts.crypto } : {}),
+    ...(opts.bug !== undefined ? { bug: opts.bug } : {}),
+    ...(opts.mix !== undefined ? { mix: opts.mix } : {}),
+    ...(opts.livenessBoundMs !== undefined ? { livenessBoundMs: opts.livenessBoundMs } : {}),
+    ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}),
+    ...(opts.trace !== undefined ? { trace: opts.trace } : {})
+  })
+  const r = cluster.run()
+  return {
+    seed,
+    ok: r.violations.length === 0,
+    violations: r.violations,
+    stats: r.stats,
+    traceHash: r.traceHash,
+    plan: r.plan,
+    replay: replayCommand(seed, opts),
+    wallMs: performance.now() - t0
+  }
+}
+
+export function replayCommand (seed: number, opts: Pick<RunOptions, 'validators' | 'crypto' | 'bug'>): string {
+  let cmd = `npm run sim -- --seed ${seed} --validators ${opts.validators}`
+  if (opts.crypto === 'real') cmd += ' --real-crypto'
+  if (opts.bug !== undefined) cmd += ` --bug ${opts.bug}`
+  return cmd + ' --verbose'
+}
+
+export function formatViolation (v: Violation): string {
+  return `[${v.invariant}] t=${v.time}ms${v.replica !== undefined ? ` replica=${v.replica}` : ''}${v.seq !== undefined ? ` seq=${v.seq}` : ''}: ${v.message}`
+}
+
+export function formatFailure (r: SeedResult): string {
+  return [
+    `seed ${r.seed} FAILED: ${r.violations.length} violation(s)`,
+    ...r.violations.slice(0, 5).map(v => '  ' + formatViolation(v)),
+    `  plan: ${r.plan}`,
+    `  replay: ${r.replay}`
+  ].join('\n')
+}

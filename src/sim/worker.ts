@@ -1,0 +1,13 @@
+import { parentPort, workerData } from 'node:worker_threads'
+import { runSeed, type RunOptions, type SeedResult } from './run.js'
+
+/** Worker thread for the CLI: runs the seeds it is handed, one batch at a time. */
+export type WorkerRequest = { seeds: number[] } | { stop: true }
+export type WorkerReply = { results: SeedResult[] }
+
+const opts = workerData as RunOptions
+parentPort?.on('message', (msg: WorkerRequest) => {
+  if ('stop' in msg) { process.exit(0) }
+  const results = msg.seeds.map(seed => runSeed(seed, opts))
+  parentPort!.postMessage({ results } satisfies WorkerReply)
+})
