@@ -1,0 +1,124 @@
+import { toHex, utf8 } from '../codec/index.js'
+import { CorruptionError, ValidationError } from '../errors.js'
+import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
+import { Lru } from './lru.js'
+import { decodeNode, EMPTY, encodeNode, lookup, proveKey, sha256, updateTree, type TreeNode } from './merkle.js'
+
+export interface StateStoreOptions {
+  /** Tree nodes kept decoded in memory (default 200,000 ≈ 60 MB). */
+  nodeCacheSize?: number
+}
+
+/** Key of the current root in the 'smt' sublevel; node keys are 32-byte hashes, so no clash. */
+const ROOT_KEY = utf8('root')
+
+/**
+ * The authenticated state over LevelDB:
+ *   'state' sublevel: flat key -> value, for fast reads by execution and the API;
+ *   'smt' sublevel:   tree nodes by hash (merkle.ts), plus the current root under 'root'.
+ * Block commit is two-phase so the ledger can write the block, its receipts and its state in
+ * ONE atomic batch: prepare(writes) computes the new root and the batch ops without writing,
+ * the ledger writes them, then commitPrepared(root) makes the new root current in memory.
+ * prepare is always relative to the committed root (no pipelining of two uncommitted blocks).
+ * Old nodes are never deleted (no pruning yet), so old roots stay provable.
+ */
+export class StateStore {
+  private currentRoot: Uint8Array
+  private readonly cache: Lru<string, TreeNode>
+  private pending = new Map<string, TreeNode[]>()
+
+  private constructor (private readonly flat: Sublevel, private readonly nodes: Sublevel, root: Uint8Array, cacheSize: number) {
+    this.currentRoot = root
+    this.cache = new Lru(cacheSize)
+  }
+
+  static async open (db: LevelDb, opts: StateStoreOptions = {}): Promise<StateStore> {
+    const flat = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
+    const nodes = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
+    const stored = await nodes.get(ROOT_KEY)
+    if (stored !== undefined && stored.length !== 32) throw new CorruptionError(`state root pointer has ${stored.length} bytes, expected 32`)
+    const store = new StateStore(flat, nodes, stored === undefined ? EMPTY : new Uint8Array(stored), opts.nodeCacheSize ?? 200_000)
+    // Fail at open, not at the first block, if the root's node is missing.
+    if (stored !== undefined && !isZero(stored)) await store.load(stored)
+    return store
+  }
+
+  /** The committed state root (32 zero bytes for an empty state). */
+  root (): Uint8Array {
+    return this.currentRoot
+  }
+
+  async get (key: Uint8Array): Promise<Uint8Array | undefined> {
+    const v = await this.flat.get(key)
+    return v === undefined ? undefined : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+  }
+
+  /** Value of `key` under an older (or the current) root, read from the tree. */
+  async getAt (root: Uint8Array, key: Uint8Array): Promise<Uint8Array | null> {
+    return await lookup(root, sha256(key), async h => await this.load(h))
+  }
+
+  /**
+   * New root and the batch operations (flat state, new tree nodes, root pointer) for `writes`
+   * applied to the committed state. Writes nothing.
+   */
+  async prepare (writes: StateWrite[]): Promise<{ root: Uint8Array, ops: BatchOp[] }> {
+    const seen = new Set<string>()
+    for (const w of writes) {
+      const k = toHex(w.key)
+      if (seen.has(k)) throw new ValidationError('ERR_DUPLICATE_WRITE', `state key ${k} is written twice in one block`)
+      seen.add(k)
+    }
+    const { root, created } = await updateTree(this.currentRoot, writes.map(w => ({ keyHash: sha256(w.key), value: w.value })), async h => await this.load(h))
+    const ops: BatchOp[] = []
+    for (const w of writes) {
+      ops.push(w.value === null
+        ? { type: 'del', sublevel: this.flat, key: w.key }
+        : { type: 'put', sublevel: this.flat, key: w.key, value: w.value })
+    }
+    for (const n of created) ops.push({ type: 'put', sublevel: this.nodes, key: n.hash, value: encodeNode(n) })
+    ops.push({ type: 'put', sublevel: this.nodes, key: ROOT_KEY, value: root })
+    this.pending.set(toHex(root), created)
+    return { root, ops }
+  }
+
+  /** After the batch from prepare() is durably written: `root` becomes the committed root. */
+  commitPrepared (root: Uint8Array): void {
+    const created = this.pending.get(toHex(root))
+    if (created === undefined) throw new ValidationError('ERR_NOT_PREPARED', `state root ${toHex(root)} was not prepared`)
+    for (const n of created) this.cache.set(cacheKey(n.hash), n)
+    this.pending = new Map()
+    this.currentRoot = root
+  }
+
+  /** Inclusion or non-inclusion proof of `key` under the committed root (or `root`). */
+  async prove (key: Uint8Array, root: Uint8Array = this.currentRoot): Promise<StateProof> {
+    const { value, proof } = await proveKey(root, sha256(key), async h => await this.load(h))
+    return { key, value, proof }
+  }
+
+  get cachedNodes (): number {
+    return this.cache.size
+  }
+
+  private async load (hash: Uint8Array): Promise<TreeNode> {
+    const k = cacheKey(hash)
+    const hit = this.cache.get(k)
+    if (hit !== undefined) return hit
+    const bytes = await this.nodes.get(hash)
+    if (bytes === undefined) throw new CorruptionError(`state tree node ${toHex(hash)} is missing`)
+    // Plain Uint8Array views (LevelDB hands out Buffers): values must compare equal to callers'.
+    const node = decodeNode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+    if (node === null || Buffer.compare(node.hash, hash) !== 0) throw new CorruptionError(`state tree node ${toHex(hash)} is corrupt`)
+    this.cache.set(k, node)
+    return node
+  }
+}
+
+function cacheKey (hash: Uint8Array): string {
+  return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('latin1')
+}
+
+function isZero (b: Uint8Array): boolean {
+  return b.every(x => x === 0)
+}
