@@ -22,7 +22,9 @@ export interface ComposeOptions {
   validators: ComposeValidator[]
   image: string
   network: string
-  /** Overrides the image's CMD (e.g. a stub server when testing the container pipeline). */
+  /** Overrides the image's ENTRYPOINT (e.g. a stub server when testing the container pipeline). */
+  entrypoint?: string[]
+  /** Overrides the image's CMD. */
   command?: string[]
   /** Adds `restart: unless-stopped` (off by default: chaos tests restart containers themselves). */
   restart?: boolean
@@ -61,6 +63,7 @@ export function renderCompose (opts: ComposeOptions): string {
       '    stop_grace_period: 10s'
     )
     if (opts.restart === true) lines.push('    restart: unless-stopped')
+    if (opts.entrypoint !== undefined) lines.push(`    entrypoint: [${opts.entrypoint.map(q).join(', ')}]`)
     if (opts.command !== undefined) lines.push(`    command: [${opts.command.map(q).join(', ')}]`)
     lines.push('    environment:')
     for (const k of Object.keys(env).sort()) lines.push(`      ${k}: ${q(env[k]!)}`)
