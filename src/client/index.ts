@@ -1,0 +1,5 @@
+export { BftClient, type BftClientOptions, type SubmitOptions } from './client.js'
+export { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
+export { ApiError, NodeUnavailableError, VerificationError } from './errors.js'
+export { verifyBlockWithCertificate, verifyStateWithProof, type TrustedValidators, type VerifiedBlock, type VerifiedState } from './lightclient.js'
+export { loadTrustedValidators, trustFromGenesis } from './trust.js'

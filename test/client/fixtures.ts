@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto'
+import { encode, toHex } from '../../src/codec/index.js'
+import { keyPairFromSeed, sign, type KeyPair } from '../../src/crypto/index.js'
+import { checkpointSignBytes } from '../../src/consensus/types.js'
+import { buildBlock } from '../../src/ledger/block.js'
+import type { BlockView, StateView } from '../../src/node/service.js'
+import { createTx, txIdHex, address } from '../../src/state/tx.js'
+import { stateKey } from '../../src/state/keys.js'
+import { EMPTY, proveKey, sha256, updateTree, type TreeNode } from '../../src/state/merkle.js'
+import { toJson } from '../../src/api/json.js'
+
+export const CHAIN = 'lc-test'
+
+/** Deterministic keys from a seed string, so failures replay exactly. */
+export function keyFromSeed (seed: string): KeyPair {
+  return keyPairFromSeed(new Uint8Array(createHash('sha256').update(seed).digest()))
+}
+
+export interface Fixture {
+  validators: KeyPair[]
+  trust: { chainId: string, validators: Array<{ publicKey: Uint8Array }> }
+  block: BlockView
+  state: (contract: string, key: string) => Promise<StateView>
+  user: KeyPair
+}
+
+/** A 4-validator chain with one certified block holding two txs and a small state tree. */
+export async function makeFixture (seed: string): Promise<Fixture> {
+  const validators = [0, 1, 2, 3].map(i => keyFromSeed(`${seed}/validator/${i}`))
+  const user = keyFromSeed(`${seed}/user`)
+  const userAddr = address(user.publicKey)
+  const txs = [0, 1].map(nonce => createTx({
+    chainId: CHAIN, sender: user.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to: 'ab'.repeat(20), amount: 5 }
+  }, user.secretKey))
+
+  const nodes = new Map<string, TreeNode>()
+  const load = async (h: Uint8Array): Promise<TreeNode> => {
+    const n = nodes.get(toHex(h))
+    if (n === undefined) throw new Error('missing node')
+    return n
+  }
+  const entries: Array<[string, string, unknown]> = [
+    ['bank', userAddr, 990],
+    ['bank', 'ab'.repeat(20), 10],
+    ['nonce', userAddr, 2],
+    ['kv', `${userAddr}/greeting`, { value: 'hello', owner: userAddr }]
+  ]
+  const { root, created } = await updateTree(EMPTY, entries.map(([c, k, v]) => ({ keyHash: sha256(stateKey(c, k)), value: encode(v) })), load)
+  for (const n of created) nodes.set(toHex(n.hash), n)
+
+  const { block, hash } = buildBlock({
+    prev: { chainId: CHAIN, height: 0, hash: new Uint8Array(32), timestamp: 1_000 },
+    view: 0,
+    proposer: 0,
+    timestamp: 2_000,
+    txs
+  })
+  const msg = checkpointSignBytes(CHAIN, 1, hash, root)
+  const view: BlockView = JSON.parse(toJson({
+    height: 1,
+    hash,
+    header: block.header,
+    txs,
+    txIds: txs.map(t => txIdHex(t)),
+    stateRoot: root,
+    certificate: { signatures: [0, 1, 2].map(i => ({ validator: i, signature: sign(msg, validators[i]!.secretKey) })) }
+  })) as BlockView
+
+  const state = async (contract: string, key: string): Promise<StateView> => {
+    const p = await proveKey(root, sha256(stateKey(contract, key)), load)
+    return JSON.parse(toJson({
+      contract, key, value: p.value, decoded: null, height: 1, stateRoot: root, proof: p.proof, block: view
+    })) as StateView
+  }
+  return { validators, trust: { chainId: CHAIN, validators: validators.map(v => ({ publicKey: v.publicKey })) }, block: view, state, user }
+}
