@@ -1,0 +1,17 @@
+import '../../src/polyfill.js'
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { describeFailures, runRange } from './helpers.js'
+
+// Seeds are fixed so a red run is reproducible; SIM_SEED_START shifts the window to explore.
+const start = Number(process.env.SIM_SEED_START ?? 1)
+
+test('500 seeds, n=4 (f=1): random mixes of Byzantine replicas, crashes, partitions and a lossy network', () => {
+  const r = runRange('n=4', start, 500, { validators: 4 })
+  assert.equal(r.failures.length, 0, describeFailures(r.failures))
+  const byz = r.results.filter(x => x.plan.includes('byzantine=[') && !x.plan.includes('byzantine=[none]')).length
+  const crashes = r.results.filter(x => x.stats.crashes > 0).length
+  const partitions = r.results.filter(x => !x.plan.includes('partitions=[none]')).length
+  console.log(`[sim] n=4 mixes: ${byz} with Byzantine replicas, ${crashes} with crashes, ${partitions} with partitions`)
+  assert.ok(byz > 300 && crashes > 100 && partitions > 100)
+})
