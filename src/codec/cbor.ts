@@ -105,6 +105,9 @@ export function encode (value: unknown, maxBytes: number = MAX_ENCODED_BYTES): U
   } catch (err) {
     throw new ValidationError('ERR_ENCODE', `cannot encode: ${errorMessage(err)}`)
   }
+  // cborg hands back a Buffer (a view into Node's shared pool) for some values, e.g. bigints;
+  // callers get one type, a plain Uint8Array that owns its memory.
+  if (Buffer.isBuffer(bytes)) bytes = new Uint8Array(bytes)
   if (bytes.length > maxBytes) {
     throw new ValidationError('ERR_ENCODE', `encoding of ${bytes.length} bytes exceeds the limit of ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   }
@@ -127,10 +130,12 @@ export function decode (bytes: Uint8Array, maxBytes: number = MAX_ENCODED_BYTES,
   if (bytes.length > maxBytes) {
     throw new DecodeError(`input of ${bytes.length} bytes exceeds the limit of ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   }
+  // Buffer.slice is a view, Uint8Array.slice a copy: decoded byte strings must not alias the input.
+  const data = Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes
   let value: unknown
   let rest: Uint8Array
   try {
-    [value, rest] = cborDecodeFirst(bytes, { ...DECODE_OPTIONS, tokenizer: new GuardedTokenizer(bytes, maxDepth) })
+    [value, rest] = cborDecodeFirst(data, { ...DECODE_OPTIONS, tokenizer: new GuardedTokenizer(data, maxDepth) })
   } catch (err) {
     if (err instanceof DecodeError) throw err
     throw new DecodeError(`malformed CBOR: ${errorMessage(err)}`)
