@@ -1,0 +1,127 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { BftClient, ApiError, NodeUnavailableError } from '../../src/client/index.js'
+import { StubNode, ok, fail, hang, deadUrl } from './stub-node.js'
+
+const submitted = { txId: 'ab'.repeat(32), status: 'accepted', traceId: 't' }
+
+async function nodes (n: number): Promise<StubNode[]> {
+  return await Promise.all(Array.from({ length: n }, async () => await new StubNode(ok(submitted)).start()))
+}
+
+async function stopAll (ns: StubNode[]): Promise<void> {
+  await Promise.all(ns.map(async n => await n.stop()))
+}
+
+test('round-robin spreads calls over healthy nodes', async () => {
+  const ns = await nodes(3)
+  const c = new BftClient({ nodes: ns.map(n => n.url), timeoutMs: 1000 })
+  for (let i = 0; i < 6; i++) await c.submit(new Uint8Array([1, 2]))
+  assert.deepEqual(ns.map(n => n.hits), [2, 2, 2])
+  assert.equal(ns[0]!.paths[0], 'POST /txs')
+  await stopAll(ns)
+})
+
+test('submit sends hex, wait and timeout, and the trace header', async () => {
+  const [n] = await nodes(1)
+  let seen: { body: unknown, trace: unknown } | undefined
+  n!.handler = (req, body, res) => { seen = { body: JSON.parse(body), trace: req.headers['x-trace-id'] }; ok(submitted)(req, body, res) }
+  const c = new BftClient({ nodes: [n!.url] })
+  await c.submit(new Uint8Array([0xde, 0xad]), { wait: true, waitTimeoutMs: 1500, traceId: 'abc' })
+  assert.deepEqual(seen, { body: { tx: 'dead', wait: true, timeoutMs: 1500 }, trace: 'abc' })
+  await n!.stop()
+})
+
+test('failover: refused connection, 503 and timeout move on to the next node', async () => {
+  const ns = await nodes(2)
+  const dead = await deadUrl()
+  ns[0]!.handler = fail(503, 'ERR_MEMPOOL_FULL', 'mempool full')
+  const hung = await new StubNode(hang).start()
+  const c = new BftClient({ nodes: [dead, ns[0]!.url, hung.url, ns[1]!.url], timeoutMs: 200, retries: 3 })
+  const r = await c.submit(new Uint8Array([1]))
+  assert.equal(r.status, 'accepted')
+  assert.equal(ns[0]!.hits, 1)
+  assert.equal(hung.hits, 1)
+  assert.equal(ns[1]!.hits, 1)
+  await stopAll([...ns, hung])
+})
+
+test('request errors (4xx) are not retried elsewhere and keep the node\'s code', async () => {
+  const ns = await nodes(2)
+  ns[0]!.handler = fail(409, 'ERR_STALE_NONCE', 'nonce 0 already used')
+  ns[1]!.handler = fail(409, 'ERR_STALE_NONCE', 'nonce 0 already used')
+  const c = new BftClient({ nodes: ns.map(n => n.url), timeoutMs: 1000 })
+  await assert.rejects(c.submit(new Uint8Array([1])), (err: unknown) => {
+    assert.ok(err instanceof ApiError)
+    assert.equal(err.code, 'ERR_STALE_NONCE')
+    assert.equal(err.status, 409)
+    assert.equal(err.message, 'nonce 0 already used')
+    return true
+  })
+  assert.equal(ns[0]!.hits + ns[1]!.hits, 1)
+  assert.deepEqual(c.breakers().map(b => b.state), ['closed', 'closed'])
+  await stopAll(ns)
+})
+
+test('circuit breaker: a failing node is skipped until resetMs, then tried once', async () => {
+  let now = 0
+  const ns = await nodes(2)
+  ns[0]!.handler = fail(500, 'ERR_INTERNAL', 'internal error')
+  const c = new BftClient({ nodes: ns.map(n => n.url), timeoutMs: 1000, breaker: { failureThreshold: 2, resetMs: 10_000 }, now: () => now })
+  for (let i = 0; i < 10; i++) await c.submit(new Uint8Array([1]))
+  assert.equal(ns[0]!.hits, 2, 'the bad node saw exactly failureThreshold calls')
+  assert.equal(ns[1]!.hits, 10)
+  assert.deepEqual(c.breakers().map(b => b.state), ['open', 'closed'])
+  ns[0]!.handler = ok(submitted)
+  now = 10_000
+  for (let i = 0; i < 4; i++) await c.submit(new Uint8Array([1]))
+  assert.ok(ns[0]!.hits >= 3, 'the recovered node is back in rotation')
+  assert.deepEqual(c.breakers().map(b => b.state), ['closed', 'closed'])
+  await stopAll(ns)
+})
+
+test('all nodes down: one NodeUnavailableError naming each failure; open circuits fail fast', async () => {
+  const urls = [await deadUrl(), await deadUrl()]
+  const c = new BftClient({ nodes: urls, timeoutMs: 500, breaker: { failureThreshold: 1, resetMs: 60_000 } })
+  await assert.rejects(c.status(), (err: unknown) => {
+    assert.ok(err instanceof NodeUnavailableError)
+    assert.equal(err.code, 'ERR_NODE_UNAVAILABLE')
+    assert.match(err.message, /connection refused/)
+    assert.ok(err.message.includes(urls[0]!) && err.message.includes(urls[1]!))
+    return true
+  })
+  const t0 = Date.now()
+  await assert.rejects(c.status(), (err: unknown) => err instanceof NodeUnavailableError && /circuit open/.test(err.message))
+  assert.ok(Date.now() - t0 < 50)
+})
+
+test('reads: 404 becomes null, waitForTx polls until the receipt exists', async () => {
+  const [n] = await nodes(1)
+  let calls = 0
+  const receipt = { txId: 'ab'.repeat(32), height: 3, index: 0, status: 'ok', error: '', result: null, events: [] }
+  n!.handler = (req, body, res) => {
+    if (req.url?.startsWith('/txs/') === true) {
+      calls++
+      if (calls < 3) { fail(404, 'ERR_NOT_FOUND', 'transaction not found')(req, body, res); return }
+      ok(receipt)(req, body, res); return
+    }
+    if (req.url === '/blocks/7') { fail(404, 'ERR_NOT_FOUND', 'block 7 not found')(req, body, res); return }
+    fail(404, 'ERR_NO_ROUTE', 'no route')(req, body, res)
+  }
+  const c = new BftClient({ nodes: [n!.url] })
+  assert.equal(await c.getBlock(7), null)
+  const r = await c.waitForTx('ab'.repeat(32), { timeoutMs: 2000, pollMs: 10 })
+  assert.equal(r.height, 3)
+  assert.equal(calls, 3)
+  // A 404 that is not ERR_NOT_FOUND (wrong URL, old node) is an error, not "absent".
+  await assert.rejects(c.getState('kv', 'x'), (err: unknown) => err instanceof ApiError && err.code === 'ERR_NO_ROUTE')
+  n!.handler = fail(404, 'ERR_NOT_FOUND', 'nope')
+  await assert.rejects(c.waitForTx('cd'.repeat(32), { timeoutMs: 50, pollMs: 10 }), (err: unknown) => err instanceof Error && (err as { code?: string }).code === 'ERR_TIMEOUT')
+  await n!.stop()
+})
+
+test('bad node URLs are rejected up front', () => {
+  assert.throws(() => new BftClient({ nodes: ['not a url'] }), /not a URL/)
+  assert.throws(() => new BftClient({ nodes: ['ftp://x'] }), /http/)
+  assert.throws(() => new BftClient({ nodes: [] }), /at least one/)
+})
