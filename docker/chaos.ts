@@ -144,6 +144,10 @@ async function main (): Promise<number> {
         await podman.compose(['up', '-d', '--no-deps', '--no-build', node.name], 120_000, file)
         const s = await podman.state(node.name)
         if (s !== 'running') throw new Error(`${node.name} is ${s} after recreating it`)
+        const have = (await podman.podman(['inspect', '--format', '{{json .Config.Env}}', node.name])).stdout
+        for (const [k, v] of Object.entries(env)) {
+          if (!have.includes(`"${k}=${v}"`)) throw new Error(`${node.name} was recreated without ${k}=${v}`)
+        }
       }
     }
 

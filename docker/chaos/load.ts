@@ -1,16 +1,16 @@
 import { createTx, txIdHex } from '../../src/state/tx.js'
 import { keyPairFromSeed, sha256, type KeyPair } from '../../src/crypto/index.js'
-import { toHex, utf8 } from '../../src/codec/hex.js'
-import type { SubmitResult } from '../../src/node/service.js'
+import { utf8 } from '../../src/codec/hex.js'
+import { BftClient } from '../../src/client/index.js'
+import { BftError } from '../../src/errors.js'
 import type { NodeRef } from './cluster.js'
-import { errorCode, requestJson, sleep } from './http.js'
+import { sleep } from './http.js'
 
 export interface Ack {
   txId: string
   height: number
   /** ms since the epoch when the commit was acknowledged to the client. */
   at: number
-  node: string
 }
 
 export interface LoadOptions {
@@ -23,11 +23,11 @@ export interface LoadOptions {
 }
 
 /**
- * Closed-loop load: each worker is one sender that submits a kv.set with wait=true and moves
- * to its next nonce only once that transaction is acknowledged as committed. A failed submit
- * is retried with the same bytes (same txId: resubmission is idempotent) on the next node, so
- * a down node costs throughput but never leaves a nonce gap. Keys derive from the seed, so a
- * run is replayable.
+ * Closed-loop load through the client library (BftClient: round-robin, failover, circuit
+ * breakers): each worker is one sender that submits a kv.set with wait=true and moves to its
+ * next nonce only once that transaction is acknowledged as committed. A failed submit is
+ * retried with the same bytes (same txId: resubmission is idempotent), so a down node costs
+ * throughput but never leaves a nonce gap. Keys derive from the seed: a run is replayable.
  */
 export class Load {
   readonly acks: Ack[] = []
@@ -36,8 +36,13 @@ export class Load {
   readonly violations: string[] = []
   private stopped = false
   private running: Array<Promise<void>> = []
+  private readonly client: BftClient
 
-  constructor (private readonly opts: LoadOptions) {}
+  constructor (private readonly opts: LoadOptions) {
+    // One client for all senders: round-robin spreads them over the nodes, and a dead node's
+    // circuit breaker opens once for everyone instead of costing each sender a timeout.
+    this.client = new BftClient({ nodes: opts.nodes.map(n => n.apiUrl), timeoutMs: 3000, breaker: { failureThreshold: 3, resetMs: 2000 } })
+  }
 
   start (): void {
     this.stopped = false
@@ -71,8 +76,6 @@ export class Load {
 
   private async worker (w: number): Promise<void> {
     const key = this.key(w)
-    const nodes = this.opts.nodes
-    let target = w % nodes.length
     for (let nonce = 0; !this.stopped; nonce++) {
       const bytes = createTx({
         chainId: this.opts.chainId,
@@ -83,39 +86,34 @@ export class Load {
         args: { key: `chaos-${w}-${nonce % 64}`, value: `v${nonce}` }
       }, key.secretKey)
       const txId = txIdHex(bytes)
-      const hex = toHex(bytes)
       // Retry this nonce until it is committed or the load stops; never skip it.
       while (!this.stopped) {
-        const node = nodes[target]!
-        const ack = await this.submitOnce(node, hex, txId)
+        const ack = await this.submitOnce(bytes, txId)
         if (ack !== null) { this.acks.push(ack); break }
-        target = (target + 1) % nodes.length
         await sleep(100)
       }
     }
   }
 
-  private async submitOnce (node: NodeRef, hex: string, txId: string): Promise<Ack | null> {
+  private async submitOnce (bytes: Uint8Array, txId: string): Promise<Ack | null> {
     const waitMs = this.opts.waitMs ?? 5000
     try {
-      const r = await requestJson<SubmitResult>(`${node.apiUrl}/txs`, { method: 'POST', body: { tx: hex, wait: true, timeoutMs: waitMs }, timeoutMs: waitMs + 2000 })
-      if (r.status === 200 && (r.body.status === 'committed' || r.body.status === 'failed')) {
-        if (r.body.txId !== txId) {
-          this.violations.push(`${node.name} acknowledged ${r.body.txId} for submitted ${txId}`)
-          return null
-        }
-        return { txId, height: r.body.height ?? -1, at: Date.now(), node: node.name }
+      const r = await this.client.submit(bytes, { wait: true, waitTimeoutMs: waitMs })
+      if (r.txId !== txId) {
+        this.violations.push(`acknowledged ${r.txId} for submitted ${txId}`)
+        return null
       }
-      this.count(`HTTP ${r.status} ${errorCode(r.body) || (r.body as { status?: string }).status || ''}`.trim())
+      if (r.status === 'committed' || r.status === 'failed') return { txId, height: r.height ?? -1, at: Date.now() }
+      this.count(`status ${r.status}`)
     } catch (err) {
-      this.count(err instanceof Error ? (err.name === 'TimeoutError' ? 'timeout' : 'network') : 'network')
+      this.count(err instanceof BftError ? err.code : 'error')
     }
-    // The submit may have been committed even though this answer was lost or was a rejection
-    // such as "already known": ask the node before resubmitting.
+    // The submit may have been committed even though its answer was lost or was a rejection
+    // such as "already known": ask before resubmitting the same bytes.
     try {
-      const r = await requestJson<{ height: number }>(`${node.apiUrl}/txs/${txId}`, { timeoutMs: 2000 })
-      if (r.status === 200) return { txId, height: r.body.height, at: Date.now(), node: node.name }
-    } catch { /* node down: the caller moves on */ }
+      const r = await this.client.getTx(txId)
+      if (r !== null) return { txId, height: r.height, at: Date.now() }
+    } catch { /* every node down: the caller retries */ }
     return null
   }
 }
