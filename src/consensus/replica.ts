@@ -1,4 +1,24 @@
-import type { ClientRequest, ConsensusCrypto, PersistRecord, ReplicaConfig, ReplicaEffect, ReplicaEvent, ReplicaId } from './types.js'
+import { bytesEqual, toHex } from '../codec/index.js'
+import { errorMessage } from '../errors.js'
+import { CheckpointTracker } from './checkpoints.js'
+import {
+  batchOf, checkStableProof, checkViewChange, digestMatches, matchesPlan, planNewView, primaryOf,
+  type Batch, type Ctx, type NewViewPlan, type PreparedProof, type Quorums, type ViewChangeInfo
+} from './evidence.js'
+import {
+  batchDigest, openMessage, signMessage, type CheckpointBody, type CommitBody, type MessageBody,
+  type NewViewBody, type PrePrepare, type PrePrepareBody, type PrepareBody, type StableProof, type ViewChangeBody
+} from './messages.js'
+import { RequestPool } from './requests.js'
+import { slotOf, type SeqEntry, type Slot } from './slots.js'
+import { restoreState } from './restore.js'
+import {
+  checkpointSignBytes, faultTolerance,
+  type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig, type ReplicaEffect, type ReplicaEvent, type ReplicaId
+} from './types.js'
+import {
+  checkpointRecord, commitRecord, newViewRecord, prePrepareRecord, prepareRecord, stableRecord, viewChangeRecord
+} from './wal.js'
 
 export interface ReplicaOptions {
   /** Pure predicate: is this request acceptable (signature valid, decodes)? Backups refuse pre-prepares with invalid requests. Default: all valid. */
@@ -18,28 +38,750 @@ export interface ReplicaStatus {
   pendingRequests: number
 }
 
-/** Skeleton: the full state machine lands in the next commits; the signature is final. */
+/** Votes for a view this far above the current one are held back; anything further is refused. */
+const MAX_VIEW_AHEAD = 4
+/** Exponential backoff stops doubling here (base * 2^16). */
+const MAX_BACKOFF_EXPONENT = 16
+
+type TimerKind = 'batch' | 'vc' | 'sync'
+
+const GENESIS_PROOF: StableProof = { seq: 0, blockHash: new Uint8Array(0), stateRoot: new Uint8Array(0), signatures: [] }
+
+/**
+ * PBFT replica (Castro & Liskov, with signatures) as a pure, deterministic state machine:
+ * `step(event, now)` mutates the replica and returns the effects the driver must carry out,
+ * in order. No clock, randomness or I/O inside. docs/consensus.md has the rules.
+ */
 export class Replica {
   private readonly config: ReplicaConfig
   private readonly crypto: ConsensusCrypto
-  private readonly options: ReplicaOptions
+  private readonly isValidRequest: (r: ClientRequest) => boolean
+  private readonly bug: ReplicaOptions['bug']
+  private readonly self: ReplicaId
+  private readonly n: number
+  private readonly q: Quorums
+  private readonly ctx: Ctx
+  private readonly L: number
+  private readonly K: number
+
   private _view = 0
+  private _inViewChange = false
+  /** The view this replica is moving to; equals the view when not in a view change. */
+  private target = 0
+  /** Consecutive view changes without executing anything: the backoff exponent. */
+  private vcAttempts = 0
+  private low = 0
+  private stableProof: StableProof = GENESIS_PROOF
   private _lastExecuted = 0
-  private _low = 0
+  /** Timestamp of the last executed batch; undefined after a restart or a block sync. */
+  private lastExecutedTimestamp: number | undefined = undefined
+  private executing: number | null = null
+  private nextSeq = 1
+  private lastProposedTimestamp = 0
+  private readonly log = new Map<number, SeqEntry>()
+  private readonly pool: RequestPool
+  private readonly checkpoints: CheckpointTracker
+  /** Latest (highest new view) valid VIEW-CHANGE from each replica, this one included. */
+  private readonly viewChanges = new Map<ReplicaId, ViewChangeInfo>()
+  private ownViewChangeWire: Uint8Array | undefined = undefined
+  /** Messages slightly ahead (next view, or just above the high watermark), replayed when the replica catches up. */
+  private deferred: Array<{ from: ReplicaId, bytes: Uint8Array }> = []
+  private replayDeferred = false
+  private readonly maxDeferred: number
+  private lastNeedSync = 0
+  private syncArmedAt = 0
+  private readonly timers: Record<TimerKind, number | null> = { batch: null, vc: null, sync: null }
+  private timerGen = 0
+  private fx: ReplicaEffect[] = []
+  private now = 0
 
   constructor (config: ReplicaConfig, crypto: ConsensusCrypto, options: ReplicaOptions = {}) {
     this.config = config
     this.crypto = crypto
-    this.options = options
+    this.isValidRequest = options.isValidRequest ?? (() => true)
+    this.bug = options.bug
+    this.self = config.self
+    this.n = config.validators.length
+    const ft = faultTolerance(this.n)
+    const weak = this.bug === 'weak-quorum'
+    this.q = { n: this.n, f: ft.f, quorum: weak ? ft.f + 1 : ft.quorum, prepares: weak ? ft.f : 2 * ft.f }
+    this.ctx = { config, crypto, q: this.q }
+    this.L = config.windowSize
+    this.K = config.checkpointInterval
+    this.pool = new RequestPool(4 * this.L + 64)
+    this.checkpoints = new CheckpointTracker(this.n, this.q.quorum)
+    this.maxDeferred = 4 * this.n * (this.L + 1)
+    if (options.restore !== undefined) this.restore(options.restore)
   }
 
-  start (_now: number): ReplicaEffect[] { return [] }
-  step (_event: ReplicaEvent, _now: number): ReplicaEffect[] { return [] }
   get view (): number { return this._view }
-  get primary (): ReplicaId { return this._view % this.config.validators.length }
+  get primary (): ReplicaId { return primaryOf(this._view, this.n) }
   get lastExecuted (): number { return this._lastExecuted }
-  get lowWatermark (): number { return this._low }
+  get lowWatermark (): number { return this.low }
+
   status (): ReplicaStatus {
-    return { view: this.view, primary: this.primary, lastExecuted: this.lastExecuted, lowWatermark: this.lowWatermark, inViewChange: false, pendingRequests: 0 }
+    return {
+      view: this._view,
+      primary: this.primary,
+      lastExecuted: this._lastExecuted,
+      lowWatermark: this.low,
+      inViewChange: this._inViewChange,
+      pendingRequests: this.pool.pendingCount
+    }
   }
+
+  /** Arms timers; after a restart re-announces an unfinished view change. */
+  start (now: number): ReplicaEffect[] {
+    return this.guard(this.self, now, () => {
+      if (this._inViewChange) {
+        if (this.ownViewChangeWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.ownViewChangeWire })
+        this.armTimer('vc', this.backoff())
+      } else if (this._view > 0) {
+        this.fx.push({ type: 'viewChanged', view: this._view, primary: this.primary })
+      }
+    })
+  }
+
+  /** Never throws: an unexpected exception becomes a `rejected` effect, keeping the effects produced so far. */
+  step (event: ReplicaEvent, now: number): ReplicaEffect[] {
+    const from = isObject(event) && event.type === 'message' && Number.isSafeInteger(event.from) ? event.from : this.self
+    return this.guard(from, now, () => { this.handle(event) })
+  }
+
+  private guard (from: ReplicaId, now: number, fn: () => void): ReplicaEffect[] {
+    this.fx = []
+    if (Number.isFinite(now)) this.now = now
+    const executedBefore = this._lastExecuted
+    try {
+      fn()
+      this.afterStep(executedBefore)
+    } catch (err) {
+      this.fx.push({ type: 'rejected', from, reason: `internal: ${errorMessage(err)}` })
+    }
+    const out = this.fx
+    this.fx = []
+    return out
+  }
+
+  private handle (event: ReplicaEvent): void {
+    if (!isObject(event)) { this.reject(this.self, 'invalid: event is not an object'); return }
+    switch (event.type) {
+      case 'message':
+        if (!(event.bytes instanceof Uint8Array)) { this.reject(event.from, 'invalid: message bytes are not a byte array'); return }
+        this.onMessage(event.from, event.bytes)
+        return
+      case 'request':
+        if (!isObject(event.request) || !(event.request.id instanceof Uint8Array) || !(event.request.bytes instanceof Uint8Array)) {
+          this.reject(this.self, 'invalid: request event without id/bytes byte arrays')
+          return
+        }
+        this.onRequest(event.request)
+        return
+      case 'timer':
+        if (typeof event.id === 'string') this.onTimer(event.id)
+        return
+      case 'executed':
+      case 'synced':
+        if (!isSeq(event.seq) || !(event.blockHash instanceof Uint8Array) || !(event.stateRoot instanceof Uint8Array)) {
+          this.reject(this.self, `invalid: ${event.type} event needs a seq and blockHash/stateRoot byte arrays`)
+          return
+        }
+        if (event.type === 'executed') this.onExecuted(event.seq, event.blockHash, event.stateRoot)
+        else this.onSynced(event.seq, event.blockHash, event.stateRoot, event.signatures)
+        return
+      default:
+        this.reject(this.self, `invalid: unknown event type ${String((event as { type?: unknown }).type)}`)
+    }
+  }
+
+  private afterStep (executedBefore: number): void {
+    for (let i = 0; this.replayDeferred && i < 8; i++) {
+      this.replayDeferred = false
+      const list = this.deferred
+      this.deferred = []
+      for (const d of list) this.onMessage(d.from, d.bytes)
+    }
+    this.tryPropose(false)
+    this.updateViewChangeTimer(this._lastExecuted > executedBefore)
+    this.checkBehind()
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  private onMessage (transportFrom: ReplicaId, bytes: Uint8Array): void {
+    const opened = openMessage(bytes, this.config, this.crypto)
+    if ('error' in opened) { this.reject(transportFrom, `invalid: ${opened.error}`); return }
+    // Our own votes are recorded when signed; copies coming back carry nothing new.
+    if (opened.from === this.self) return
+    const body: MessageBody = opened.body
+    switch (body.kind) {
+      case 'pre-prepare': this.onPrePrepare(body, bytes); return
+      case 'prepare': case 'commit': this.onVote(body, bytes); return
+      case 'checkpoint': this.onCheckpoint(body); return
+      case 'view-change': this.onViewChange(body, bytes); return
+      case 'new-view': this.onNewView(body, bytes)
+    }
+  }
+
+  /**
+   * Shared admission for normal-case messages: stale views and seqs are refused, those just
+   * ahead (next view while changing view, or just above the high watermark) are deferred.
+   * True when the message was handled here.
+   */
+  private deferOrReject (from: ReplicaId, what: string, view: number, seq: number, bytes: Uint8Array): boolean {
+    const active = this._inViewChange ? this.target : this._view
+    if (view < active) { this.reject(from, `stale: ${what} for view ${view}, replica is at view ${active}`); return true }
+    if (view > active + MAX_VIEW_AHEAD) { this.reject(from, `invalid: ${what} for view ${view}, too far ahead of view ${active}`); return true }
+    if (seq <= this.low) { this.reject(from, `stale: ${what} below the low watermark ${this.low}`); return true }
+    if (seq > this.low + 2 * this.L) { this.reject(from, `invalid: ${what} above the window (${this.low}, ${this.low + this.L}]`); return true }
+    if (view > this._view || this._inViewChange || seq > this.low + this.L) {
+      this.deferred.push({ from, bytes })
+      if (this.deferred.length > this.maxDeferred) this.deferred.shift()
+      return true
+    }
+    return false
+  }
+
+  private onPrePrepare (body: PrePrepareBody, wire: Uint8Array): void {
+    const p = body.payload
+    const from = body.from
+    const what = `pre-prepare (view ${p.view}, seq ${p.seq})`
+    if (from !== primaryOf(p.view, this.n)) { this.reject(from, `invalid: ${what} from ${from}, not the primary ${primaryOf(p.view, this.n)}`); return }
+    if (this.deferOrReject(from, what, p.view, p.seq, wire)) return
+    if (p.seq <= this._lastExecuted) { this.reject(from, `stale: ${what}, seq already executed`); return }
+    const slot = this.slot(p.seq, p.view)
+    if (slot.batch !== undefined) {
+      if (bytesEqual(slot.batch.digest, p.digest)) this.reject(from, `duplicate: ${what}`)
+      else this.reject(from, `equivocation: primary ${from} sent two different ${what}`)
+      return
+    }
+    const problem = this.checkFreshBatch(p)
+    if (problem !== null) { this.reject(from, `invalid: ${what}: ${problem}`); return }
+    const batch = batchOf(body, wire)
+    slot.batch = batch
+    this.sendVote('prepare', slot, batch)
+    if (this.bug === 'commit-without-prepare') this.sendVote('commit', slot, batch)
+    this.checkProgress(p.seq, p.view)
+  }
+
+  /** Backup-side checks of a primary's new batch. */
+  private checkFreshBatch (p: PrePrepare): string | null {
+    if (p.originView !== p.view || p.proposer !== primaryOf(p.view, this.n)) return `origin (${p.originView}, ${p.proposer}) must be the current view and primary`
+    if (!digestMatches(this.crypto, p)) return 'digest does not match the batch'
+    if (p.requests.length > this.config.maxBatchSize) return `${p.requests.length} requests exceed maxBatchSize ${this.config.maxBatchSize}`
+    let bytes = 0
+    const ids = new Set<string>()
+    for (const r of p.requests) {
+      bytes += r.bytes.length + r.id.length
+      const id = toHex(r.id)
+      if (ids.has(id)) return `request ${id.slice(0, 16)} appears twice`
+      ids.add(id)
+      if (!this.isValidRequest(r)) return `request ${id.slice(0, 16)} is invalid`
+    }
+    if (p.requests.length > 1 && bytes > this.config.maxBatchBytes) return `${bytes} bytes exceed maxBatchBytes ${this.config.maxBatchBytes}`
+    if (Math.abs(p.timestamp - this.now) > this.config.maxClockSkewMs) {
+      return `timestamp ${p.timestamp} is ${p.timestamp - this.now} ms from local time (max skew ${this.config.maxClockSkewMs})`
+    }
+    const prev = this.timestampAt(p.seq - 1)
+    if (prev !== undefined && p.timestamp <= prev) return `timestamp ${p.timestamp} is not after ${prev} of seq ${p.seq - 1}`
+    const next = this.timestampAt(p.seq + 1)
+    if (next !== undefined && p.timestamp >= next) return `timestamp ${p.timestamp} is not before ${next} of seq ${p.seq + 1}`
+    return null
+  }
+
+  private timestampAt (seq: number): number | undefined {
+    if (seq === this._lastExecuted && this.lastExecutedTimestamp !== undefined) return this.lastExecutedTimestamp
+    const e = this.log.get(seq)
+    return e?.decided?.timestamp ?? e?.slots.get(this._view)?.batch?.timestamp
+  }
+
+  private onVote (body: PrepareBody | CommitBody, wire: Uint8Array): void {
+    const p = body.payload
+    const from = body.from
+    const what = `${body.kind} (view ${p.view}, seq ${p.seq})`
+    if (body.kind === 'prepare' && from === primaryOf(p.view, this.n)) { this.reject(from, `invalid: ${what} from the primary`); return }
+    if (this.deferOrReject(from, what, p.view, p.seq, wire)) return
+    const slot = this.slot(p.seq, p.view)
+    const votes = body.kind === 'prepare' ? slot.prepares : slot.commits
+    const prev = votes.get(from)
+    if (prev !== undefined) {
+      if (bytesEqual(prev.digest, p.digest)) this.reject(from, `duplicate: ${what}`)
+      else this.reject(from, `equivocation: ${from} sent two different ${what}`)
+      return
+    }
+    votes.set(from, { digest: p.digest, wire })
+    this.checkProgress(p.seq, p.view)
+  }
+
+  /** Signs, records, persists and sends this replica's PREPARE or COMMIT for a slot (once). */
+  private sendVote (kind: 'prepare' | 'commit', slot: Slot, batch: Batch, proof?: PreparedProof): void {
+    const votes = kind === 'prepare' ? slot.prepares : slot.commits
+    if (votes.has(this.self)) return
+    const wire = signMessage({ chainId: this.config.chainId, from: this.self, kind, payload: { view: batch.view, seq: batch.seq, digest: batch.digest } }, this.crypto)
+    votes.set(this.self, { digest: batch.digest, wire })
+    const record = kind === 'prepare'
+      ? prepareRecord(batch.seq, wire, batch.wire)
+      : commitRecord(batch.seq, wire, batch.wire, proof?.prepares ?? [])
+    this.fx.push({ type: 'persist', record }, { type: 'send', to: 'all', bytes: wire })
+  }
+
+  /** prepared = pre-prepare + 2f matching prepares from backups; committed-local = prepared + 2f+1 matching commits. */
+  private checkProgress (seq: number, view: number): void {
+    if (view !== this._view || this._inViewChange) return
+    const entry = this.log.get(seq)
+    const slot = entry?.slots.get(view)
+    const batch = slot?.batch
+    if (entry === undefined || slot === undefined || batch === undefined) return
+    if (!slot.prepared) {
+      const primary = primaryOf(view, this.n)
+      const wires: Uint8Array[] = []
+      for (const [r, v] of slot.prepares) if (r !== primary && bytesEqual(v.digest, batch.digest)) wires.push(v.wire)
+      if (wires.length >= this.q.prepares) {
+        slot.prepared = true
+        const proof: PreparedProof = { batch, prepares: wires }
+        if (entry.cert === undefined || entry.cert.batch.view <= view) entry.cert = proof
+        this.sendVote('commit', slot, batch, proof)
+      }
+    }
+    if (!slot.committed && (slot.prepared || this.bug === 'commit-without-prepare')) {
+      let count = 0
+      for (const v of slot.commits.values()) if (bytesEqual(v.digest, batch.digest)) count++
+      if (count >= this.q.quorum) {
+        slot.committed = true
+        this.decide(seq, entry, batch)
+      }
+    }
+  }
+
+  private decide (seq: number, entry: SeqEntry, batch: Batch): void {
+    if (entry.decided !== undefined) {
+      if (!bytesEqual(entry.decided.digest, batch.digest)) {
+        this.reject(this.self, `internal: seq ${seq} committed with two different batches`)
+      }
+      return
+    }
+    entry.decided = batch
+    this.tryExecute()
+  }
+
+  private tryExecute (): void {
+    if (this.executing !== null) return
+    const seq = this._lastExecuted + 1
+    const b = this.log.get(seq)?.decided
+    if (b === undefined || seq <= this.low) return
+    this.executing = seq
+    this.fx.push({ type: 'execute', seq, view: b.originView, proposer: b.proposer, timestamp: b.timestamp, requests: b.requests })
+  }
+
+  // ---------------------------------------------------------------- requests and proposing
+
+  private onRequest (r: ClientRequest): void {
+    if (!this.isValidRequest(r)) { this.reject(this.self, `invalid: request ${toHex(r.id).slice(0, 16)} fails validation`); return }
+    this.pool.add({ id: r.id, bytes: r.bytes })
+  }
+
+  private isPrimary (): boolean {
+    return !this._inViewChange && primaryOf(this._view, this.n) === this.self
+  }
+
+  /** Cuts batches while the window allows: full ones always, a partial one when the batch timer fired. */
+  private tryPropose (force: boolean): void {
+    if (!this.isPrimary()) { this.cancelTimer('batch'); return }
+    const { maxBatchSize, maxBatchBytes, batchTimeoutMs } = this.config
+    while (this.pool.unproposedCount > 0 && this.nextSeq <= this.low + this.L) {
+      const full = this.pool.unproposedCount >= maxBatchSize || this.pool.unproposedBytes >= maxBatchBytes
+      if (!full && !force) break
+      this.propose(this.pool.takeBatch(maxBatchSize, maxBatchBytes))
+    }
+    if (this.pool.unproposedCount > 0 && this.nextSeq <= this.low + this.L) {
+      if (this.timers.batch === null) this.armTimer('batch', batchTimeoutMs)
+    } else {
+      this.cancelTimer('batch')
+    }
+  }
+
+  private propose (requests: ClientRequest[]): void {
+    const seq = this.nextSeq++
+    const view = this._view
+    const timestamp = Math.max(this.now, this.lastProposedTimestamp + 1, (this.lastExecutedTimestamp ?? -1) + 1)
+    const digest = batchDigest(this.crypto, timestamp, view, this.self, requests.map(r => r.id))
+    const body: PrePrepareBody = {
+      chainId: this.config.chainId,
+      from: this.self,
+      kind: 'pre-prepare',
+      payload: { view, seq, timestamp, originView: view, proposer: this.self, digest, requests }
+    }
+    const wire = signMessage(body, this.crypto)
+    this.slot(seq, view).batch = batchOf(body, wire)
+    this.lastProposedTimestamp = timestamp
+    this.fx.push({ type: 'persist', record: prePrepareRecord(seq, wire) }, { type: 'send', to: 'all', bytes: wire })
+    this.checkProgress(seq, view)
+  }
+
+  // ---------------------------------------------------------------- execution and checkpoints
+
+  private onExecuted (seq: number, blockHash: Uint8Array, stateRoot: Uint8Array): void {
+    if (seq !== this.executing) {
+      this.reject(this.self, `invalid: executed event for seq ${seq}, but the replica is executing ${this.executing ?? 'nothing'}`)
+      return
+    }
+    const b = this.log.get(seq)?.decided
+    this.executing = null
+    this._lastExecuted = seq
+    this.lastExecutedTimestamp = b?.timestamp
+    this.vcAttempts = 0
+    if (b !== undefined) this.pool.markExecuted(seq, b.requests.map(r => r.id))
+    const signature = this.crypto.sign(checkpointSignBytes(this.config.chainId, seq, blockHash, stateRoot))
+    const wire = signMessage({ chainId: this.config.chainId, from: this.self, kind: 'checkpoint', payload: { seq, blockHash, stateRoot, signature } }, this.crypto)
+    this.checkpoints.add(this.self, seq, { blockHash, stateRoot, signature }, true)
+    this.fx.push({ type: 'persist', record: checkpointRecord(seq, wire) }, { type: 'send', to: 'all', bytes: wire })
+    this.afterCheckpointVote(seq)
+    this.tryExecute()
+  }
+
+  private onCheckpoint (body: CheckpointBody): void {
+    const p = body.payload
+    const from = body.from
+    if (p.seq <= this.low - this.L) { this.reject(from, `stale: checkpoint for seq ${p.seq}, low watermark is ${this.low}`); return }
+    const store = p.seq <= this.low + 2 * this.L
+    const r = this.checkpoints.add(from, p.seq, { blockHash: p.blockHash, stateRoot: p.stateRoot, signature: p.signature }, store)
+    if (r === 'duplicate') { this.reject(from, `duplicate: checkpoint for seq ${p.seq}`); return }
+    if (r === 'equivocation') { this.reject(from, `equivocation: ${from} sent two different checkpoints for seq ${p.seq}`); return }
+    if (store) this.afterCheckpointVote(p.seq)
+  }
+
+  private afterCheckpointVote (seq: number): void {
+    const cert = this.checkpoints.newCertificate(seq)
+    if (cert !== null) {
+      this.fx.push({ type: 'certified', seq, blockHash: cert.blockHash, stateRoot: cert.stateRoot, signatures: cert.signatures })
+      const own = this.checkpoints.own(this.self, seq)
+      if (own !== undefined && (!bytesEqual(own.blockHash, cert.blockHash) || !bytesEqual(own.stateRoot, cert.stateRoot))) {
+        this.reject(this.self, `internal: local block/state at seq ${seq} differs from the certified one`)
+      }
+    }
+    this.tryStabilize()
+  }
+
+  /** The highest certificate at a multiple of K that this replica has executed and agrees with becomes stable. */
+  private tryStabilize (): void {
+    let best: StableProof | undefined
+    for (const seq of this.checkpoints.certifiedSeqs()) {
+      if (seq <= this.low || seq > this._lastExecuted || seq % this.K !== 0) continue
+      const cert = this.checkpoints.certificate(seq)
+      const own = this.checkpoints.own(this.self, seq)
+      if (cert === undefined || own === undefined) continue
+      if (!bytesEqual(own.blockHash, cert.blockHash) || !bytesEqual(own.stateRoot, cert.stateRoot)) continue
+      if (best === undefined || seq > best.seq) best = cert
+    }
+    if (best !== undefined) this.stabilize(best)
+  }
+
+  private stabilize (proof: StableProof): void {
+    this.low = proof.seq
+    this.stableProof = proof
+    this.fx.push({ type: 'persist', record: stableRecord(proof) }, { type: 'truncateLog', belowSeq: proof.seq })
+    for (const seq of this.log.keys()) if (seq <= this.low) this.log.delete(seq)
+    this.checkpoints.gc(this.low, this.L)
+    if (this.nextSeq <= this.low) this.nextSeq = this.low + 1
+    this.replayDeferred = this.deferred.length > 0
+  }
+
+  /**
+   * f+1 replicas claiming a seq means at least one correct replica reached it. Far ahead:
+   * ask for a block sync now; a little ahead: give normal progress one timeout first.
+   */
+  private checkBehind (): void {
+    const claimed = this.checkpoints.claimedBy(this.q.f + 1, this.self)
+    if (claimed <= this._lastExecuted) { this.cancelTimer('sync'); return }
+    if (claimed > this._lastExecuted + this.L && claimed > this.lastNeedSync) {
+      this.lastNeedSync = claimed
+      this.fx.push({ type: 'needSync', seq: claimed })
+      return
+    }
+    if (this.timers.sync === null) {
+      this.syncArmedAt = this._lastExecuted
+      this.armTimer('sync', this.config.viewChangeTimeoutMs)
+    }
+  }
+
+  private onSyncTimer (): void {
+    const claimed = this.checkpoints.claimedBy(this.q.f + 1, this.self)
+    if (claimed > this._lastExecuted && this._lastExecuted === this.syncArmedAt) {
+      this.lastNeedSync = Math.max(this.lastNeedSync, claimed)
+      this.fx.push({ type: 'needSync', seq: claimed })
+    }
+  }
+
+  private onSynced (seq: number, blockHash: Uint8Array, stateRoot: Uint8Array, signatures: unknown): void {
+    if (seq <= this._lastExecuted) return
+    this._lastExecuted = seq
+    this.lastExecutedTimestamp = undefined
+    this.executing = null
+    this.vcAttempts = 0
+    // Prepared certificates above the new position stay: a VIEW-CHANGE may still need them.
+    this.pool.clearPending()
+    if (this.nextSeq <= seq) this.nextSeq = seq + 1
+    let proof: StableProof | undefined
+    if (Array.isArray(signatures)) {
+      const candidate = { seq, blockHash, stateRoot, signatures: signatures as StableProof['signatures'] }
+      if (signatures.every(s => isObject(s) && Number.isSafeInteger(s.replica) && s.signature instanceof Uint8Array) &&
+        checkStableProof(this.ctx, candidate) === null) proof = candidate
+    }
+    if (proof === undefined) {
+      const c = this.checkpoints.certificate(seq)
+      if (c !== undefined && bytesEqual(c.blockHash, blockHash) && bytesEqual(c.stateRoot, stateRoot)) proof = c
+    }
+    if (proof !== undefined && proof.seq > this.low) this.stabilize(proof)
+    else this.tryStabilize()
+    this.tryExecute()
+  }
+
+  // ---------------------------------------------------------------- view change
+
+  private backoff (): number {
+    return this.config.viewChangeTimeoutMs * 2 ** Math.min(this.vcAttempts, MAX_BACKOFF_EXPONENT)
+  }
+
+  /** Backups run the timer while they know of unexecuted requests or an uncommitted batch; progress restarts it. */
+  private updateViewChangeTimer (progressed: boolean): void {
+    if (this._inViewChange) return
+    const needed = primaryOf(this._view, this.n) !== this.self && (this.pool.pendingCount > 0 || this.hasUndecidedBatch())
+    if (!needed) { this.cancelTimer('vc'); return }
+    if (this.timers.vc === null || progressed) this.armTimer('vc', this.backoff())
+  }
+
+  private hasUndecidedBatch (): boolean {
+    for (const [seq, e] of this.log) {
+      if (seq > this._lastExecuted && e.decided === undefined && e.slots.get(this._view)?.batch !== undefined) return true
+    }
+    return false
+  }
+
+  private startViewChange (newView: number): void {
+    const current = this._inViewChange ? this.target : this._view
+    if (newView <= current) return
+    this._inViewChange = true
+    this.target = newView
+    this.vcAttempts++
+    this.cancelTimer('batch')
+    const prepared = this.bug === 'drop-prepared-in-view-change'
+      ? []
+      : [...this.log.entries()]
+          .filter(([seq, e]) => seq > this.low && e.cert !== undefined)
+          .sort((a, b) => a[0] - b[0])
+          .map(([, e]) => ({ prePrepare: e.cert!.batch.wire, prepares: e.cert!.prepares }))
+    const body: ViewChangeBody = {
+      chainId: this.config.chainId, from: this.self, kind: 'view-change', payload: { newView, stable: this.stableProof, prepared }
+    }
+    const wire = signMessage(body, this.crypto)
+    this.ownViewChangeWire = wire
+    const certs = new Map<number, PreparedProof>()
+    if (this.bug !== 'drop-prepared-in-view-change') {
+      for (const [seq, e] of this.log) if (seq > this.low && e.cert !== undefined) certs.set(seq, e.cert)
+    }
+    this.viewChanges.set(this.self, { from: this.self, newView, stable: this.stableProof, prepared: certs, wire })
+    this.fx.push({ type: 'persist', record: viewChangeRecord(wire) }, { type: 'send', to: 'all', bytes: wire })
+    this.armTimer('vc', this.backoff())
+    this.tryNewView()
+  }
+
+  private onViewChange (body: ViewChangeBody, wire: Uint8Array): void {
+    const p = body.payload
+    const from = body.from
+    if (p.newView <= this._view) { this.reject(from, `stale: view-change to ${p.newView}, replica is at view ${this._view}`); return }
+    const prev = this.viewChanges.get(from)
+    if (prev !== undefined && prev.newView >= p.newView) {
+      this.reject(from, prev.newView === p.newView ? `duplicate: view-change to ${p.newView}` : `stale: view-change to ${p.newView} after one to ${prev.newView}`)
+      return
+    }
+    const r = checkViewChange(this.ctx, wire)
+    if ('error' in r) { this.reject(from, `invalid: ${r.error}`); return }
+    this.viewChanges.set(from, r.ok)
+    this.checkJoin()
+    this.tryNewView()
+  }
+
+  /** f+1 replicas asking for views above ours include a correct one: join the smallest such view. */
+  private checkJoin (): void {
+    const current = this._inViewChange ? this.target : this._view
+    const higher: number[] = []
+    for (const vc of this.viewChanges.values()) if (vc.from !== this.self && vc.newView > current) higher.push(vc.newView)
+    if (higher.length >= this.q.f + 1) this.startViewChange(Math.min(...higher))
+  }
+
+  private tryNewView (): void {
+    if (!this._inViewChange || primaryOf(this.target, this.n) !== this.self) return
+    const view = this.target
+    const vcs = [...this.viewChanges.values()].filter(vc => vc.newView === view)
+    if (vcs.length < this.q.quorum) return
+    vcs.sort((a, b) => (a.from === this.self ? -1 : b.from === this.self ? 1 : a.from - b.from))
+    const chosen = vcs.slice(0, this.q.quorum)
+    const plan = planNewView(view, this.n, chosen)
+    const batches: Batch[] = []
+    for (const e of plan.entries) {
+      const digest = batchDigest(this.crypto, e.timestamp, e.originView, e.proposer, e.requests.map(r => r.id))
+      const body: PrePrepareBody = {
+        chainId: this.config.chainId,
+        from: this.self,
+        kind: 'pre-prepare',
+        payload: { view, seq: e.seq, timestamp: e.timestamp, originView: e.originView, proposer: e.proposer, digest, requests: e.requests }
+      }
+      batches.push(batchOf(body, signMessage(body, this.crypto)))
+    }
+    const wire = signMessage({
+      chainId: this.config.chainId,
+      from: this.self,
+      kind: 'new-view',
+      payload: { view, viewChanges: chosen.map(vc => vc.wire), prePrepares: batches.map(b => b.wire) }
+    }, this.crypto)
+    this.fx.push({ type: 'persist', record: newViewRecord(wire) }, { type: 'send', to: 'all', bytes: wire })
+    this.install(view, plan, batches)
+  }
+
+  private onNewView (body: NewViewBody, wire: Uint8Array): void {
+    const p = body.payload
+    const from = body.from
+    const what = `new-view for view ${p.view}`
+    if (from !== primaryOf(p.view, this.n)) { this.reject(from, `invalid: ${what} from ${from}, not its primary`); return }
+    if (p.view <= this._view || (this._inViewChange && p.view < this.target)) {
+      this.reject(from, `stale: ${what}, replica is at view ${this._inViewChange ? this.target : this._view}`)
+      return
+    }
+    const vcs: ViewChangeInfo[] = []
+    const senders = new Set<number>()
+    for (const w of p.viewChanges) {
+      const r = checkViewChange(this.ctx, w)
+      if ('error' in r) { this.reject(from, `invalid: ${what}: ${r.error}`); return }
+      if (r.ok.newView !== p.view) { this.reject(from, `invalid: ${what} carries a view-change to ${r.ok.newView}`); return }
+      if (senders.has(r.ok.from)) { this.reject(from, `invalid: ${what} carries two view-changes from ${r.ok.from}`); return }
+      senders.add(r.ok.from)
+      vcs.push(r.ok)
+    }
+    if (vcs.length < this.q.quorum) { this.reject(from, `invalid: ${what} carries ${vcs.length} view-changes, needs ${this.q.quorum}`); return }
+    const plan = planNewView(p.view, this.n, vcs)
+    if (p.prePrepares.length !== plan.entries.length) {
+      this.reject(from, `invalid: ${what} re-issues ${p.prePrepares.length} batches, expected ${plan.entries.length} for (${plan.minS}, ${plan.maxS}]`)
+      return
+    }
+    const batches: Batch[] = []
+    for (let i = 0; i < plan.entries.length; i++) {
+      const entry = plan.entries[i]!
+      const opened = openMessage(p.prePrepares[i]!, this.config, this.crypto)
+      if ('error' in opened) { this.reject(from, `invalid: ${what}: re-issued batch ${i}: ${opened.error}`); return }
+      const b = opened.body
+      if (b.kind !== 'pre-prepare' || b.from !== from || b.payload.view !== p.view || !digestMatches(this.crypto, b.payload)) {
+        this.reject(from, `invalid: ${what}: re-issued batch for seq ${entry.seq} is not a valid pre-prepare of view ${p.view}`)
+        return
+      }
+      const batch = batchOf(b, p.prePrepares[i]!)
+      if (!matchesPlan(batch, entry)) { this.reject(from, `invalid: ${what}: re-issued batch for seq ${entry.seq} differs from the one the view-changes determine`); return }
+      batches.push(batch)
+    }
+    this.fx.push({ type: 'persist', record: newViewRecord(wire) })
+    this.install(p.view, plan, batches)
+  }
+
+  /** Enters `view` with the NEW-VIEW's re-issued batches (primary and backups alike). */
+  private install (view: number, plan: NewViewPlan, batches: Batch[]): void {
+    this._view = view
+    this._inViewChange = false
+    this.target = view
+    this.cancelTimer('vc')
+    for (const [r, vc] of this.viewChanges) if (vc.newView <= view) this.viewChanges.delete(r)
+    if (plan.stable.seq > this.low) {
+      this.stabilize(plan.stable)
+      if (plan.stable.seq > this._lastExecuted) {
+        this.lastNeedSync = Math.max(this.lastNeedSync, plan.stable.seq)
+        this.fx.push({ type: 'needSync', seq: plan.stable.seq })
+      }
+    }
+    for (const e of this.log.values()) for (const v of e.slots.keys()) if (v < view) e.slots.delete(v)
+    const isPrimary = primaryOf(view, this.n) === this.self
+    let maxTimestamp = this.lastProposedTimestamp
+    for (const b of batches) {
+      if (b.seq <= this.low) continue
+      const slot = this.slot(b.seq, view)
+      slot.batch = b
+      if (!isPrimary) this.sendVote('prepare', slot, b)
+      maxTimestamp = Math.max(maxTimestamp, b.timestamp)
+    }
+    this.nextSeq = Math.max(plan.maxS, this.low, this._lastExecuted) + 1
+    this.lastProposedTimestamp = maxTimestamp
+    const live = new Set<string>()
+    for (const [seq, e] of this.log) {
+      if (seq <= this._lastExecuted) continue
+      const b = e.decided ?? e.slots.get(view)?.batch
+      if (b !== undefined) for (const r of b.requests) live.add(toHex(r.id))
+    }
+    this.pool.resetUnproposed(live)
+    this.fx.push({ type: 'viewChanged', view, primary: primaryOf(view, this.n) })
+    this.replayDeferred = this.deferred.length > 0
+    for (const b of batches) this.checkProgress(b.seq, view)
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private onTimer (id: string): void {
+    const [kind, gen] = id.split(':')
+    if (kind !== 'batch' && kind !== 'vc' && kind !== 'sync') return
+    // A timer that was cancelled or re-armed since is stale.
+    if (this.timers[kind] === null || String(this.timers[kind]) !== gen) return
+    this.timers[kind] = null
+    if (kind === 'batch') this.tryPropose(true)
+    else if (kind === 'sync') this.onSyncTimer()
+    else this.startViewChange((this._inViewChange ? this.target : this._view) + 1)
+  }
+
+  private armTimer (kind: TimerKind, delayMs: number): void {
+    this.cancelTimer(kind)
+    const gen = ++this.timerGen
+    this.timers[kind] = gen
+    this.fx.push({ type: 'setTimer', id: `${kind}:${gen}`, delayMs })
+  }
+
+  private cancelTimer (kind: TimerKind): void {
+    const gen = this.timers[kind]
+    if (gen === null) return
+    this.timers[kind] = null
+    this.fx.push({ type: 'cancelTimer', id: `${kind}:${gen}` })
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private slot (seq: number, view: number): Slot {
+    return slotOf(this.log, seq, view)
+  }
+
+  private reject (from: ReplicaId, reason: string): void {
+    this.fx.push({ type: 'rejected', from, reason })
+  }
+
+  private restore (r: NonNullable<ReplicaOptions['restore']>): void {
+    const s = restoreState(r.records, r.lastExecuted.seq, this.self, this.n)
+    this._lastExecuted = r.lastExecuted.seq
+    this.low = s.stable.seq
+    this.stableProof = s.stable
+    this._view = s.view
+    this._inViewChange = s.target > s.view
+    this.target = s.target
+    this.vcAttempts = this._inViewChange ? 1 : 0
+    this.nextSeq = Math.max(s.nextSeq, this.low + 1, this._lastExecuted + 1)
+    this.lastProposedTimestamp = s.lastProposedTimestamp
+    for (const [seq, e] of s.log) if (seq > this.low) this.log.set(seq, e)
+    for (const c of s.checkpoints) {
+      if (c.seq > this.low - this.L) this.checkpoints.add(this.self, c.seq, { blockHash: c.blockHash, stateRoot: c.stateRoot, signature: c.signature }, true)
+    }
+    if (s.ownViewChange !== undefined && this._inViewChange) {
+      this.ownViewChangeWire = s.ownViewChange.wire
+      this.viewChanges.set(this.self, s.ownViewChange)
+    }
+  }
+}
+
+function isObject (v: unknown): v is Record<string, unknown> & { type?: unknown } {
+  return typeof v === 'object' && v !== null
+}
+
+function isSeq (v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
 }
