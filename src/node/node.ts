@@ -1,0 +1,533 @@
+import { randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import type { Logger } from '../log.js'
+import { createLogger } from '../log.js'
+import { BftError, ConfigError, ValidationError, errorMessage } from '../errors.js'
+import { fromHex, toHex } from '../codec/index.js'
+import { sha256, sign, verify } from '../crypto/index.js'
+import { Replica } from '../consensus/index.js'
+import type { ClientRequest, ConsensusCrypto, PersistRecord, ReplicaConfig } from '../consensus/types.js'
+import { openLedgerDb, writeOptions } from '../ledger/db.js'
+import { BlockStore } from '../ledger/store.js'
+import type { Wal } from '../ledger/wal.js'
+import { loadGenesis, genesisHash, genesisTip, type Genesis } from '../ledger/genesis.js'
+import { verifyStoredChain } from '../ledger/recovery.js'
+import { certificateFromCheckpoints } from '../ledger/certificate.js'
+import { Mempool } from '../mempool/index.js'
+import { StateStore } from '../state/store.js'
+import { decodeTx, genesisWrites, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
+import type { LevelDb } from '../state/api.js'
+import { P2PNode } from '../p2p/index.js'
+import { loadNodeConfig, type NodeConfig } from './config.js'
+import { homePaths } from './home.js'
+import { readKeyFile, type KeyFile } from './keyfile.js'
+import { NodeMetrics } from './metrics.js'
+import { ConsensusDriver } from './driver.js'
+import { BlockPipeline, type CommittedBlock } from './pipeline.js'
+import { BlockSync } from './sync.js'
+import { blockView, receiptView, tryDecode } from './views.js'
+import type { BlockView, NodeService, ReceiptView, StateView, StatusView, SubmitResult } from './service.js'
+
+interface Trace {
+  traceId: string
+  timings: Record<string, number>
+}
+
+interface Waiter {
+  resolve: (r: ReceiptView) => void
+}
+
+const MAX_TRACES = 200_000
+
+/**
+ * One validator: LevelDB (blocks, state, WAL) + mempool + the pure PBFT replica (through the
+ * driver) + libp2p. Implements NodeService for the HTTP API.
+ */
+export class LedgerNode implements NodeService {
+  readonly logger: Logger
+  readonly meters = new NodeMetrics()
+  readonly genesis: Genesis
+  readonly config: NodeConfig
+  readonly key: KeyFile
+  readonly self: number | null
+  private readonly db: LevelDb
+  private readonly store: BlockStore
+  private readonly state: StateStore
+  private readonly wal: Wal
+  private readonly mempool: Mempool
+  private readonly pipeline: BlockPipeline
+  private readonly p2p: P2PNode
+  private readonly sync: BlockSync
+  private readonly replica: Replica
+  private readonly driver: ConsensusDriver
+  private readonly peerIndex = new Map<string, number>()
+  private readonly traces = new Map<string, Trace>()
+  private readonly waiters = new Map<string, Waiter[]>()
+  private readonly blockListeners = new Set<(b: BlockView) => void>()
+  private readonly startedAt = Date.now()
+  private certifiedHeight = 0
+  private view = 0
+  private primary = 0
+  private timers: NodeJS.Timeout[] = []
+  private healthProbes = 0
+  private healthyProbes = 0
+  private lastHeightChange = Date.now()
+  private stopped = false
+
+  private constructor (parts: {
+    logger: Logger, genesis: Genesis, config: NodeConfig, key: KeyFile, db: LevelDb, store: BlockStore,
+    state: StateStore, wal: Wal, walRecords: PersistRecord[]
+  }) {
+    this.logger = parts.logger
+    this.genesis = parts.genesis
+    this.config = parts.config
+    this.key = parts.key
+    this.db = parts.db
+    this.store = parts.store
+    this.state = parts.state
+    this.wal = parts.wal
+    const g = parts.genesis
+    g.validators.forEach((v, i) => this.peerIndex.set(v.peerId, i))
+    const selfIdx = g.validators.findIndex(v => toHex(v.publicKey) === toHex(parts.key.publicKey))
+    this.self = selfIdx >= 0 ? selfIdx : null
+    if (this.self === null) throw new ConfigError(`this node's key (${parts.key.peerId}) is not a validator in genesis; full-node mode is not supported yet`)
+
+    this.mempool = new Mempool({
+      chainId: g.chainId,
+      maxTxBytes: g.params.maxTxBytes,
+      maxSize: g.params.mempoolSize,
+      maxPerSender: g.params.mempoolPerSender,
+      nonceOf: async (sender) => await readNonce(this.state, sender),
+      log: this.logger.child({ component: 'mempool' })
+    })
+
+    const gTip = genesisTip(g)
+    this.pipeline = new BlockPipeline({
+      genesis: g,
+      genesisTip: gTip,
+      store: this.store,
+      state: this.state,
+      isSignatureValid: (id, tx) => this.mempool.isValid(id, tx.bytes),
+      onCommitted: (c) => { this.onBlockCommitted(c) },
+      logger: this.logger
+    })
+
+    this.p2p = new P2PNode({
+      secretKey: parts.key.secretKey,
+      listen: parts.config.p2p.listen,
+      peers: parts.config.p2p.peers,
+      allowedPeers: [...g.validators.map(v => v.peerId), ...parts.config.p2p.allowedPeers],
+      ...(parts.config.p2p.maxFrameBytes !== undefined ? { maxFrameBytes: parts.config.p2p.maxFrameBytes } : {}),
+      logger: this.logger.child({ component: 'p2p' })
+    })
+
+    this.sync = new BlockSync({
+      store: this.store,
+      pipeline: this.pipeline,
+      transport: {
+        request: async (peer, proto, req, t) => await this.p2p.request(peer, proto, req, t),
+        handle: (proto, h) => { this.p2p.handle(proto, h) },
+        penalize: (peer, reason, pts) => { this.p2p.penalize(peer, reason, pts) },
+        candidates: () => this.p2p.peers().filter(p => p.connected && this.peerIndex.has(p.peerId)).map(p => p.peerId)
+      },
+      onSynced: (c, cert) => {
+        this.meters.syncedBlocks.inc()
+        this.certifiedHeight = Math.max(this.certifiedHeight, cert.height)
+        this.driver.push({
+          type: 'synced',
+          seq: c.block.header.height,
+          blockHash: c.hash,
+          stateRoot: c.stateRoot,
+          signatures: cert.signatures.map(s => ({ replica: s.validator, signature: s.signature }))
+        })
+      },
+      certifiedHeight: () => this.certifiedHeight,
+      logger: this.logger.child({ component: 'sync' })
+    })
+
+    const replicaConfig: ReplicaConfig = {
+      chainId: g.chainId,
+      validators: g.validators.map(v => ({ publicKey: v.publicKey })),
+      self: this.self,
+      maxBatchSize: g.params.maxBatchSize,
+      maxBatchBytes: g.params.maxBatchBytes,
+      batchTimeoutMs: g.params.batchTimeoutMs,
+      checkpointInterval: g.params.checkpointInterval,
+      windowSize: g.params.windowSize,
+      viewChangeTimeoutMs: g.params.viewChangeTimeoutMs,
+      maxClockSkewMs: g.params.maxClockSkewMs
+    }
+    const secretKey = parts.key.secretKey
+    const crypto: ConsensusCrypto = {
+      sign: (m) => sign(m, secretKey),
+      verify: (s, m, p) => verify(s, m, p),
+      hash: (...p) => sha256(...p)
+    }
+    const head = this.store.head()
+    this.replica = new Replica(replicaConfig, crypto, {
+      isValidRequest: (r: ClientRequest) => this.mempool.isValid(r.id, r.bytes),
+      restore: {
+        records: parts.walRecords,
+        lastExecuted: { seq: head?.height ?? 0, blockHash: head?.hash ?? gTip.hash, stateRoot: head?.stateRoot ?? this.state.root() }
+      }
+    })
+
+    this.driver = new ConsensusDriver({
+      replica: this.replica,
+      now: () => Date.now() + this.config.clockOffsetMs,
+      persist: async (records) => { await this.wal.appendMany(records.map(r => ({ record: r, seq: r.seq ?? Number.MAX_SAFE_INTEGER }))) },
+      truncate: async (below) => { await this.wal.truncate(below) },
+      send: (to, bytes) => {
+        if (to === 'all') { this.p2p.broadcast('consensus', bytes); return }
+        const v = g.validators[to]
+        if (v !== undefined && to !== this.self) this.p2p.send(v.peerId, 'consensus', bytes)
+      },
+      execute: async (e) => {
+        const t0 = Date.now()
+        for (const r of e.requests) this.mark(toHex(r.id), 'ordered', t0)
+        const r = await this.pipeline.executeOrdered(e.seq, e.view, e.proposer, e.timestamp, e.requests.map(q => q.bytes))
+        this.meters.phase.observe({ phase: 'execute' }, (Date.now() - t0) / 1000)
+        return r
+      },
+      onCertified: async (e) => {
+        const cert = certificateFromCheckpoints(e.seq, e.blockHash, e.stateRoot, e.signatures)
+        await this.store.putCertificate(cert)
+        this.certifiedHeight = Math.max(this.certifiedHeight, e.seq)
+        this.meters.certifiedHeight.set(this.certifiedHeight)
+      },
+      onNeedSync: () => { void this.sync.catchUp().catch(err => this.logger.warn({ err: errorMessage(err) }, 'sync failed')) },
+      onViewChanged: (view, primary) => {
+        this.view = view
+        this.primary = primary
+        this.meters.viewChanges.inc()
+        this.meters.view.set(view)
+        this.logger.warn({ view, primary }, 'view change: new primary')
+        this.feedConsensus(true)
+      },
+      onRejected: (from, reason) => {
+        this.meters.rejectedMessages.inc({ reason: reason.split(':')[0]!.slice(0, 40) })
+        this.logger.debug({ from, reason }, 'consensus message rejected')
+      },
+      logger: this.logger.child({ component: 'consensus' })
+    })
+  }
+
+  /** Opens the node's home: config, key, genesis, LevelDB; verifies the stored chain. */
+  static async open (opts: { home: string, logLevel?: string, logger?: Logger }): Promise<LedgerNode> {
+    const paths = homePaths(opts.home)
+    const config = await loadNodeConfig(paths.config)
+    const logger = opts.logger ?? createLogger(config.moniker, opts.logLevel ?? config.logLevel)
+    const key = await readKeyFile(paths.key)
+    const genesis = await loadGenesis(paths.genesis, logger)
+    const db = await openLedgerDb(join(paths.data, 'ledger'))
+    try {
+      const store = await BlockStore.open(db, { log: logger.child({ component: 'store' }) })
+      await store.checkGenesis(genesisHash(genesis))
+      const state = await StateStore.open(db)
+      if (store.head() === null && state.root().every(b => b === 0)) await LedgerNode.applyGenesisState(db, state, genesis)
+      const verified = await verifyStoredChain(store, genesis)
+      logger.info({ height: store.head()?.height ?? 0, verified }, 'stored chain verified')
+      const wal = await store.openWal()
+      const walRecords = (await wal.load()).map(e => ({ kind: e.kind, bytes: e.bytes, seq: e.seq }))
+      return new LedgerNode({ logger, genesis, config, key, db, store, state, wal, walRecords })
+    } catch (err) {
+      await db.close()
+      throw err
+    }
+  }
+
+  private static async applyGenesisState (db: LevelDb, state: StateStore, genesis: Genesis): Promise<void> {
+    const { root, ops } = await state.prepare(genesisWrites(genesis.balances))
+    await db.batch(ops, writeOptions(true))
+    state.commitPrepared(root)
+  }
+
+  async start (): Promise<void> {
+    this.p2p.onMessage('consensus', (peer, frame) => {
+      const from = this.peerIndex.get(peer)
+      if (from === undefined) { this.p2p.penalize(peer, 'consensus frame from a non-validator', 100); return }
+      this.driver.push({ type: 'message', from, bytes: frame })
+    })
+    this.p2p.onMessage('tx', (peer, frame) => { void this.admit(frame, { forward: false, from: peer }).catch(() => {}) })
+    this.p2p.on('peer:connect', (peer) => { this.logger.info({ peer, validator: this.peerIndex.get(peer) }, 'peer connected') })
+    this.p2p.on('peer:disconnect', (peer) => { this.logger.info({ peer, validator: this.peerIndex.get(peer) }, 'peer disconnected') })
+    await this.p2p.start()
+    this.view = this.replica.view
+    this.primary = this.replica.primary
+    this.driver.start()
+    this.timers.push(setInterval(() => { this.tick() }, 1000))
+    this.logger.info({ self: this.self, peerId: this.key.peerId, addrs: this.p2p.addrs(), height: this.pipeline.height }, 'validator started')
+  }
+
+  /** Once a second: gauges, availability probe, and catch-up when we stop moving while peers do. */
+  private tick (): void {
+    const peers = this.p2p.peers()
+    this.meters.peers.set(peers.filter(p => p.connected).length)
+    this.meters.suspectedPeers.set(peers.filter(p => p.suspected).length)
+    this.meters.mempoolSize.set(this.mempool.size)
+    this.meters.uptime.set((Date.now() - this.startedAt) / 1000)
+    const quorum = Math.floor((this.genesis.validators.length - 1) / 3) * 2 + 1
+    const reachable = 1 + peers.filter(p => p.connected && !p.suspected && this.peerIndex.has(p.peerId)).length
+    this.healthProbes++
+    if (reachable >= quorum) this.healthyProbes++
+    this.meters.availability.set(this.healthyProbes / this.healthProbes)
+    if (Date.now() - this.lastHeightChange > 3000) {
+      void this.sync.catchUp().catch(err => this.logger.debug({ err: errorMessage(err) }, 'periodic sync failed'))
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    for (const t of this.timers) clearInterval(t)
+    this.driver.stop()
+    await this.driver.idle().catch(() => {})
+    await this.p2p.stop().catch(err => this.logger.warn({ err: errorMessage(err) }, 'p2p stop failed'))
+    await this.db.close()
+    this.logger.info('validator stopped; LevelDB flushed and closed')
+  }
+
+  // ---- transactions ----
+
+  private mark (txId: string, stage: string, at = Date.now()): void {
+    const t = this.traces.get(txId)
+    if (t !== undefined) t.timings[stage] = at
+  }
+
+  private trace (txId: string, traceId: string): Trace {
+    let t = this.traces.get(txId)
+    if (t === undefined) {
+      if (this.traces.size >= MAX_TRACES) {
+        const oldest = this.traces.keys().next().value
+        if (oldest !== undefined) this.traces.delete(oldest)
+      }
+      t = { traceId, timings: {} }
+      this.traces.set(txId, t)
+    }
+    return t
+  }
+
+  private async admit (bytes: Uint8Array, opts: { forward: boolean, from?: string, traceId?: string }): Promise<string> {
+    let res
+    try {
+      res = await this.mempool.add(bytes)
+    } catch (err) {
+      const code = err instanceof BftError ? err.code : 'ERR_INTERNAL'
+      this.meters.rejectedTxs.inc({ reason: code })
+      if (opts.from !== undefined && code === 'ERR_BAD_SIGNATURE') this.p2p.penalize(opts.from, 'forwarded a transaction with a bad signature', 20)
+      throw err
+    }
+    const tr = this.trace(res.txId, opts.traceId ?? randomUUID())
+    tr.timings.admitted ??= Date.now()
+    this.logger.debug({ txId: res.txId, traceId: tr.traceId, status: res.status, from: opts.from ?? 'api' }, 'tx admitted')
+    if (opts.forward) this.p2p.broadcast('tx', bytes)
+    this.feedConsensus(false)
+    return res.txId
+  }
+
+  /**
+   * Hands ready mempool transactions to the replica. Every validator does this (not only the
+   * primary): backups need the requests to run their view-change timers, and a new primary
+   * already holds them after a view change.
+   */
+  private feedConsensus (all: boolean): void {
+    if (all) this.mempool.unmarkProposed(this.mempoolIds())
+    const ready = this.mempool.reap(100_000, 64 * 1024 * 1024)
+    if (ready.length === 0) return
+    this.mempool.markProposed(ready.map(r => r.id))
+    const now = Date.now()
+    for (const r of ready) {
+      const id = toHex(r.id)
+      this.mark(id, 'proposed', now)
+      this.driver.push({ type: 'request', request: r })
+    }
+  }
+
+  private mempoolIds (): string[] {
+    return this.mempool.reap(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).map(r => toHex(r.id))
+  }
+
+  private onBlockCommitted (c: CommittedBlock): void {
+    const h = c.block.header.height
+    this.lastHeightChange = Date.now()
+    this.meters.blocks.inc()
+    this.meters.height.set(h)
+    const now = Date.now()
+    const nonces = new Map<string, number>()
+    const ids: string[] = []
+    c.receipts.forEach((r, i) => {
+      const id = toHex(r.txId)
+      ids.push(id)
+      this.meters.committedTxs.inc({ status: r.status === 'ok' ? 'ok' : 'failed' })
+      const tr = this.traces.get(id)
+      if (tr !== undefined) {
+        tr.timings.executed = now
+        if (tr.timings.admitted !== undefined) this.meters.submitToCommit.observe((now - tr.timings.admitted) / 1000)
+        if (tr.timings.admitted !== undefined && tr.timings.ordered !== undefined) this.meters.phase.observe({ phase: 'order' }, (tr.timings.ordered - tr.timings.admitted) / 1000)
+        this.logger.debug({ txId: id, traceId: tr.traceId, height: h, status: r.status }, 'tx executed')
+      }
+      try {
+        const tx = decodeTx(c.block.txs[i]!)
+        nonces.set(tx.sender, Math.max(nonces.get(tx.sender) ?? 0, tx.body.nonce + 1))
+      } catch { /* malformed tx: failed receipt, nothing to evict */ }
+      const ws = this.waiters.get(id)
+      if (ws !== undefined) {
+        this.waiters.delete(id)
+        const view = this.withTrace(receiptView(r, h, i))
+        for (const w of ws) w.resolve(view)
+      }
+    })
+    this.mempool.onCommitted(ids, nonces)
+    this.meters.mempoolSize.set(this.mempool.size)
+    if (this.blockListeners.size > 0) {
+      const view = blockView({ hash: c.hash, block: c.block, stateRoot: c.stateRoot, receiptsHash: new Uint8Array(32), height: h }, null)
+      for (const fn of this.blockListeners) { try { fn(view) } catch { /* a listener's failure is its own */ } }
+    }
+    // Queued future-nonce transactions may have become ready.
+    queueMicrotask(() => { this.feedConsensus(false) })
+  }
+
+  private withTrace (r: ReceiptView): ReceiptView {
+    const t = this.traces.get(r.txId)
+    return t === undefined ? r : { ...r, traceId: t.traceId, timings: { ...t.timings } }
+  }
+
+  // ---- NodeService ----
+
+  async submitTx (txBytes: Uint8Array, opts: { wait: boolean, timeoutMs: number, traceId?: string }): Promise<SubmitResult> {
+    let id: string
+    try {
+      id = await this.admit(txBytes, { forward: true, ...(opts.traceId !== undefined ? { traceId: opts.traceId } : {}) })
+    } catch (err) {
+      // Resubmitting a committed tx is idempotent: report its receipt instead of an error.
+      if (err instanceof BftError && (err.code === 'ERR_STALE_NONCE' || err.code === 'ERR_DUPLICATE_TX')) {
+        let txid: string | undefined
+        try { txid = txIdHex(txBytes) } catch { /* fall through */ }
+        const r = txid === undefined ? null : await this.getTx(txid)
+        if (r !== null) return { txId: r.txId, status: r.status === 'ok' ? 'committed' : 'failed', height: r.height, receipt: r, traceId: r.traceId ?? opts.traceId ?? '' }
+      }
+      throw err
+    }
+    const traceId = this.traces.get(id)?.traceId ?? ''
+    if (!opts.wait) return { txId: id, status: 'accepted', traceId }
+    const existing = await this.getTx(id)
+    const receipt = existing ?? await this.waitFor(id, opts.timeoutMs)
+    if (receipt === null) return { txId: id, status: 'accepted', traceId }
+    return { txId: id, status: receipt.status === 'ok' ? 'committed' : 'failed', height: receipt.height, receipt, traceId }
+  }
+
+  private async waitFor (id: string, timeoutMs: number): Promise<ReceiptView | null> {
+    return await new Promise(resolve => {
+      const list = this.waiters.get(id) ?? []
+      const w: Waiter = { resolve: (r) => { clearTimeout(t); resolve(r) } }
+      const t = setTimeout(() => {
+        const l = this.waiters.get(id)
+        if (l !== undefined) {
+          const rest = l.filter(x => x !== w)
+          if (rest.length === 0) this.waiters.delete(id); else this.waiters.set(id, rest)
+        }
+        resolve(null)
+      }, timeoutMs)
+      list.push(w)
+      this.waiters.set(id, list)
+    })
+  }
+
+  async getTx (txId: string): Promise<ReceiptView | null> {
+    const id = fromHex(txId, 32, 'txId')
+    const loc = await this.store.getReceipt(id)
+    if (loc === null) return null
+    return this.withTrace(receiptView(loc.receipt, loc.height, loc.index))
+  }
+
+  async getBlock (height: number): Promise<BlockView | null> {
+    const stored = await this.store.getBlock(height)
+    if (stored === null) return null
+    return blockView(stored, await this.store.getCertificate(height))
+  }
+
+  async getLatestBlock (): Promise<BlockView | null> {
+    const h = this.pipeline.height
+    return h === 0 ? null : await this.getBlock(h)
+  }
+
+  /**
+   * State at the newest block that has a certificate when a proof is asked for (so a light
+   * client can check the root against 2f+1 signatures), else at the head.
+   */
+  async getState (contract: string, key: string, prove: boolean): Promise<StateView> {
+    if (!/^[a-z]{1,32}$/.test(contract)) throw new ValidationError('ERR_BAD_REQUEST', `unknown contract namespace "${contract}"`)
+    const skey = stateKey(contract, key)
+    if (!prove) {
+      const head = this.store.head()
+      const value = await this.state.get(skey)
+      return { contract, key, value: value === undefined ? null : toHex(value), decoded: tryDecode(value), height: head?.height ?? 0, stateRoot: toHex(this.state.root()) }
+    }
+    const height = Math.min(this.certifiedHeight, this.pipeline.height)
+    if (height === 0) throw new BftError('ERR_NOT_CERTIFIED', 'no certified block yet; retry when the chain has committed a block')
+    const stored = await this.store.getBlock(height)
+    if (stored === null) throw new BftError('ERR_NOT_FOUND', `block ${height} not found`)
+    const proof = await this.state.prove(skey, stored.stateRoot)
+    const block = blockView(stored, await this.store.getCertificate(height))
+    return {
+      contract,
+      key,
+      value: proof.value === null ? null : toHex(proof.value),
+      decoded: tryDecode(proof.value),
+      height,
+      stateRoot: toHex(stored.stateRoot),
+      proof: { key: toHex(proof.key), value: proof.value === null ? null : toHex(proof.value), proof: proof.proof },
+      block
+    }
+  }
+
+  async getAccount (address: string): Promise<{ address: string, balance: string, nonce: number }> {
+    const a = await readAccount(this.state, address)
+    return { address, balance: a.balance.toString(), nonce: a.nonce }
+  }
+
+  validators (): StatusView['validators'] {
+    return this.genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: v.peerId }))
+  }
+
+  async status (): Promise<StatusView> {
+    const head = this.store.head()
+    return {
+      chainId: this.genesis.chainId,
+      nodeId: this.key.peerId,
+      validatorIndex: this.self,
+      height: head?.height ?? 0,
+      headHash: toHex(head?.hash ?? genesisTip(this.genesis).hash),
+      stateRoot: toHex(this.state.root()),
+      view: this.replica.view,
+      primary: this.replica.primary,
+      validators: this.validators(),
+      peers: this.p2p.peers().map(p => ({ ...p, validator: this.peerIndex.get(p.peerId) ?? null })),
+      mempoolSize: this.mempool.size,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
+    }
+  }
+
+  onBlock (fn: (block: BlockView) => void): () => void {
+    this.blockListeners.add(fn)
+    return () => { this.blockListeners.delete(fn) }
+  }
+
+  async metrics (): Promise<string> {
+    return await this.meters.registry.metrics()
+  }
+
+  health (): { ok: boolean, height: number, reason?: string } {
+    const peers = this.p2p.peers()
+    const quorum = Math.floor((this.genesis.validators.length - 1) / 3) * 2 + 1
+    const reachable = 1 + peers.filter(p => p.connected && this.peerIndex.has(p.peerId)).length
+    const height = this.pipeline.height
+    if (this.stopped) return { ok: false, height, reason: 'stopping' }
+    if (reachable < quorum) return { ok: false, height, reason: `only ${reachable} of ${quorum} validators needed for a quorum are reachable` }
+    return { ok: true, height }
+  }
+
+  setLogLevel (level: string): void {
+    this.logger.level = level
+  }
+}

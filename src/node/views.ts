@@ -1,0 +1,58 @@
+import { decode, toHex } from '../codec/index.js'
+import type { Certificate } from '../ledger/certificate.js'
+import type { StoredBlock } from '../ledger/store.js'
+import { txIdHex } from '../state/index.js'
+import type { Receipt } from '../state/api.js'
+import type { BlockView, ReceiptView } from './service.js'
+
+/** Makes any decoded CBOR value JSON-safe: bytes → hex, bigint → decimal string. */
+export function jsonSafe (v: unknown): unknown {
+  if (v instanceof Uint8Array) return toHex(v)
+  if (typeof v === 'bigint') return v.toString()
+  if (Array.isArray(v)) return v.map(jsonSafe)
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x)
+    return out
+  }
+  return v
+}
+
+/** Decodes stored state bytes for display; null when they are not canonical CBOR. */
+export function tryDecode (bytes: Uint8Array | null | undefined): unknown {
+  if (bytes === null || bytes === undefined) return null
+  try { return jsonSafe(decode(bytes)) } catch { return null }
+}
+
+export function blockView (stored: StoredBlock, cert: Certificate | null): BlockView {
+  const h = stored.block.header
+  return {
+    height: h.height,
+    hash: toHex(stored.hash),
+    header: {
+      chainId: h.chainId,
+      height: h.height,
+      prevHash: toHex(h.prevHash),
+      txRoot: toHex(h.txRoot),
+      view: h.view,
+      proposer: h.proposer,
+      timestamp: h.timestamp
+    },
+    txs: stored.block.txs.map(toHex),
+    txIds: stored.block.txs.map(t => txIdHex(t)),
+    stateRoot: toHex(stored.stateRoot),
+    certificate: cert === null ? null : { signatures: cert.signatures.map(s => ({ validator: s.validator, signature: toHex(s.signature) })) }
+  }
+}
+
+export function receiptView (r: Receipt, height: number, index: number): ReceiptView {
+  return {
+    txId: toHex(r.txId),
+    height,
+    index,
+    status: r.status,
+    error: r.error,
+    result: jsonSafe(r.result),
+    events: r.events.map(e => ({ type: e.type, data: jsonSafe(e.data) }))
+  }
+}
