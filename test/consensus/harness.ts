@@ -1,0 +1,188 @@
+import { encode } from '../../src/codec/index.js'
+import { keyPairFromSeed, sha256, sign, verify, type KeyPair } from '../../src/crypto/index.js'
+import { Replica, type ReplicaOptions } from '../../src/consensus/replica.js'
+import type { ClientRequest, ConsensusCrypto, PersistRecord, ReplicaConfig, ReplicaEffect, ReplicaEvent } from '../../src/consensus/types.js'
+
+/** Deterministic keys: validator i's seed is 32 bytes of (i+1). */
+export function validatorKeys (n: number): KeyPair[] {
+  return Array.from({ length: n }, (_, i) => keyPairFromSeed(new Uint8Array(32).fill(i + 1)))
+}
+
+export function cryptoFor (kp: KeyPair): ConsensusCrypto {
+  return { sign: m => sign(m, kp.secretKey), verify, hash: sha256 }
+}
+
+export function makeConfig (keys: KeyPair[], self: number, over: Partial<ReplicaConfig> = {}): ReplicaConfig {
+  return {
+    chainId: 'test-chain',
+    validators: keys.map(k => ({ publicKey: k.publicKey })),
+    self,
+    maxBatchSize: 4,
+    maxBatchBytes: 64 * 1024,
+    batchTimeoutMs: 10,
+    checkpointInterval: 4,
+    windowSize: 8,
+    viewChangeTimeoutMs: 500,
+    maxClockSkewMs: 5_000,
+    ...over
+  }
+}
+
+export function request (i: number): ClientRequest {
+  const bytes = encode(['tx', i])
+  return { id: sha256(bytes), bytes }
+}
+
+/** Small seeded PRNG (mulberry32) so a failing run can be replayed from its printed seed. */
+export function rng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface Pending { at: number, order: number, to: number, event: ReplicaEvent }
+
+export interface Executed { seq: number, ids: string[], timestamp: number, view: number, proposer: number, blockHash: Uint8Array }
+
+/**
+ * A tiny driver for tests: a virtual clock, an event queue (messages with a fixed latency),
+ * timers, and an executor that answers `execute` with a hash-chained block. `silent`
+ * replicas neither receive nor send; `filter` may drop individual messages.
+ */
+export class Cluster {
+  readonly keys: KeyPair[]
+  readonly configs: ReplicaConfig[]
+  readonly replicas: Replica[]
+  readonly effects: ReplicaEffect[][][]
+  readonly records: PersistRecord[][]
+  readonly executed: Executed[][]
+  readonly certified: Array<Map<number, Uint8Array>>
+  readonly silent = new Set<number>()
+  filter: ((from: number, to: number, bytes: Uint8Array) => boolean) | undefined
+  now = 1_000_000
+  latencyMs = 1
+  private queue: Pending[] = []
+  private order = 0
+  private readonly timers: Array<Map<string, number>>
+  private readonly heads: Uint8Array[]
+  private readonly random: (() => number) | undefined
+
+  constructor (n: number, opts: { over?: Partial<ReplicaConfig>, options?: (i: number) => ReplicaOptions, seed?: number } = {}) {
+    this.keys = validatorKeys(n)
+    this.configs = this.keys.map((_, i) => makeConfig(this.keys, i, opts.over))
+    this.replicas = this.configs.map((c, i) => new Replica(c, cryptoFor(this.keys[i]!), opts.options?.(i) ?? {}))
+    this.effects = this.replicas.map(() => [])
+    this.records = this.replicas.map(() => [])
+    this.executed = this.replicas.map(() => [])
+    this.certified = this.replicas.map(() => new Map())
+    this.timers = this.replicas.map(() => new Map())
+    this.heads = this.replicas.map(() => new Uint8Array(32))
+    if (opts.seed !== undefined) this.random = rng(opts.seed)
+  }
+
+  start (): void {
+    for (let i = 0; i < this.replicas.length; i++) if (!this.silent.has(i)) this.apply(i, this.replicas[i]!.start(this.now))
+  }
+
+  /** Replaces replica i by a fresh one restored from its records (a crash and restart). */
+  restart (i: number, options: ReplicaOptions = {}): void {
+    const last = this.executed[i]!.at(-1)
+    const restore = {
+      records: this.records[i]!.slice(),
+      lastExecuted: { seq: last?.seq ?? 0, blockHash: last?.blockHash ?? new Uint8Array(32), stateRoot: new Uint8Array(32) }
+    }
+    this.replicas[i] = new Replica(this.configs[i]!, cryptoFor(this.keys[i]!), { ...options, restore })
+    this.timers[i]!.clear()
+    this.queue = this.queue.filter(p => p.to !== i)
+    this.apply(i, this.replicas[i]!.start(this.now))
+  }
+
+  submit (req: ClientRequest, to: number[] = this.replicas.map((_, i) => i)): void {
+    for (const i of to) this.enqueue(i, { type: 'request', request: req }, 0)
+  }
+
+  private enqueue (to: number, event: ReplicaEvent, delay: number): void {
+    this.queue.push({ at: this.now + delay, order: this.order++, to, event })
+  }
+
+  private apply (i: number, fx: ReplicaEffect[]): void {
+    this.effects[i]!.push(fx)
+    for (const e of fx) {
+      switch (e.type) {
+        case 'persist': this.records[i]!.push(e.record); break
+        case 'send': {
+          if (this.silent.has(i)) break
+          const targets = e.to === 'all' ? this.replicas.map((_, j) => j).filter(j => j !== i) : [e.to]
+          for (const j of targets) {
+            if (this.filter !== undefined && !this.filter(i, j, e.bytes)) continue
+            const jitter = this.random === undefined ? 0 : Math.floor(this.random() * 3)
+            this.enqueue(j, { type: 'message', from: i, bytes: e.bytes }, this.latencyMs + jitter)
+          }
+          break
+        }
+        case 'setTimer': this.timers[i]!.set(e.id, this.now + e.delayMs); break
+        case 'cancelTimer': this.timers[i]!.delete(e.id); break
+        case 'execute': {
+          const ids = e.requests.map(r => Buffer.from(r.id).toString('hex'))
+          const blockHash = sha256(encode([e.seq, this.heads[i]!, ids, e.timestamp, e.view, e.proposer]))
+          this.heads[i] = blockHash
+          this.executed[i]!.push({ seq: e.seq, ids, timestamp: e.timestamp, view: e.view, proposer: e.proposer, blockHash })
+          this.enqueue(i, { type: 'executed', seq: e.seq, blockHash, stateRoot: sha256(blockHash) }, 0)
+          break
+        }
+        case 'certified': this.certified[i]!.set(e.seq, e.blockHash); break
+        case 'truncateLog':
+          this.records[i] = this.records[i]!.filter(r => r.seq === undefined || r.seq >= e.belowSeq)
+          break
+        default: break
+      }
+    }
+  }
+
+  /** Runs until `done` holds or `maxMs` of virtual time pass; returns whether `done` held. */
+  run (done: () => boolean, maxMs = 60_000): boolean {
+    const end = this.now + maxMs
+    while (!done()) {
+      if (this.now > end) return false
+      if (this.queue.length > 0) {
+        this.queue.sort((a, b) => a.at - b.at || a.order - b.order)
+        const next = this.queue[0]!
+        const timer = this.nextTimer()
+        if (timer !== undefined && timer.at < next.at) { this.fire(timer); continue }
+        this.queue.shift()
+        this.now = Math.max(this.now, next.at)
+        if (this.silent.has(next.to)) continue
+        this.apply(next.to, this.replicas[next.to]!.step(next.event, this.now))
+        continue
+      }
+      const timer = this.nextTimer()
+      if (timer === undefined || timer.at > end) return done()
+      this.fire(timer)
+    }
+    return true
+  }
+
+  private nextTimer (): { i: number, id: string, at: number } | undefined {
+    let best: { i: number, id: string, at: number } | undefined
+    for (let i = 0; i < this.timers.length; i++) {
+      if (this.silent.has(i)) continue
+      for (const [id, at] of this.timers[i]!) if (best === undefined || at < best.at) best = { i, id, at }
+    }
+    return best
+  }
+
+  private fire (t: { i: number, id: string, at: number }): void {
+    this.timers[t.i]!.delete(t.id)
+    this.now = Math.max(this.now, t.at)
+    this.apply(t.i, this.replicas[t.i]!.step({ type: 'timer', id: t.id }, this.now))
+  }
+
+  allEffects (i: number): ReplicaEffect[] {
+    return this.effects[i]!.flat()
+  }
+}
