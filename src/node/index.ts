@@ -5,7 +5,7 @@ import { errorMessage } from '../errors.js'
 
 export { LedgerNode } from './node.js'
 export { initHome, homePaths, loadHomeKey } from './home.js'
-export { createTestnet, portsOf, DEFAULT_PARAMS, type TestnetOptions, type TestnetResult } from './testnet.js'
+export { createTestnet, portsOf, TESTNET_PARAMS, type TestnetOptions, type TestnetResult } from './testnet.js'
 export { runLocalnet, type Localnet, type LocalnetOptions } from './localnet.js'
 export { loadNodeConfig, defaultNodeConfig, type NodeConfig } from './config.js'
 export { readKeyFile, writeKeyFile, newKeyFile, describeKey, peerIdOf, type KeyFile } from './keyfile.js'

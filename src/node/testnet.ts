@@ -5,22 +5,15 @@ import { toHex } from '../codec/hex.js'
 import { defaultNodeConfig } from './config.js'
 import { homePaths, initHome, writeJson } from './home.js'
 import { newKeyFile, writeKeyFile } from './keyfile.js'
+import { DEFAULT_PARAMS, type ChainParams } from '../ledger/genesis.js'
 
-/** Consensus parameters a fresh testnet gets unless the caller overrides them. */
-export const DEFAULT_PARAMS = {
-  maxBatchSize: 2000,
-  maxBatchBytes: 4 * 1024 * 1024,
-  batchTimeoutMs: 10,
-  checkpointInterval: 16,
-  windowSize: 64,
-  viewChangeTimeoutMs: 2000,
-  maxClockSkewMs: 5000,
-  maxTxBytes: 65536,
-  mempoolSize: 200_000,
-  mempoolPerSender: 1000
-}
+/**
+ * A testnet starts from the ledger's defaults with a smaller checkpoint interval (so
+ * certificates become stable and logs are collected often) and a deeper per-sender queue
+ * (benchmarks and scripts send many transactions per account).
+ */
+export const TESTNET_PARAMS: ChainParams = { ...DEFAULT_PARAMS, checkpointInterval: 16, windowSize: 128, mempoolSize: 200_000, mempoolPerSender: 1000 }
 
-export type GenesisParams = typeof DEFAULT_PARAMS
 
 export interface TestnetOptions {
   validators: number
@@ -35,7 +28,7 @@ export interface TestnetOptions {
   userBalance?: bigint
   /** Extra funded addresses (e.g. the benchmark's pre-generated accounts). */
   balances?: Array<{ address: string, amount: bigint }>
-  params?: Partial<GenesisParams>
+  params?: Partial<ChainParams>
   image?: string
 }
 
@@ -98,10 +91,10 @@ export async function createTestnet (opts: TestnetOptions): Promise<TestnetResul
 
   const genesis = {
     chainId: opts.chainId ?? 'bft-testnet',
-    genesisTime: new Date().toISOString(),
+    genesisTime: Date.now(),
     validators: keys.map((k, i) => ({ name: names[i]!, publicKey: k.publicKey, peerId: k.peerId })),
     balances,
-    params: { ...DEFAULT_PARAMS, ...opts.params }
+    params: { ...TESTNET_PARAMS, ...opts.params }
   }
   const genesisPath = join(outDir, 'genesis.json')
   await writeJson(genesisPath, genesis)
