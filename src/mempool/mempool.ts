@@ -3,7 +3,7 @@ import { toHex } from '../codec/index.js'
 import { BftError, ValidationError, errorMessage } from '../errors.js'
 import { silentLogger } from '../log.js'
 import type { ClientRequest } from '../consensus/types.js'
-import { checkTxStateless, decodeTx, type DecodedTx } from '../state/tx.js'
+import { checkTxStateless, decodeTx, verifyTxSignature, type DecodedTx } from '../state/tx.js'
 import { VerdictCache } from './verdict-cache.js'
 
 export interface MempoolOptions {
@@ -189,6 +189,15 @@ export class Mempool {
       if (err instanceof ValidationError) return false
       throw err
     }
+  }
+
+  /**
+   * For state's executeBlock({ isSignatureValid }): a cached positive verdict skips the
+   * signature check during execution; anything else is verified now.
+   */
+  readonly isSignatureValid = (_txIdHex: string, tx: DecodedTx): boolean => {
+    if (this.verdicts.get(tx.idHex + toHex(tx.sig)) === true) return true
+    return verifyTxSignature(tx)
   }
 
   has (txId: TxKey): boolean {
