@@ -84,6 +84,9 @@ export class Replica {
   /** Latest (highest new view) valid VIEW-CHANGE from each replica, this one included. */
   private readonly viewChanges = new Map<ReplicaId, ViewChangeInfo>()
   private ownViewChangeWire: Uint8Array | undefined = undefined
+  /** The NEW-VIEW that installed the current view: relayed to replicas still sending in older views. */
+  private newViewWire: Uint8Array | undefined = undefined
+  private readonly relayedNewView = new Map<ReplicaId, number>()
   /** Messages slightly ahead (next view, or just above the high watermark), replayed when the replica catches up. */
   private deferred: Array<{ from: ReplicaId, bytes: Uint8Array }> = []
   private replayDeferred = false
@@ -230,7 +233,11 @@ export class Replica {
    */
   private deferOrReject (from: ReplicaId, what: string, view: number, seq: number, bytes: Uint8Array): boolean {
     const active = this._inViewChange ? this.target : this._view
-    if (view < active) { this.reject(from, `stale: ${what} for view ${view}, replica is at view ${active}`); return true }
+    if (view < active) {
+      this.reject(from, `stale: ${what} for view ${view}, replica is at view ${active}`)
+      this.relayNewView(from)
+      return true
+    }
     if (view > active + MAX_VIEW_AHEAD) { this.reject(from, `invalid: ${what} for view ${view}, too far ahead of view ${active}`); return true }
     if (seq <= this.low) { this.reject(from, `stale: ${what} below the low watermark ${this.low}`); return true }
     if (seq > this.low + 2 * this.L) { this.reject(from, `invalid: ${what} above the window (${this.low}, ${this.low + this.L}]`); return true }
@@ -588,7 +595,11 @@ export class Replica {
   private onViewChange (body: ViewChangeBody, wire: Uint8Array): void {
     const p = body.payload
     const from = body.from
-    if (p.newView <= this._view) { this.reject(from, `stale: view-change to ${p.newView}, replica is at view ${this._view}`); return }
+    if (p.newView <= this._view) {
+      this.reject(from, `stale: view-change to ${p.newView}, replica is at view ${this._view}`)
+      this.relayNewView(from)
+      return
+    }
     const prev = this.viewChanges.get(from)
     if (prev !== undefined && prev.newView >= p.newView) {
       this.reject(from, prev.newView === p.newView ? `duplicate: view-change to ${p.newView}` : `stale: view-change to ${p.newView} after one to ${prev.newView}`)
@@ -599,6 +610,16 @@ export class Replica {
     this.viewChanges.set(from, r.ok)
     this.checkJoin()
     this.tryNewView()
+  }
+
+  /**
+   * A replica that missed a NEW-VIEW stays in its old view (there is no retransmission); any
+   * replica that hears it there hands it the self-authenticating NEW-VIEW, once per view.
+   */
+  private relayNewView (to: ReplicaId): void {
+    if (this._inViewChange || this.newViewWire === undefined || this.relayedNewView.get(to) === this._view) return
+    this.relayedNewView.set(to, this._view)
+    this.fx.push({ type: 'send', to, bytes: this.newViewWire })
   }
 
   /** f+1 replicas asking for views above ours include a correct one: join the smallest such view. */
@@ -635,7 +656,7 @@ export class Replica {
       payload: { view, viewChanges: chosen.map(vc => vc.wire), prePrepares: batches.map(b => b.wire) }
     }, this.crypto)
     this.fx.push({ type: 'persist', record: newViewRecord(wire) }, { type: 'send', to: 'all', bytes: wire })
-    this.install(view, plan, batches)
+    this.install(view, plan, batches, wire)
   }
 
   private onNewView (body: NewViewBody, wire: Uint8Array): void {
@@ -678,12 +699,13 @@ export class Replica {
       batches.push(batch)
     }
     this.fx.push({ type: 'persist', record: newViewRecord(wire) })
-    this.install(p.view, plan, batches)
+    this.install(p.view, plan, batches, wire)
   }
 
   /** Enters `view` with the NEW-VIEW's re-issued batches (primary and backups alike). */
-  private install (view: number, plan: NewViewPlan, batches: Batch[]): void {
+  private install (view: number, plan: NewViewPlan, batches: Batch[], newViewWire: Uint8Array): void {
     this._view = view
+    this.newViewWire = newViewWire
     this._inViewChange = false
     this.target = view
     this.cancelTimer('vc')
@@ -771,6 +793,7 @@ export class Replica {
     for (const c of s.checkpoints) {
       if (c.seq > this.low - this.L) this.checkpoints.add(this.self, c.seq, { blockHash: c.blockHash, stateRoot: c.stateRoot, signature: c.signature }, true)
     }
+    if (s.newViewWire !== undefined) this.newViewWire = s.newViewWire
     if (s.ownViewChange !== undefined && this._inViewChange) {
       this.ownViewChangeWire = s.ownViewChange.wire
       this.viewChanges.set(this.self, s.ownViewChange)

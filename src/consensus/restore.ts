@@ -15,6 +15,8 @@ export interface RestoredState {
   log: Map<number, SeqEntry>
   checkpoints: Array<{ seq: number, blockHash: Uint8Array, stateRoot: Uint8Array, signature: Uint8Array }>
   ownViewChange?: ViewChangeInfo
+  /** The accepted NEW-VIEW of the restored view, if it is not view 0. */
+  newViewWire?: Uint8Array
 }
 
 const GENESIS: StableProof = { seq: 0, blockHash: new Uint8Array(0), stateRoot: new Uint8Array(0), signatures: [] }
@@ -49,6 +51,7 @@ export function restoreState (records: PersistRecord[], lastExecuted: number, se
   const checkpoints: RestoredState['checkpoints'] = []
   let nextSeq = Math.max(lastExecuted, stable.seq) + 1
   let lastProposedTimestamp = 0
+  let newViewWire: Uint8Array | undefined
   const live = (seq: number): boolean => seq > stable.seq
   const ownProposal = (seq: number, timestamp: number): void => {
     nextSeq = Math.max(nextSeq, seq + 1)
@@ -92,6 +95,7 @@ export function restoreState (records: PersistRecord[], lastExecuted: number, se
       }
       case 'new-view':
         if (p.nv.payload.view !== view) break
+        newViewWire = p.wire
         for (const { pp, wire } of p.prePrepares) {
           if (!live(pp.payload.seq)) continue
           slotOf(log, pp.payload.seq, view).batch = batchOf(pp, wire)
@@ -118,5 +122,6 @@ export function restoreState (records: PersistRecord[], lastExecuted: number, se
   }
   const out: RestoredState = { stable, view, target, nextSeq, lastProposedTimestamp, log, checkpoints }
   if (ownViewChange !== undefined) out.ownViewChange = ownViewChange
+  if (newViewWire !== undefined) out.newViewWire = newViewWire
   return out
 }

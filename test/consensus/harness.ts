@@ -1,7 +1,7 @@
 import { encode } from '../../src/codec/index.js'
 import { keyPairFromSeed, sha256, sign, verify, type KeyPair } from '../../src/crypto/index.js'
 import { Replica, type ReplicaOptions } from '../../src/consensus/replica.js'
-import type { ClientRequest, ConsensusCrypto, PersistRecord, ReplicaConfig, ReplicaEffect, ReplicaEvent } from '../../src/consensus/types.js'
+import type { CheckpointSignature, ClientRequest, ConsensusCrypto, PersistRecord, ReplicaConfig, ReplicaEffect, ReplicaEvent } from '../../src/consensus/types.js'
 
 /** Deterministic keys: validator i's seed is 32 bytes of (i+1). */
 export function validatorKeys (n: number): KeyPair[] {
@@ -62,6 +62,9 @@ export class Cluster {
   readonly records: PersistRecord[][]
   readonly executed: Executed[][]
   readonly certified: Array<Map<number, Uint8Array>>
+  readonly certificates = new Map<number, CheckpointSignature[]>()
+  /** Block syncs served (replica, from seq, to seq). */
+  readonly syncs: Array<{ replica: number, from: number, to: number }> = []
   readonly silent = new Set<number>()
   filter: ((from: number, to: number, bytes: Uint8Array) => boolean) | undefined
   now = 1_000_000
@@ -135,13 +138,32 @@ export class Cluster {
           this.enqueue(i, { type: 'executed', seq: e.seq, blockHash, stateRoot: sha256(blockHash) }, 0)
           break
         }
-        case 'certified': this.certified[i]!.set(e.seq, e.blockHash); break
+        case 'certified':
+          this.certified[i]!.set(e.seq, e.blockHash)
+          this.certificates.set(e.seq, e.signatures)
+          break
+        case 'needSync': this.serveSync(i, e.seq); break
         case 'truncateLog':
           this.records[i] = this.records[i]!.filter(r => r.seq === undefined || r.seq >= e.belowSeq)
           break
         default: break
       }
     }
+  }
+
+  /** Block sync stand-in: copies certified blocks from the replica that has the most. */
+  private serveSync (i: number, seq: number): void {
+    const source = this.executed.map((h, j) => ({ h, j })).filter(x => x.j !== i).sort((a, b) => b.h.length - a.h.length)[0]
+    if (source === undefined) return
+    let to = Math.min(seq, source.h.length)
+    while (to > 0 && !this.certificates.has(to)) to--
+    const mine = this.executed[i]!
+    if (to <= mine.length) return
+    this.syncs.push({ replica: i, from: mine.length, to })
+    this.executed[i] = source.h.slice(0, to)
+    const last = this.executed[i]!.at(-1)!
+    this.heads[i] = last.blockHash
+    this.enqueue(i, { type: 'synced', seq: to, blockHash: last.blockHash, stateRoot: sha256(last.blockHash), signatures: this.certificates.get(to)! }, 0)
   }
 
   /** Runs until `done` holds or `maxMs` of virtual time pass; returns whether `done` held. */
@@ -184,5 +206,18 @@ export class Cluster {
 
   allEffects (i: number): ReplicaEffect[] {
     return this.effects[i]!.flat()
+  }
+}
+
+/** Every `rejected` reason a replica produced, for assertions and debugging. */
+export function rejections (c: Cluster, i: number): string[] {
+  return c.allEffects(i).flatMap(e => e.type === 'rejected' ? [e.reason] : [])
+}
+
+/** No replica hit an internal error or saw its own state diverge. */
+export function assertNoInternal (c: Cluster): void {
+  for (let i = 0; i < c.replicas.length; i++) {
+    const bad = rejections(c, i).filter(r => r.startsWith('internal'))
+    if (bad.length > 0) throw new Error(`replica ${i}: ${bad.join('; ')}`)
   }
 }
