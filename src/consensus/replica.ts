@@ -664,6 +664,8 @@ export class Replica {
     const from = body.from
     const what = `new-view for view ${p.view}`
     if (from !== primaryOf(p.view, this.n)) { this.reject(from, `invalid: ${what} from ${from}, not its primary`); return }
+    // Relays of the NEW-VIEW we already installed are expected (several replicas may relay it).
+    if (p.view === this._view && !this._inViewChange) return
     if (p.view <= this._view || (this._inViewChange && p.view < this.target)) {
       this.reject(from, `stale: ${what}, replica is at view ${this._inViewChange ? this.target : this._view}`)
       return

@@ -1,6 +1,7 @@
 import { encode } from '../../src/codec/index.js'
 import { keyPairFromSeed, sha256, sign, verify, type KeyPair } from '../../src/crypto/index.js'
 import { Replica, type ReplicaOptions } from '../../src/consensus/replica.js'
+import { openMessage } from '../../src/consensus/messages.js'
 import type { CheckpointSignature, ClientRequest, ConsensusCrypto, PersistRecord, ReplicaConfig, ReplicaEffect, ReplicaEvent } from '../../src/consensus/types.js'
 
 /** Deterministic keys: validator i's seed is 32 bytes of (i+1). */
@@ -219,5 +220,41 @@ export function assertNoInternal (c: Cluster): void {
   for (let i = 0; i < c.replicas.length; i++) {
     const bad = rejections(c, i).filter(r => r.startsWith('internal'))
     if (bad.length > 0) throw new Error(`replica ${i}: ${bad.join('; ')}`)
+  }
+}
+
+/**
+ * Every message a replica ever signed (across restarts) is unique per (kind, view, seq):
+ * the replica never equivocated, and each one was persisted before (or in the same effect
+ * list ahead of) the send that carried it.
+ */
+export function assertPersistBeforeSendAndNoEquivocation (c: Cluster): void {
+  for (let i = 0; i < c.replicas.length; i++) {
+    const persisted: Buffer[] = []
+    const signed = new Map<string, string>()
+    for (const list of c.effects[i]!) {
+      for (const e of list) {
+        if (e.type === 'persist') { persisted.push(Buffer.from(e.record.bytes)); continue }
+        if (e.type !== 'send') continue
+        const o = openMessage(e.bytes, c.configs[i]!, cryptoFor(c.keys[i]!))
+        if (!('body' in o)) throw new Error(`replica ${i} sent an unreadable message: ${o.error}`)
+        if (o.from !== i) continue
+        const wire = Buffer.from(e.bytes)
+        if (!persisted.some(p => p.includes(wire))) throw new Error(`replica ${i} sent a ${o.body.kind} it had not persisted`)
+        const b = o.body
+        let key: string | undefined
+        let value = ''
+        switch (b.kind) {
+          case 'pre-prepare': case 'prepare': case 'commit':
+            key = `${b.kind}:${b.payload.view}:${b.payload.seq}`; value = Buffer.from(b.payload.digest).toString('hex'); break
+          case 'checkpoint': key = `checkpoint:${b.payload.seq}`; value = Buffer.from(b.payload.blockHash).toString('hex'); break
+          case 'view-change': key = `view-change:${b.payload.newView}`; value = wire.toString('hex'); break
+          case 'new-view': key = `new-view:${b.payload.view}`; value = wire.toString('hex'); break
+        }
+        const prev = signed.get(key)
+        if (prev !== undefined && prev !== value) throw new Error(`replica ${i} signed two different ${key}`)
+        signed.set(key, value)
+      }
+    }
   }
 }
