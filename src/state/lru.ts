@@ -1,29 +1,36 @@
-/** Small LRU map: a Map keeps insertion order, so the first key is the least recently used. */
+/**
+ * Approximate LRU in two generations: entries live in `young` (recently set or hit) or `old`;
+ * when `young` fills half the capacity, `old` is dropped whole and `young` becomes `old`.
+ * Every operation is O(1). (A single Map evicting its first key is not: V8 leaves deleted
+ * slots at the front of the table, and `keys().next()` walks over all of them.)
+ */
 export class Lru<K, V> {
-  private readonly map = new Map<K, V>()
+  private young = new Map<K, V>()
+  private old = new Map<K, V>()
+  private readonly half: number
 
-  constructor (readonly capacity: number) {}
+  constructor (readonly capacity: number) {
+    this.half = Math.max(1, Math.floor(capacity / 2))
+  }
 
   get (key: K): V | undefined {
-    const v = this.map.get(key)
-    if (v !== undefined) {
-      this.map.delete(key)
-      this.map.set(key, v)
-    }
-    return v
+    const v = this.young.get(key)
+    if (v !== undefined) return v
+    const o = this.old.get(key)
+    if (o !== undefined) this.set(key, o)
+    return o
   }
 
   set (key: K, value: V): void {
     if (this.capacity <= 0) return
-    this.map.delete(key)
-    this.map.set(key, value)
-    if (this.map.size > this.capacity) {
-      const oldest = this.map.keys().next()
-      if (oldest.done !== true) this.map.delete(oldest.value)
+    this.young.set(key, value)
+    if (this.young.size >= this.half) {
+      this.old = this.young
+      this.young = new Map()
     }
   }
 
   get size (): number {
-    return this.map.size
+    return this.young.size + this.old.size
   }
 }

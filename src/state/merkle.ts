@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash as createHashOneShot } from 'node:crypto'
 
 /**
  * Compact binary sparse Merkle tree over 256-bit paths (path = sha256(state key)).
@@ -29,17 +29,36 @@ export type TreeNode = LeafNode | InternalNode
 
 /** Loads a stored node by hash; must throw (CorruptionError) if it is missing. */
 export type NodeLoader = (hash: Uint8Array) => Promise<TreeNode>
+/** Loads many stored nodes at once (one LevelDB getMany), in order; must throw if one is missing. */
+export type BatchNodeLoader = (hashes: Uint8Array[]) => Promise<TreeNode[]>
+/** Synchronous lookup among nodes already in memory. */
+export type CachedNode = (hash: Uint8Array) => TreeNode | undefined
+
+// One-shot hashing over a reused scratch buffer: no Hash object per node (the hot path).
+const nodeScratch = Buffer.alloc(NODE_PREFIX.length + 64)
+NODE_PREFIX.copy(nodeScratch, 0)
+const leafScratch = Buffer.alloc(LEAF_PREFIX.length + 64)
+LEAF_PREFIX.copy(leafScratch, 0)
+
+function digest (buf: Buffer): Uint8Array {
+  const d = createHashOneShot('sha256', buf, 'buffer')
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+}
 
 export function sha256 (data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(data).digest())
+  return digest(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
 }
 
 export function leafHash (keyHash: Uint8Array, valueHash: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(keyHash).update(valueHash).digest())
+  leafScratch.set(keyHash, LEAF_PREFIX.length)
+  leafScratch.set(valueHash, LEAF_PREFIX.length + 32)
+  return digest(leafScratch)
 }
 
 export function nodeHash (left: Uint8Array, right: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest())
+  nodeScratch.set(left, NODE_PREFIX.length)
+  nodeScratch.set(right, NODE_PREFIX.length + 32)
+  return digest(nodeScratch)
 }
 
 export function makeLeaf (keyHash: Uint8Array, value: Uint8Array): LeafNode {
@@ -57,6 +76,18 @@ export function isEmpty (h: Uint8Array): boolean {
 
 export function bitAt (path: Uint8Array, depth: number): number {
   return (path[depth >> 3]! >> (7 - (depth & 7))) & 1
+}
+
+function compare (a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) {
+    const d = a[i]! - b[i]!
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+function equal32 (a: Uint8Array, b: Uint8Array): boolean {
+  return compare(a, b) === 0
 }
 
 // Storage form: 0x00 || keyHash || value (leaf), 0x01 || left || right (internal).
@@ -93,16 +124,80 @@ interface Ref { hash: Uint8Array, kind: 'empty' | 'leaf' | 'internal' | 'unknown
 
 const EMPTY_REF: Ref = { hash: EMPTY, kind: 'empty' }
 
+class MissingNode extends Error {
+  constructor (readonly hash: Uint8Array) {
+    super('tree node not in memory')
+  }
+}
+
 /**
  * Applies updates (any order, one per keyHash) to the tree at `root`, returning the new root
  * and every node created. Nothing is written; the caller persists `created`.
+ *
+ * Two passes, so the per-node cost is plain hashing and not one await per node: first the
+ * nodes on the touched paths are fetched level by level (one batch read per level for the
+ * ones not in memory), then the new tree is computed synchronously from memory.
  */
-export async function updateTree (root: Uint8Array, updates: PathUpdate[], load: NodeLoader): Promise<{ root: Uint8Array, created: TreeNode[] }> {
-  const sorted = [...updates].sort((a, b) => Buffer.compare(a.keyHash, b.keyHash))
+export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadMany: BatchNodeLoader, cached: CachedNode = () => undefined): Promise<{ root: Uint8Array, created: TreeNode[] }> {
+  const sorted = [...updates].sort((a, b) => compare(a.keyHash, b.keyHash))
   for (let i = 1; i < sorted.length; i++) {
-    if (Buffer.compare(sorted[i - 1]!.keyHash, sorted[i]!.keyHash) === 0) throw new Error('updateTree: duplicate key in one update')
+    if (equal32(sorted[i - 1]!.keyHash, sorted[i]!.keyHash)) throw new Error('updateTree: duplicate key in one update')
   }
+  const local = new Map<string, TreeNode>()
+  const find = (h: Uint8Array): TreeNode | undefined => local.get(nodeKey(h)) ?? cached(h)
+  const fetch = async (hashes: Uint8Array[]): Promise<void> => {
+    const missing = hashes.filter(h => find(h) === undefined)
+    if (missing.length === 0) return
+    const nodes = await loadMany(missing)
+    for (const n of nodes) local.set(nodeKey(n.hash), n)
+  }
+  // Keep what the prefetch found in `local` too, so cache eviction cannot lose it mid-update.
+  const pin = (h: Uint8Array): TreeNode | undefined => {
+    const n = find(h)
+    if (n !== undefined) local.set(nodeKey(h), n)
+    return n
+  }
+
+  let frontier: Array<{ ref: Uint8Array, depth: number, ups: PathUpdate[] }> = isEmpty(root) ? [] : [{ ref: root, depth: 0, ups: sorted }]
+  while (frontier.length > 0) {
+    await fetch(frontier.map(f => f.ref))
+    const next: typeof frontier = []
+    for (const f of frontier) {
+      const node = pin(f.ref)
+      if (node === undefined || node.kind === 'leaf' || f.ups.length === 0) continue
+      const split = splitIndex(f.ups, f.depth)
+      // A subtree with deletes may empty out; then its sibling's kind decides the collapse.
+      const deletes = f.ups.some(u => u.value === null)
+      const l = f.ups.slice(0, split)
+      const r = f.ups.slice(split)
+      if ((l.length > 0 || deletes) && !isEmpty(node.left)) next.push({ ref: node.left, depth: f.depth + 1, ups: l })
+      if ((r.length > 0 || deletes) && !isEmpty(node.right)) next.push({ ref: node.right, depth: f.depth + 1, ups: r })
+    }
+    frontier = next
+  }
+
+  // The prefetch covers every node the pass reads; the retry is only a safety net.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return updateFromMemory(root, sorted, h => pin(h))
+    } catch (err) {
+      if (!(err instanceof MissingNode) || attempt > 64) throw err
+      await fetch([err.hash])
+    }
+  }
+}
+
+function nodeKey (hash: Uint8Array): string {
+  return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('latin1')
+}
+
+function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: CachedNode): { root: Uint8Array, created: TreeNode[] } {
   const created: TreeNode[] = []
+  const load = (h: Uint8Array): TreeNode => {
+    const n = find(h)
+    if (n === undefined) throw new MissingNode(h)
+    return n
+  }
 
   const leaf = (kh: Uint8Array, value: Uint8Array): Ref => {
     const n = makeLeaf(kh, value)
@@ -110,12 +205,12 @@ export async function updateTree (root: Uint8Array, updates: PathUpdate[], load:
     return { hash: n.hash, kind: 'leaf' }
   }
 
-  const join = async (l: Ref, r: Ref): Promise<Ref> => {
+  const join = (l: Ref, r: Ref): Ref => {
     if (l.kind === 'empty' && r.kind === 'empty') return EMPTY_REF
     // A lone leaf moves up to its shortest unique prefix; a lone internal subtree stays.
     if (l.kind === 'empty' || r.kind === 'empty') {
       const only = l.kind === 'empty' ? r : l
-      const kind = only.kind === 'unknown' ? (await load(only.hash)).kind : only.kind
+      const kind = only.kind === 'unknown' ? load(only.hash).kind : only.kind
       if (kind === 'leaf') return { hash: only.hash, kind }
     }
     const n = makeInternal(l.hash, r.hash)
@@ -124,35 +219,37 @@ export async function updateTree (root: Uint8Array, updates: PathUpdate[], load:
   }
 
   // `items` are sorted leaves (all with values) that share the path prefix up to `depth`.
-  const build = async (items: Array<{ keyHash: Uint8Array, value: Uint8Array }>, depth: number): Promise<Ref> => {
+  const build = (items: Array<{ keyHash: Uint8Array, value: Uint8Array }>, depth: number): Ref => {
     if (items.length === 0) return EMPTY_REF
     if (items.length === 1) return leaf(items[0]!.keyHash, items[0]!.value)
     const split = splitIndex(items, depth)
-    return await join(await build(items.slice(0, split), depth + 1), await build(items.slice(split), depth + 1))
+    return join(build(items.slice(0, split), depth + 1), build(items.slice(split), depth + 1))
   }
 
-  const update = async (ref: Uint8Array, depth: number, ups: PathUpdate[]): Promise<Ref> => {
+  const update = (ref: Uint8Array, depth: number, ups: PathUpdate[]): Ref => {
     if (ups.length === 0) return { hash: ref, kind: isEmpty(ref) ? 'empty' : 'unknown' }
-    if (isEmpty(ref)) return await build(ups.filter(hasValue), depth)
-    const node = await load(ref)
+    if (isEmpty(ref)) return build(ups.filter(hasValue), depth)
+    const node = load(ref)
     if (node.kind === 'leaf') {
-      const replaced = ups.some(u => Buffer.compare(u.keyHash, node.keyHash) === 0)
+      const replaced = ups.some(u => equal32(u.keyHash, node.keyHash))
       const items = ups.filter(hasValue)
-      if (!replaced) items.push({ keyHash: node.keyHash, value: node.value })
-      items.sort((a, b) => Buffer.compare(a.keyHash, b.keyHash))
-      if (items.length === 1 && Buffer.compare(items[0]!.keyHash, node.keyHash) === 0 && Buffer.compare(items[0]!.value, node.value) === 0) {
+      if (!replaced) {
+        items.push({ keyHash: node.keyHash, value: node.value })
+        items.sort((a, b) => compare(a.keyHash, b.keyHash))
+      }
+      if (items.length === 1 && equal32(items[0]!.keyHash, node.keyHash) && Buffer.compare(items[0]!.value, node.value) === 0) {
         return { hash: node.hash, kind: 'leaf' }
       }
-      return await build(items, depth)
+      return build(items, depth)
     }
     const split = splitIndex(ups, depth)
-    const [l, r] = await Promise.all([update(node.left, depth + 1, ups.slice(0, split)), update(node.right, depth + 1, ups.slice(split))])
-    if (Buffer.compare(l.hash, node.left) === 0 && Buffer.compare(r.hash, node.right) === 0) return { hash: node.hash, kind: 'internal' }
-    return await join(l, r)
+    const l = update(node.left, depth + 1, ups.slice(0, split))
+    const r = update(node.right, depth + 1, ups.slice(split))
+    if (equal32(l.hash, node.left) && equal32(r.hash, node.right)) return { hash: node.hash, kind: 'internal' }
+    return join(l, r)
   }
 
-  const result = await update(root, 0, sorted)
-  return { root: result.hash, created }
+  return { root: update(root, 0, sorted).hash, created }
 }
 
 function hasValue (u: PathUpdate): u is { keyHash: Uint8Array, value: Uint8Array } {
@@ -187,7 +284,7 @@ export async function proveKey (root: Uint8Array, keyHash: Uint8Array, load: Nod
     if (isEmpty(ref)) return { value: null, proof: { siblings, other: null } }
     const node = await load(ref)
     if (node.kind === 'leaf') {
-      if (Buffer.compare(node.keyHash, keyHash) === 0) return { value: node.value, proof: { siblings, other: null } }
+      if (equal32(node.keyHash, keyHash)) return { value: node.value, proof: { siblings, other: null } }
       return { value: null, proof: { siblings, other: { keyHash: node.keyHash, valueHash: sha256(node.value) } } }
     }
     const bit = bitAt(keyHash, depth)
@@ -202,7 +299,7 @@ export async function lookup (root: Uint8Array, keyHash: Uint8Array, load: NodeL
   let ref = root
   for (let depth = 0; !isEmpty(ref); depth++) {
     const node = await load(ref)
-    if (node.kind === 'leaf') return Buffer.compare(node.keyHash, keyHash) === 0 ? node.value : null
+    if (node.kind === 'leaf') return equal32(node.keyHash, keyHash) ? node.value : null
     ref = bitAt(keyHash, depth) === 0 ? node.left : node.right
   }
   return null

@@ -69,7 +69,8 @@ export class StateStore {
       if (seen.has(k)) throw new ValidationError('ERR_DUPLICATE_WRITE', `state key ${k} is written twice in one block`)
       seen.add(k)
     }
-    const { root, created } = await updateTree(this.currentRoot, writes.map(w => ({ keyHash: sha256(w.key), value: w.value })), async h => await this.load(h))
+    const { root, created } = await updateTree(this.currentRoot, writes.map(w => ({ keyHash: sha256(w.key), value: w.value })),
+      async hs => await this.loadMany(hs), h => this.cache.get(cacheKey(h)))
     const ops: BatchOp[] = []
     for (const w of writes) {
       ops.push(w.value === null
@@ -101,17 +102,25 @@ export class StateStore {
     return this.cache.size
   }
 
-  private async load (hash: Uint8Array): Promise<TreeNode> {
-    const k = cacheKey(hash)
-    const hit = this.cache.get(k)
-    if (hit !== undefined) return hit
-    const bytes = await this.nodes.get(hash)
+  private async loadMany (hashes: Uint8Array[]): Promise<TreeNode[]> {
+    const values = await this.nodes.getMany(hashes)
+    return values.map((bytes, i) => this.checkNode(hashes[i]!, bytes))
+  }
+
+  private checkNode (hash: Uint8Array, bytes: Uint8Array | undefined): TreeNode {
     if (bytes === undefined) throw new CorruptionError(`state tree node ${toHex(hash)} is missing`)
     // Plain Uint8Array views (LevelDB hands out Buffers): values must compare equal to callers'.
     const node = decodeNode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     if (node === null || Buffer.compare(node.hash, hash) !== 0) throw new CorruptionError(`state tree node ${toHex(hash)} is corrupt`)
-    this.cache.set(k, node)
+    this.cache.set(cacheKey(hash), node)
     return node
+  }
+
+  private async load (hash: Uint8Array): Promise<TreeNode> {
+    const k = cacheKey(hash)
+    const hit = this.cache.get(k)
+    if (hit !== undefined) return hit
+    return this.checkNode(hash, await this.nodes.get(hash))
   }
 }
 

@@ -21,9 +21,11 @@ class MemTree {
     return n
   }
 
+  readonly loadMany = async (hs: Uint8Array[]): Promise<TreeNode[]> => await Promise.all(hs.map(this.load))
+
   async apply (writes: Array<{ key: Uint8Array, value: Uint8Array | null }>): Promise<void> {
     const ups: PathUpdate[] = writes.map(w => ({ keyHash: sha256(w.key), value: w.value }))
-    const { root, created } = await updateTree(this.root, ups, this.load)
+    const { root, created } = await updateTree(this.root, ups, this.loadMany)
     for (const n of created) this.nodes.set(toHex(n.hash), n)
     this.root = root
   }
@@ -146,7 +148,7 @@ test('per-block work grows with keys touched, not with state size', async () => 
   const writes = Array.from({ length: 4000 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
   await t.apply(writes)
   const ups = Array.from({ length: 10 }, (_, i) => ({ keyHash: sha256(utf8(`k${i * 97}`)), value: utf8('new') }))
-  const { created } = await updateTree(t.root, ups, t.load)
+  const { created } = await updateTree(t.root, ups, t.loadMany)
   // ~10 paths of depth ~log2(4000) = 12, plus slack: far below the 8,000 nodes of the whole tree.
   assert.ok(created.length < 10 * 30, `created ${created.length} nodes`)
 })

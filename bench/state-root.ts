@@ -1,0 +1,94 @@
+// State-root cost per block versus state size. Not a test: run with
+//   npx tsc -p . ; node dist/bench/state-root.js [sizes=10000,100000,1000000] [touched=1000] [blocks=10]
+// For each size it builds a LevelDB state of that many keys (in batches, like many blocks),
+// then measures blocks that each touch `touched` keys (90% updates of existing keys, 10% new
+// keys): prepare() time (the new root + batch ops), the batch write, and nodes created.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Level } from 'level'
+import type { LevelDb, StateWrite } from '../src/state/api.js'
+import { StateStore } from '../src/state/store.js'
+
+const sizes = (process.argv[2] ?? '10000,100000,1000000').split(',').map(Number)
+const touched = Number(process.argv[3] ?? 1000)
+const blocks = Number(process.argv[4] ?? 10)
+const BUILD_BATCH = 50_000
+
+// Deterministic keys and values (xorshift32), so runs are comparable.
+function rng (seed: number): () => number {
+  let x = seed >>> 0 || 1
+  return () => {
+    x ^= x << 13; x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5; x >>>= 0
+    return x
+  }
+}
+function key (i: number): Uint8Array {
+  return new TextEncoder().encode(`bank/${i.toString(16).padStart(40, '0')}`)
+}
+function value (r: () => number): Uint8Array {
+  const v = new Uint8Array(9)
+  new DataView(v.buffer).setUint32(0, r())
+  return v
+}
+
+interface Row { size: number, buildS: number, prepareMs: number, writeMs: number, nodes: number }
+
+async function run (size: number): Promise<Row> {
+  const dir = await mkdtemp(join(tmpdir(), 'bft-state-bench-'))
+  const level = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+  await level.open()
+  const db = level as unknown as LevelDb
+  try {
+    const store = await StateStore.open(db)
+    const r = rng(size)
+    const t0 = performance.now()
+    for (let start = 0; start < size; start += BUILD_BATCH) {
+      const writes: StateWrite[] = []
+      for (let i = start; i < Math.min(size, start + BUILD_BATCH); i++) writes.push({ key: key(i), value: value(r) })
+      const { root, ops } = await store.prepare(writes)
+      await db.batch(ops)
+      store.commitPrepared(root)
+    }
+    const buildS = (performance.now() - t0) / 1000
+    let prepareMs = 0; let writeMs = 0; let nodes = 0
+    let next = size
+    for (let b = 0; b < blocks; b++) {
+      const chosen = new Map<number, StateWrite>()
+      while (chosen.size < touched) {
+        const i = r() % 10 === 0 ? next++ : r() % size
+        chosen.set(i, { key: key(i), value: value(r) })
+      }
+      const t1 = performance.now()
+      const { root, ops } = await store.prepare([...chosen.values()])
+      const t2 = performance.now()
+      await db.batch(ops)
+      store.commitPrepared(root)
+      const t3 = performance.now()
+      prepareMs += t2 - t1; writeMs += t3 - t2
+      nodes += ops.length - touched - 1
+    }
+    return { size, buildS, prepareMs: prepareMs / blocks, writeMs: writeMs / blocks, nodes: nodes / blocks }
+  } finally {
+    await level.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const rows: Row[] = []
+for (const size of sizes) {
+  const row = await run(size)
+  rows.push(row)
+  console.log(`size ${size}: built in ${row.buildS.toFixed(1)} s`)
+}
+console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, node ${process.version})`)
+console.log('keys       | prepare ms/block | µs/touched key | batch write ms | tree nodes written/block | build s')
+for (const r of rows) {
+  console.log(`${String(r.size).padEnd(10)} | ${r.prepareMs.toFixed(1).padStart(16)} | ${(r.prepareMs * 1000 / touched).toFixed(1).padStart(14)} | ${r.writeMs.toFixed(1).padStart(14)} | ${r.nodes.toFixed(0).padStart(24)} | ${r.buildS.toFixed(1).padStart(7)}`)
+}
+if (rows.length > 1) {
+  const first = rows[0]!; const last = rows[rows.length - 1]!
+  console.log(`ratio ${last.size}/${first.size} keys: prepare ${(last.prepareMs / first.prepareMs).toFixed(2)}x, state size ${(last.size / first.size).toFixed(0)}x`)
+}
