@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes, type KeyObject } from 'node:crypto'
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
+import { ValidationError } from '../errors.js'
 
 // noble needs a synchronous sha512 for its sync API.
 ed.hashes.sha512 = sha512
@@ -18,35 +19,59 @@ export interface KeyPair {
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
+function assertSecretKey (secretKey: Uint8Array): void {
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== SECRET_KEY_BYTES) {
+    const got = secretKey instanceof Uint8Array ? `${secretKey.length} bytes` : typeof secretKey
+    throw new ValidationError('ERR_BAD_SECRET_KEY', `secret key must be ${SECRET_KEY_BYTES} bytes, got ${got}`)
+  }
+}
+
 export function generateKeyPair (): KeyPair {
   const secretKey = new Uint8Array(randomBytes(SECRET_KEY_BYTES))
   return { secretKey, publicKey: ed.getPublicKey(secretKey) }
 }
 
 export function keyPairFromSeed (secretKey: Uint8Array): KeyPair {
-  if (secretKey.length !== SECRET_KEY_BYTES) throw new RangeError(`secret key must be ${SECRET_KEY_BYTES} bytes`)
+  assertSecretKey(secretKey)
   return { secretKey, publicKey: ed.getPublicKey(secretKey) }
 }
 
 /** Signs with @noble/ed25519 (portable: used by clients and the light client). */
 export function signNoble (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  assertSecretKey(secretKey)
   return ed.sign(message, secretKey)
 }
 
 const privCache = new Map<string, KeyObject>()
 /** Signs through node:crypto (~14x faster); ed25519 signatures are deterministic, so both paths give the same bytes. */
 export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  const id = Buffer.from(secretKey).toString('hex')
+  assertSecretKey(secretKey)
+  const id = hexOf(secretKey)
   let key = privCache.get(id)
   if (key === undefined) {
     key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' })
-    if (privCache.size > 64) privCache.clear()
+    if (privCache.size >= 64) privCache.delete(privCache.keys().next().value!)
     privCache.set(id, key)
   }
   return new Uint8Array(nodeSign(null, message, key))
 }
 
-// ---- The validity rule every node applies, before either library sees the input ----
+// ---- The validity rule every verifier applies (docs/crypto.md) ----
+//
+// A signature (R, S) on M under A is valid iff
+//   1. |A| = 32, |sig| = 64, and S < L;
+//   2. A and R are canonical encodings: y < p, and not x = 0 with the sign bit set;
+//   3. neither A nor R is one of the 8 small-order points;
+//   4. A decodes to a curve point in the prime-order subgroup ([L]A = O);
+//   5. R decodes to a curve point in the prime-order subgroup ([L]R = O);
+//   6. [S]B = R + [k]A, k = SHA-512(R || A || M) mod L.
+// With A and R torsion-free, the cofactorless equation (OpenSSL) and the cofactored one
+// (noble, [8][S]B = [8]R + [8][k]A) hold for exactly the same inputs, so every implementation
+// agrees. Rules 1-4 are `precheck` (4 cached per key, since keys repeat). Rule 5 costs a full
+// scalar multiplication per signature, so the node does not run it: OpenSSL's cofactorless
+// equation already fails whenever R has a torsion component and A has none (R would have to
+// equal [S]B - [k]A, which is torsion-free). The noble path, whose equation is cofactored, runs
+// it explicitly (`precheckStrict`).
 
 // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
 const L_LE = Buffer.from('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 'hex')
@@ -61,12 +86,16 @@ function lessThanLE (a: Uint8Array, b: Uint8Array): boolean {
   return false
 }
 
+function hexOf (bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
+
 /**
- * Encodings of the 8 points of small order (identity, order 2, 4 and 8), canonical forms.
- * Public keys or R values equal to one of these make a signature meaningless (it can verify
- * for many messages), and implementations disagree about them, so they are rejected outright.
+ * Canonical encodings of the 8 points of small order (identity, order 2, 4 and 8). A or R equal
+ * to one of these make a signature meaningless (it can verify for many messages or keys), and
+ * implementations disagree about them. Their non-canonical encodings fail rule 2 first.
  */
-const SMALL_ORDER = new Set([
+export const SMALL_ORDER_ENCODINGS: readonly string[] = [
   '0100000000000000000000000000000000000000000000000000000000000000',
   'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
   '0000000000000000000000000000000000000000000000000000000000000000',
@@ -75,59 +104,128 @@ const SMALL_ORDER = new Set([
   'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
   '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
   '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85'
+]
+const SMALL_ORDER = new Set(SMALL_ORDER_ENCODINGS)
+
+/** x = 0 only for y = 1 and y = -1; these are those two points with the sign bit set. */
+const NEGATIVE_ZERO_X = new Set([
+  '0100000000000000000000000000000000000000000000000000000000000080',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff'
 ])
 
-/** y must be < p (the sign bit is masked off); x = 0 with the sign bit set is non-canonical. */
-function isCanonicalPointEncoding (enc: Uint8Array): boolean {
-  const y = Uint8Array.from(enc)
-  y[31] = y[31]! & 0x7f
-  if (!lessThanLE(y, P_LE)) return false
-  return true
-}
-
-export type SignatureRejection = 'length' | 'non-canonical-s' | 'non-canonical-point' | 'small-order'
-
-/** The pre-check of the validity rule; null when the input may go to a verifier. */
-export function precheck (signature: Uint8Array, publicKey: Uint8Array): SignatureRejection | null {
-  if (signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES) return 'length'
-  const s = signature.subarray(32, 64)
-  if (!lessThanLE(s, L_LE)) return 'non-canonical-s'
-  const r = signature.subarray(0, 32)
-  if (!isCanonicalPointEncoding(publicKey) || !isCanonicalPointEncoding(r)) return 'non-canonical-point'
-  const a = Buffer.from(publicKey).toString('hex')
-  const rh = Buffer.from(r).toString('hex')
-  if (SMALL_ORDER.has(a) || SMALL_ORDER.has(rh)) return 'small-order'
-  return null
-}
-
-const pubCache = new Map<string, KeyObject>()
-function nodePublicKey (publicKey: Uint8Array): KeyObject {
-  const id = Buffer.from(publicKey).toString('hex')
-  let key = pubCache.get(id)
-  if (key === undefined) {
-    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
-    if (pubCache.size > 10_000) pubCache.clear()
-    pubCache.set(id, key)
+/** Rule 2 on raw bytes: y (sign bit masked off) < p, and no "negative zero" x. */
+function isCanonicalPointEncoding (enc: Uint8Array, hex: string): boolean {
+  // y < p fails only when bytes 1..30 are all 0xff, so check the cheap bytes first.
+  if (enc[30] === 0xff && (enc[31]! & 0x7f) === 0x7f) {
+    const y = Uint8Array.from(enc)
+    y[31] = y[31]! & 0x7f
+    if (!lessThanLE(y, P_LE)) return false
   }
-  return key
+  return !NEGATIVE_ZERO_X.has(hex)
 }
 
-/** The node's verify path: pre-check, then OpenSSL. Never throws. */
-export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (precheck(signature, publicKey) !== null) return false
+export type SignatureRejection =
+  | 'length' // wrong length of signature or public key
+  | 'non-canonical-s' // S >= L
+  | 'non-canonical-point' // y >= p, or x = 0 with the sign bit set (A or R)
+  | 'small-order' // A or R is one of the 8 small-order points
+  | 'invalid-point' // A (or, in precheckStrict, R) is not on the curve
+  | 'mixed-order' // A (or, in precheckStrict, R) has a small-order component
+
+interface KeyEntry {
+  readonly verdict: SignatureRejection | null
+  nodeKey?: KeyObject
+}
+
+// Verdicts for public keys seen recently. A key's verdict costs ~1 ms the first time (a full
+// scalar multiplication in JS) and a Map lookup after that; validators and active accounts repeat.
+const KEY_CACHE_LIMIT = 16_384
+const keyCache = new Map<string, KeyEntry>()
+
+function keyEntry (publicKey: Uint8Array, hex: string): KeyEntry {
+  let entry = keyCache.get(hex)
+  if (entry === undefined) {
+    entry = { verdict: judgeKey(publicKey, hex) }
+    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!)
+    keyCache.set(hex, entry)
+  }
+  return entry
+}
+
+function judgeKey (publicKey: Uint8Array, hex: string): SignatureRejection | null {
+  if (!isCanonicalPointEncoding(publicKey, hex)) return 'non-canonical-point'
+  if (SMALL_ORDER.has(hex)) return 'small-order'
+  return judgePoint(publicKey)
+}
+
+/** Rules 4/5 for one canonical, non-small-order encoding. */
+function judgePoint (encoding: Uint8Array): SignatureRejection | null {
+  let point: InstanceType<typeof ed.Point>
   try {
-    return nodeVerify(null, message, nodePublicKey(publicKey), signature)
+    point = ed.Point.fromBytes(encoding, false)
+  } catch {
+    return 'invalid-point'
+  }
+  return point.isTorsionFree() ? null : 'mixed-order'
+}
+
+function isBytes (x: unknown): x is Uint8Array {
+  return x instanceof Uint8Array
+}
+
+/**
+ * Rules 1-4 of the validity rule (see above and docs/crypto.md); null when the input may go to a
+ * cofactorless verifier such as node:crypto. Never throws.
+ */
+export function precheck (signature: Uint8Array, publicKey: Uint8Array): SignatureRejection | null {
+  if (!isBytes(signature) || !isBytes(publicKey) || signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES) return 'length'
+  if (!lessThanLE(signature.subarray(32, 64), L_LE)) return 'non-canonical-s'
+  const r = signature.subarray(0, 32)
+  const rHex = hexOf(r)
+  if (!isCanonicalPointEncoding(r, rHex)) return 'non-canonical-point'
+  if (SMALL_ORDER.has(rHex)) return 'small-order'
+  return keyEntry(publicKey, hexOf(publicKey)).verdict
+}
+
+/**
+ * Rules 1-5: precheck plus "R is a curve point in the prime-order subgroup". Needed before a
+ * cofactored verifier (noble); costs one scalar multiplication (~1 ms in JS).
+ */
+export function precheckStrict (signature: Uint8Array, publicKey: Uint8Array): SignatureRejection | null {
+  const first = precheck(signature, publicKey)
+  if (first !== null) return first
+  return judgePoint(signature.subarray(0, 32))
+}
+
+function nodePublicKey (publicKey: Uint8Array, entry: KeyEntry): KeyObject {
+  if (entry.nodeKey === undefined) {
+    entry.nodeKey = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
+  }
+  return entry.nodeKey
+}
+
+/** The node's verify path: rules 1-4, then OpenSSL (cofactorless, which covers rule 5). Never throws. */
+export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (precheck(signature, publicKey) !== null || !isBytes(message)) return false
+  try {
+    return nodeVerify(null, message, nodePublicKey(publicKey, keyEntry(publicKey, hexOf(publicKey))), signature)
   } catch {
     return false
   }
 }
 
-/** The portable verify path (clients, light client): pre-check, then @noble/ed25519 in strict RFC 8032 mode. */
+/** The portable verify path (clients, light client): rules 1-5, then @noble/ed25519 (strict RFC 8032, cofactored). Never throws. */
 export function verifyNoble (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (precheck(signature, publicKey) !== null) return false
+  if (precheckStrict(signature, publicKey) !== null || !isBytes(message)) return false
   try {
     return ed.verify(signature, message, publicKey, { zip215: false })
   } catch {
     return false
   }
+}
+
+/** Drops cached key verdicts and key objects (tests and benchmarks measure the cold path with it). */
+export function clearKeyCache (): void {
+  keyCache.clear()
+  privCache.clear()
 }

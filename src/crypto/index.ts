@@ -1,7 +1,8 @@
 export { sha256, taggedHash, HASH_BYTES } from './hash.js'
 export {
-  generateKeyPair, keyPairFromSeed, sign, signNoble, verify, verifyNoble, precheck,
-  PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES, type KeyPair, type SignatureRejection
+  generateKeyPair, keyPairFromSeed, sign, signNoble, verify, verifyNoble, precheck, precheckStrict, clearKeyCache,
+  SMALL_ORDER_ENCODINGS, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES, type KeyPair, type SignatureRejection
 } from './ed25519.js'
 export { address, isAddress, ADDRESS_BYTES } from './address.js'
 export { merkleRoot, merkleProof, verifyMerkleProof, merkleLeafHash, merkleNodeHash } from './merkle.js'
+export { measureVerifyRate } from './verify-rate.js'
