@@ -3,7 +3,7 @@ export { createTx, decodeTx, txId, txIdHex, verifyTxSignature, checkTxStateless,
 export { executeBlock, readNonce, decodeNonce, type ExecuteOptions } from './executor.js'
 export { stateKey, nonceKey, balanceKey, kvKey, lockKey } from './keys.js'
 export { Overlay, StateReadError, type StateReader } from './overlay.js'
-export { readAccount, type Account } from './query.js'
+export { readAccount, decodeStateValue, type Account } from './query.js'
 export { genesisWrites, readBalance, decodeBalance } from './contracts/bank.js'
 export { readKv, decodeKvRecord, type KvRecord } from './contracts/kv.js'
 export { readLock, readLockRecord, decodeLockRecord, settleLock, MAX_LOCK_QUEUE, type LockRecord } from './contracts/lock.js'

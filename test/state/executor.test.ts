@@ -224,3 +224,34 @@ test('determinism: same block on same state gives identical writes and receipts'
   }
   assert.deepEqual(await run(), await run())
 })
+
+test('lock queue is bounded; query helpers decode stored values', async () => {
+  const { MAX_LOCK_QUEUE } = await import('../../src/state/contracts/lock.js')
+  const { decodeStateValue } = await import('../../src/state/query.js')
+  const { stateKey } = await import('../../src/state/keys.js')
+  const s = new MemState()
+  const holder = account(100)
+  const txs = [call(holder, 'lock', 'acquire', { name: 'q', leaseBlocks: 5 })]
+  for (let i = 0; i <= MAX_LOCK_QUEUE; i++) txs.push(call(account(101 + i), 'lock', 'acquire', { name: 'q', leaseBlocks: 5 }))
+  const r = await s.block(txs)
+  assert.deepEqual(r.receipts.map(x => x.status).slice(-2), ['ok', 'ERR_LOCK_QUEUE_FULL'])
+  const lock = decodeStateValue('lock', await s.get(stateKey('lock', 'q'))) as { holder: string, token: number, queue: unknown[] }
+  assert.equal(lock.holder, holder.addr); assert.equal(lock.token, 1); assert.equal(lock.queue.length, MAX_LOCK_QUEUE)
+
+  await s.block([call(holder, 'kv', 'set', { key: 'b', value: new Uint8Array([0xab]) })])
+  assert.deepEqual(decodeStateValue('kv', await s.get(stateKey('kv', `${holder.addr}/b`))), { value: { hex: 'ab' }, height: 2 })
+  assert.deepEqual(decodeStateValue('nonce', await s.get(stateKey('nonce', holder.addr))), { nonce: 2 })
+  s.apply(genesisWrites([{ address: holder.addr, amount: 12n }]))
+  assert.deepEqual(decodeStateValue('bank', await s.get(stateKey('bank', holder.addr))), { balance: '12' })
+  assert.equal(decodeStateValue('bank', new Uint8Array([0xff])), null)
+  assert.equal(decodeStateValue('nope', new Uint8Array([1])), null)
+})
+
+test('genesisWrites refuses bad allocations', () => {
+  const a = account(1)
+  assert.throws(() => genesisWrites([{ address: 'xyz', amount: 1n }]), { code: 'ERR_CONFIG' })
+  assert.throws(() => genesisWrites([{ address: a.addr, amount: -1n }]), { code: 'ERR_CONFIG' })
+  assert.throws(() => genesisWrites([{ address: a.addr, amount: U64_MAX + 1n }]), { code: 'ERR_CONFIG' })
+  assert.throws(() => genesisWrites([{ address: a.addr, amount: 1n }, { address: a.addr, amount: 2n }]), /twice/)
+  assert.deepEqual(genesisWrites([{ address: a.addr, amount: 0n }]), [])
+})
