@@ -1,6 +1,7 @@
 import { bytesEqual, toHex } from '../codec/index.js'
 import { ValidationError } from '../errors.js'
 import type { StateProof } from '../state/api.js'
+import { verifyStateProof } from '../state/proof.js'
 import { blockCodec, blockHash, type Block, type BlockHeader } from './block.js'
 import { verifyCertificate, type Certificate, type VerifyFn, type CertificateCheck } from './certificate.js'
 import { txRoot, verifyMerkleProof } from './txroot.js'
@@ -47,18 +48,18 @@ export function verifyTxInCertifiedHeader (trust: TrustRoot, header: BlockHeader
   }
 }
 
-/** state/'s verifyStateProof(root, proof). */
+/** Default: state/'s portable verifyStateProof(root, proof). */
 export type StateProofVerifier = (root: Uint8Array, proof: StateProof) => boolean
 
 /**
  * Checks a state read (value or absence of a key) against the stateRoot the certificate signs.
  * Returns the proven value (null = key absent).
  */
-export function verifyCertifiedState (trust: TrustRoot, cert: Certificate, proof: StateProof, verifyStateProof: StateProofVerifier): Uint8Array | null {
+export function verifyCertifiedState (trust: TrustRoot, cert: Certificate, proof: StateProof, verifyProof: StateProofVerifier = verifyStateProof): Uint8Array | null {
   verifyCertificate(trust.validators, trust.chainId, cert, trust.verify)
   let ok = false
   try {
-    ok = verifyStateProof(cert.stateRoot, proof)
+    ok = verifyProof(cert.stateRoot, proof)
   } catch {
     ok = false
   }

@@ -10,13 +10,16 @@ const UInt = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 /**
  * What the store keeps per height. The hash is stored (not only recomputed) so recovery can tell
  * "this record was altered" from "the chain links are wrong"; receiptsHash commits to the
- * separately stored receipts so they can be re-verified too.
+ * separately stored receipts so they can be re-verified too. A stateRoot is only signed once
+ * its certificate exists, so the checksum is what catches a damaged stateRoot before that.
  */
 export const StoredRecordSchema = Type.Object({
   hash: Hash32,
   block: BlockSchema,
   stateRoot: Hash32,
-  receiptsHash: Hash32
+  receiptsHash: Hash32,
+  /** recordChecksum(hash, stateRoot, receiptsHash): the block is covered by its hash, the rest by this. */
+  checksum: Hash32
 }, { additionalProperties: false })
 export type StoredRecord = Static<typeof StoredRecordSchema>
 export const storedRecordCodec = new Codec('StoredBlock', StoredRecordSchema, MAX_ENCODED_BYTES + 4096)
@@ -46,4 +49,8 @@ export const headCodec = new Codec('Head', HeadSchema, 1024)
 
 export function receiptsHash (receipts: readonly Receipt[]): Uint8Array {
   return taggedHash('bft-ledger/receipts/v1', encode(receipts))
+}
+
+export function recordChecksum (hash: Uint8Array, stateRoot: Uint8Array, receiptsHash: Uint8Array): Uint8Array {
+  return taggedHash('bft-ledger/stored-block/v1', hash, stateRoot, receiptsHash)
 }

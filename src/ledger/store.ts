@@ -7,7 +7,7 @@ import { blockHash, type Block, type ChainTip } from './block.js'
 import { certificateCodec, type Certificate } from './certificate.js'
 import { binarySublevel, heightFromKey, heightKey, writeOptions } from './db.js'
 import { Wal } from './wal.js'
-import { headCodec, receiptsCodec, receiptsHash, storedRecordCodec, txLocationCodec, type Head, type StoredRecord } from './records.js'
+import { headCodec, receiptsCodec, receiptsHash, recordChecksum, storedRecordCodec, txLocationCodec, type Head, type StoredRecord } from './records.js'
 
 export interface StoredBlock extends StoredRecord {
   height: number
@@ -147,8 +147,9 @@ export class BlockStore {
       receiptBytes = receiptsCodec.encode(receipts)
       receiptsCodec.validate(receipts)
       rHash = receiptsHash(receipts)
-      recordBytes = storedRecordCodec.encode({ hash, block, stateRoot, receiptsHash: rHash })
-      storedRecordCodec.validate({ hash, block, stateRoot, receiptsHash: rHash })
+      const record = { hash, block, stateRoot, receiptsHash: rHash, checksum: recordChecksum(hash, stateRoot, rHash) }
+      storedRecordCodec.validate(record)
+      recordBytes = storedRecordCodec.encode(record)
     } catch (err) {
       if (err instanceof BftError) throw new ValidationError('ERR_BLOCK_ENCODE', `cannot commit block ${height}: ${err.message}`, { height })
       throw err
@@ -260,9 +261,14 @@ export class BlockStore {
 }
 
 function decodeRecord (height: number, raw: Uint8Array): StoredRecord {
+  let rec: StoredRecord
   try {
-    return storedRecordCodec.decode(raw)
+    rec = storedRecordCodec.decode(raw)
   } catch (err) {
     throw new CorruptionError(`block ${height}: undecodable record (${errorMessage(err)}; log corrupted or tampered)`, { height })
   }
+  if (!bytesEqual(rec.checksum, recordChecksum(rec.hash, rec.stateRoot, rec.receiptsHash))) {
+    throw new CorruptionError(`block ${height}: stored record checksum mismatch (hash, stateRoot or receipts hash damaged; log corrupted or tampered)`, { height })
+  }
+  return rec
 }

@@ -1,18 +1,19 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encode, toHex, utf8 } from '../../src/codec/index.js'
-import { keyPairFromSeed, sha256, sign, taggedHash, type KeyPair } from '../../src/crypto/index.js'
+import { toHex, utf8 } from '../../src/codec/index.js'
+import { keyPairFromSeed, sha256, sign, type KeyPair } from '../../src/crypto/index.js'
 import { checkpointSignBytes } from '../../src/consensus/types.js'
-import type { BatchOp, Receipt, Sublevel } from '../../src/state/api.js'
+import type { BatchOp, Receipt } from '../../src/state/api.js'
+import { StateStore } from '../../src/state/store.js'
 import { executeBlock, readNonce } from '../../src/state/executor.js'
 import { address, createTx } from '../../src/state/tx.js'
 import { genesisWrites } from '../../src/state/contracts/bank.js'
 import { buildBlock, type Block } from '../../src/ledger/block.js'
 import type { Certificate } from '../../src/ledger/certificate.js'
-import { binarySublevel } from '../../src/ledger/db.js'
 import { DEFAULT_PARAMS, genesisTip, parseGenesis, peerIdOfKey, type Genesis, type GenesisFile } from '../../src/ledger/genesis.js'
 import type { BlockStore } from '../../src/ledger/store.js'
+import type { Head } from '../../src/ledger/records.js'
 
 /** mulberry32: small, seedable, and the same on every platform. */
 export function rng (seed: number): () => number {
@@ -70,41 +71,37 @@ export interface NextBlock {
   stateRoot: Uint8Array
 }
 
-export const STATE_HEIGHT_KEY = utf8('test/applied-height')
-
 /**
- * Builds the next block on a store with real signed transfers executed by state/'s executor.
- * State lives in a `state` sublevel; its root is a stand-in hash chain over the writes (until
- * state/'s StateStore is used here), and a marker key records the height the state belongs to,
- * so a test can see that state and block were written together.
+ * Builds and commits blocks on a store with real signed transfers, executed by state/'s
+ * executor against state/'s StateStore, whose prepared ops go into the block's batch.
  */
 export class ChainDriver {
-  readonly state: Sublevel
+  readonly state: StateStore
   private readonly store: BlockStore
   private readonly genesis: Genesis
   private readonly rand: () => number
   private readonly clients: KeyPair[]
 
-  constructor (store: BlockStore, genesis: Genesis, seed: number, clients: number) {
+  private constructor (store: BlockStore, state: StateStore, genesis: Genesis, seed: number, clients: number) {
     this.store = store
+    this.state = state
     this.genesis = genesis
     this.rand = rng(seed)
-    this.state = binarySublevel(store.db, 'state')
     this.clients = Array.from({ length: clients }, (_, i) => clientKey(i))
   }
 
-  async init (): Promise<void> {
-    if (this.store.head() !== null) return
-    const marker = await this.state.get(STATE_HEIGHT_KEY)
-    if (marker !== undefined) return
-    const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = genesisWrites(this.genesis.balances)
-      .map(w => ({ type: 'put' as const, key: w.key, value: w.value! }))
-    ops.push({ type: 'put', key: STATE_HEIGHT_KEY, value: encode(0) })
-    await this.state.batch(ops)
+  /** Opens state on the store's db and applies the genesis balances once (one batch). */
+  static async open (store: BlockStore, genesis: Genesis, seed: number, clients: number): Promise<ChainDriver> {
+    const state = await StateStore.open(store.db)
+    if (store.head() === null && state.root().every(b => b === 0)) {
+      const { root, ops } = await state.prepare(genesisWrites(genesis.balances))
+      await store.db.batch(ops)
+      state.commitPrepared(root)
+    }
+    return new ChainDriver(store, state, genesis, seed, clients)
   }
 
   async next (txCount: number): Promise<NextBlock> {
-    const reader = { get: async (k: Uint8Array) => await this.state.get(k) }
     const tip = this.store.tip(genesisTip(this.genesis))
     const txs: Uint8Array[] = []
     const nonces = new Map<number, number>()
@@ -112,7 +109,7 @@ export class ChainDriver {
       const c = Math.floor(this.rand() * this.clients.length)
       const key = this.clients[c]!
       const from = address(key.publicKey)
-      const nonce = nonces.get(c) ?? await readNonce(reader, from)
+      const nonce = nonces.get(c) ?? await readNonce(this.state, from)
       nonces.set(c, nonce + 1)
       const to = address(this.clients[(c + 1) % this.clients.length]!.publicKey)
       txs.push(createTx({ chainId: this.genesis.chainId, sender: key.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to, amount: 1 + Math.floor(this.rand() * 100) } }, key.secretKey))
@@ -120,13 +117,14 @@ export class ChainDriver {
     const timestamp = tip.timestamp + Math.floor(this.rand() * 3)
     const { block, hash } = buildBlock({ prev: tip, view: 0, proposer: tip.height % this.genesis.validators.length, timestamp, txs })
     const ctx = { chainId: this.genesis.chainId, height: block.header.height, timestamp, proposer: block.header.proposer }
-    const { receipts, writes } = await executeBlock(reader, ctx, txs)
-    const prevRoot = tip.height === 0 ? new Uint8Array(32) : this.store.head()!.stateRoot
-    const stateRoot = taggedHash('test/state-root', prevRoot, encode(writes.map(w => [w.key, w.value])))
-    const stateOps: BatchOp[] = writes.map(w => w.value === null
-      ? { type: 'del', sublevel: this.state, key: w.key }
-      : { type: 'put', sublevel: this.state, key: w.key, value: w.value })
-    stateOps.push({ type: 'put', sublevel: this.state, key: STATE_HEIGHT_KEY, value: encode(block.header.height) })
-    return { block, hash, receipts, stateOps, stateRoot }
+    const { receipts, writes } = await executeBlock(this.state, ctx, txs)
+    const { root, ops } = await this.state.prepare(writes)
+    return { block, hash, receipts, stateOps: ops, stateRoot: root }
+  }
+
+  async commit (next: NextBlock): Promise<Head> {
+    const head = await this.store.commitBlock(next)
+    this.state.commitPrepared(next.stateRoot)
+    return head
   }
 }

@@ -6,8 +6,11 @@ import { openLedgerDb } from '../../src/ledger/db.js'
 import { BlockStore } from '../../src/ledger/store.js'
 import { verifyStoredChain } from '../../src/ledger/recovery.js'
 import { genesisHash } from '../../src/ledger/genesis.js'
-import { decodeTx } from '../../src/state/tx.js'
-import { ChainDriver, STATE_HEIGHT_KEY, certify, makeGenesis, tempDir, testSeed } from './helpers.js'
+import { address, decodeTx } from '../../src/state/tx.js'
+import { ChainDriver, certify, clientKey, makeGenesis, tempDir, testSeed } from './helpers.js'
+import { StateStore } from '../../src/state/store.js'
+import { balanceKey } from '../../src/state/keys.js'
+import { verifyCertifiedState } from '../../src/ledger/lightclient.js'
 
 test('commit, read back, index, certificates, restart and verify', async () => {
   const seed = testSeed()
@@ -18,13 +21,12 @@ test('commit, read back, index, certificates, restart and verify', async () => {
     let db = await openLedgerDb(dir.path)
     let store = await BlockStore.open(db, { sync: false })
     await store.checkGenesis(genesisHash(g))
-    const driver = new ChainDriver(store, g, seed, 4)
-    await driver.init()
+    const driver = await ChainDriver.open(store, g, seed, 4)
     const hashes: Uint8Array[] = []
     let lastTx: Uint8Array | undefined
     for (let i = 0; i < 12; i++) {
       const next = await driver.next(i % 4)
-      const head = await store.commitBlock(next)
+      const head = await driver.commit(next)
       assert.equal(head.height, i + 1)
       hashes.push(next.hash)
       if (next.block.txs.length > 0) lastTx = next.block.txs[next.block.txs.length - 1]
@@ -64,8 +66,19 @@ test('commit, read back, index, certificates, restart and verify', async () => {
     const v = await verifyStoredChain(store, g, { txId: b => decodeTx(b).id })
     assert.equal(v.height, 12)
     assert.equal(v.certified, 4)
-    const marker = await new ChainDriver(store, g, seed, 4).state.get(STATE_HEIGHT_KEY)
-    assert.ok(marker !== undefined)
+    // The state committed with block 12 is the certified one a light client can check.
+    const state = await StateStore.open(db)
+    assert.ok(bytesEqual(state.root(), v.stateRoot!))
+    const b12 = (await store.getBlock(12))!
+    const cert = certify(g, 12, b12.hash, b12.stateRoot, [1, 2, 3])
+    await store.putCertificate(cert)
+    const trust = { chainId: g.chainId, validators: g.validators }
+    const proof = await state.prove(balanceKey(address(clientKey(0).publicKey)))
+    assert.ok(proof.value !== null)
+    assert.deepEqual(verifyCertifiedState(trust, cert, proof), proof.value)
+    const absent = await state.prove(balanceKey('00'.repeat(20)))
+    assert.equal(verifyCertifiedState(trust, cert, absent), null)
+    assert.throws(() => verifyCertifiedState(trust, cert, { ...proof, value: new Uint8Array([1]) }), { code: 'ERR_STATE_PROOF' })
     await assert.rejects(store.checkGenesis(new Uint8Array(32)), { code: 'ERR_CONFIG' })
     await db.close()
   } finally {
