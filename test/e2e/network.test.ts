@@ -1,0 +1,86 @@
+import '../../src/polyfill.js'
+import { test, after, before } from 'node:test'
+import assert from 'node:assert/strict'
+import { ProcNet, basePortFor, sleep } from './harness.js'
+
+// Four real validator processes on 127.0.0.1: commit, lose the primary, lose a backup for a
+// long stretch; after each fault every node converges on one head hash and state root.
+let net: ProcNet
+
+before(async () => {
+  net = await ProcNet.create({ validators: 4, basePort: basePortFor('e2e-network') })
+  await net.startAll()
+})
+
+after(async () => { await net?.close() })
+
+/** Submits transfers round-robin over `targets` until stop() or `max`; returns acknowledged ids. */
+function load (targets: number[], max: number, gapMs: number): { stop: () => Promise<string[]>, sent: () => number } {
+  let stopped = false
+  const acked: string[] = []
+  let sent = 0
+  const bob = net.key('bob')
+  const run = (async () => {
+    const to = (await bob).address
+    for (let k = 0; k < max && !stopped; k++) {
+      const tx = await net.transferTx('alice', to, 1)
+      const i = targets[k % targets.length]!
+      try {
+        const r = await net.submit(i, tx)
+        if (r.status >= 200 && r.status < 300 && r.body.txId !== undefined) acked.push(r.body.txId)
+      } catch { /* node down: the tx is lost to this client, which is fine */ }
+      sent++
+      await sleep(gapMs)
+    }
+  })()
+  return { stop: async () => { stopped = true; await run; return acked }, sent: () => sent }
+}
+
+test('4 validators commit transactions and agree on head hash and state root', async () => {
+  const l = load([0, 1, 2, 3], 60, 5)
+  const acked = await l.stop()
+  assert.equal(acked.length, 60, 'every submission accepted')
+  const last = acked[acked.length - 1]!
+  const r = await net.waitFor('last tx committed on node 0', async () => await net.txOn(0, last), v => v !== null, 20_000)
+  const states = await net.converge([0, 1, 2, 3], r!.height, 20_000)
+  assert.ok(states[0]!.height >= 1)
+  for (const id of acked) {
+    for (let i = 0; i < 4; i++) assert.ok(await net.txOn(i, id) !== null, `tx ${id} on node ${i}`)
+  }
+})
+
+test('the primary is SIGKILLed: a view change happens, the rest keep committing, the restarted node converges', async () => {
+  const s0 = await net.status(1)
+  const primary = s0.primary
+  const others = [0, 1, 2, 3].filter(i => i !== primary)
+  await net.kill(primary, 'SIGKILL')
+  const l = load(others, 400, 10)
+  const moved = await net.waitFor('view change and progress without the old primary',
+    async () => await net.status(others[0]!),
+    s => s.view > s0.view && s.height >= s0.height + 5, 30_000)
+  assert.notEqual(moved.primary, primary)
+  await l.stop()
+  net.start(primary)
+  await net.waitUp(primary)
+  const h = (await net.status(others[0]!)).height
+  await net.converge([0, 1, 2, 3], h, 40_000)
+})
+
+test('a validator frozen (SIGSTOP) past the view-change timeout catches up by block sync after 100+ blocks', async () => {
+  const s = await net.status(0)
+  const victim = [0, 1, 2, 3].find(i => i !== s.primary)!
+  const rest = [0, 1, 2, 3].filter(i => i !== victim)
+  const start = s.height
+  net.signal(victim, 'SIGSTOP')
+  const l = load(rest, 5000, 4)
+  await net.waitFor('100 blocks without the frozen validator', async () => await net.status(rest[0]!), x => x.height >= start + 100, 90_000)
+  const acked = await l.stop()
+  net.signal(victim, 'SIGCONT')
+  const top = (await net.status(rest[0]!)).height
+  await net.converge([0, 1, 2, 3], top, 60_000)
+  // Everything acknowledged before the freeze ended is on the returning node too.
+  const sample = acked.slice(-20)
+  for (const id of sample) {
+    await net.waitFor(`tx ${id} on node ${victim}`, async () => await net.txOn(victim, id), v => v !== null, 20_000)
+  }
+})
