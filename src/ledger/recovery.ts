@@ -12,6 +12,11 @@ export interface VerifyChainOptions {
   signatures?: boolean
   /** When given (state's txId), each receipt must name the id of the tx at its index. */
   txId?: (txBytes: Uint8Array) => Uint8Array
+  /**
+   * state/'s committed root (StateStore.root()). State ops are in the head block's batch, so
+   * they must agree; 32 zero bytes or the genesis-state root are accepted before block 1.
+   */
+  committedStateRoot?: Uint8Array
 }
 
 export interface VerifiedChain {
@@ -80,6 +85,9 @@ export async function verifyStoredChain (store: BlockStore, genesis: Genesis, op
   if (head === null && tip.height > 0) corrupt(tip.height, 'blocks stored but no head pointer')
   if (head !== null && (head.height !== tip.height || !bytesEqual(head.hash, tip.hash))) {
     corrupt(head.height, `head pointer says height ${head.height} ${toHex(head.hash)}, the stored chain ends at ${tip.height}`)
+  }
+  if (opts.committedStateRoot !== undefined && stateRoot !== null && !bytesEqual(opts.committedStateRoot, stateRoot)) {
+    corrupt(tip.height, `state store root ${toHex(opts.committedStateRoot)} is not the stored stateRoot ${toHex(stateRoot)} of the head block`)
   }
   return { height: tip.height, tip, stateRoot, certified }
 }

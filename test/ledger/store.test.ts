@@ -69,6 +69,8 @@ test('commit, read back, index, certificates, restart and verify', async () => {
     // The state committed with block 12 is the certified one a light client can check.
     const state = await StateStore.open(db)
     assert.ok(bytesEqual(state.root(), v.stateRoot!))
+    assert.equal((await verifyStoredChain(store, g, { committedStateRoot: state.root() })).height, 12)
+    await assert.rejects(verifyStoredChain(store, g, { committedStateRoot: new Uint8Array(32) }), (err: Error) => /^block 12: state store root/.test(err.message))
     const b12 = (await store.getBlock(12))!
     const cert = certify(g, 12, b12.hash, b12.stateRoot, [1, 2, 3])
     await store.putCertificate(cert)
