@@ -8,7 +8,7 @@
 //   node dist/docker/chaos.js --stub               # pipeline check without the node
 import '../src/polyfill.js'
 import { parseArgs } from 'node:util'
-import { rm, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
@@ -38,13 +38,14 @@ const { values: args } = parseArgs({
     'skip-image-build': { type: 'boolean', default: false },
     stub: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'logs-dir': { type: 'string' },
     help: { type: 'boolean', default: false }
   }
 })
 if (args.help === true) {
   process.stdout.write(`usage: node dist/docker/chaos.js [--faults ${FAULTS.map(f => f.name).join(',')}] [--seed S] [--workers 16]
   [--validators 4] [--base-port 27100] [--image IMG] [--timeout-s 900] [--recover-timeout-s 90] [--after-s 5]
-  [--skip-image-build] [--stub] [--keep]\n`)
+  [--skip-image-build] [--stub] [--keep] [--logs-dir DIR]\n`)
   process.exit(0)
 }
 
@@ -57,6 +58,7 @@ for (const f of faultNames) {
   }
 }
 const stub = args.stub === true
+const logsDir = resolve(args['logs-dir'] ?? `/tmp/bft-chaos-logs-${seed}`)
 const recoverMs = Number(args['recover-timeout-s']) * 1000
 const afterMs = Number(args['after-s']) * 1000
 const project = 'bft-chaos'
@@ -87,9 +89,20 @@ async function removeStale (podman: Podman, names: string[]): Promise<void> {
   await podman.podman(['network', 'rm', '-f', `${project}_bft-testnet`], 30_000, true)
 }
 
+/**
+ * Saves every container's full log under logsDir and prints, per node, its last warnings and
+ * errors (pino level >= 40) and its last few lines: the tail alone is often routine chatter.
+ */
 async function dumpLogs (podman: Podman, nodes: NodeRef[]): Promise<void> {
+  await mkdir(logsDir, { recursive: true })
   for (const n of nodes) {
-    process.stdout.write(`--- last log lines of ${n.name} (${await podman.state(n.name)}) ---\n${await podman.logs(n.name, 30)}\n`)
+    const text = await podman.logs(n.name, 100_000)
+    const file = join(logsDir, `${n.name}.log`)
+    await writeFile(file, text + '\n')
+    const lines = text.split('\n')
+    const warn = lines.filter(l => /"level":(4|5|6)0/.test(l)).slice(-15)
+    process.stdout.write(`--- ${n.name} (${await podman.state(n.name)}), full log in ${file}; last warnings/errors: ---\n` +
+      `${warn.map(l => l.slice(0, 400)).join('\n')}\n--- last lines: ---\n${lines.slice(-8).map(l => l.slice(0, 400)).join('\n')}\n`)
   }
 }
 
@@ -124,11 +137,15 @@ async function main (): Promise<number> {
     if (!stub) {
       load = new Load({ chainId: net.chainId, nodes: net.nodes, workers: Number(args.workers), seed })
       load.start()
+      // The first block can take a while: nodes dial each other by DNS name as containers come up.
+      start = Date.now()
+      while (load.acks.length === 0 && Date.now() - start < 60_000) await sleep(200)
+      say(`first commit acknowledged ${((Date.now() - start) / 1000).toFixed(1)} s after the load started`)
       start = Date.now()
       await sleep(5000)
       const base = load.rate(start, Date.now())
       say(`baseline ${base.toFixed(1)} tx/s with ${args.workers} closed-loop senders`)
-      if (base === 0) throw new Error(`no transaction committed in 5 s before any fault; load errors: ${JSON.stringify(Object.fromEntries(load.errors))}`)
+      if (base === 0) throw new Error(`no transaction committed within 60 s of starting the load; load errors: ${JSON.stringify(Object.fromEntries(load.errors))}`)
     }
 
     const ctx: FaultContext = {
@@ -175,6 +192,8 @@ async function main (): Promise<number> {
           await sleep(afterMs)
           row.tpsAfter = load.rate(tRec, tRec + afterMs)
           const acks = load.since(tInject).filter(a => a.at < tRec + afterMs)
+          // A node may still be syncing the newest blocks: absent there is not lost yet.
+          await cluster.waitMinHeight(acks.reduce((m, a) => Math.max(m, a.height), 0), Date.now() + recoverMs)
           // Acks from before this fault were checked after the previous one; the final check re-reads all.
           const txs = await checkAckedTxs(cluster, acks)
           row.acked = acks.length
@@ -198,6 +217,7 @@ async function main (): Promise<number> {
       say(`load stopped: ${load.acks.length} commits acknowledged; retried submits: ${errs === '' ? 'none' : errs}`)
       if (load.violations.length > 0) failures.push(`API contract: ${load.violations.slice(0, 5).join('; ')}`)
       if (failures.length === 0) {
+        await cluster.waitMinHeight(load.acks.reduce((m, a) => Math.max(m, a.height), 0), Date.now() + recoverMs)
         const agreed = await cluster.waitAgreement(0, Date.now() + recoverMs)
         start = Date.now()
         const txs = await checkAckedTxs(cluster, load.acks)

@@ -94,6 +94,17 @@ export class Cluster {
     return { height: h, hash: first!.hash, stateRoot: first!.stateRoot, heights }
   }
 
+  /** Waits until every node reports at least height h (a lagging node may still be syncing). */
+  async waitMinHeight (h: number, deadline: number): Promise<void> {
+    let heights: Array<number | null> = []
+    while (Date.now() <= deadline) {
+      heights = await this.heights()
+      if (heights.every(x => x !== null && x >= h)) return
+      await sleep(250)
+    }
+    throw new Error(`not every node reached height ${h} in time: ${this.nodes.map((n, i) => `${n.name}=${heights[i] ?? 'down'}`).join(' ')}`)
+  }
+
   /** Polls agreement until it holds; a divergence fails at once (it cannot heal). */
   async waitAgreement (minHeight: number, deadline: number): Promise<Agreement> {
     let last = 'never asked'

@@ -108,12 +108,18 @@ export class Load {
     } catch (err) {
       this.count(err instanceof BftError ? err.code : 'error')
     }
-    // The submit may have been committed even though its answer was lost or was a rejection
-    // such as "already known": ask before resubmitting the same bytes.
-    try {
-      const r = await this.client.getTx(txId)
-      if (r !== null) return { txId, height: r.height, at: Date.now() }
-    } catch { /* every node down: the caller retries */ }
+    // The submit may have been committed even though its answer was lost, or the tx is already
+    // pending (ERR_DUPLICATE_TX, a wait that ran out): poll for its receipt for a while before
+    // resubmitting the same bytes, rather than hammering the mempool.
+    const until = Date.now() + 3000
+    while (!this.stopped) {
+      try {
+        const r = await this.client.getTx(txId)
+        if (r !== null) return { txId, height: r.height, at: Date.now() }
+      } catch { /* every node down: keep polling until the deadline */ }
+      if (Date.now() > until) break
+      await sleep(250)
+    }
     return null
   }
 }
