@@ -13,10 +13,12 @@ import { checkpointSignBytes, type ClientRequest, type ConsensusCrypto, type Rep
 export interface Quorums {
   n: number
   f: number
-  /** 2f+1 (f+1 under the weak-quorum bug). */
+  /** 2f+1: checkpoint certificates, view changes in a NEW-VIEW. */
   quorum: number
   /** Prepares needed besides the pre-prepare: 2f (f under the weak-quorum bug). */
   prepares: number
+  /** Matching commits for committed-local: 2f+1 (f+1 under the weak-quorum bug). */
+  commits: number
 }
 
 export interface Ctx {

@@ -107,7 +107,7 @@ export class Replica {
     this.n = config.validators.length
     const ft = faultTolerance(this.n)
     const weak = this.bug === 'weak-quorum'
-    this.q = { n: this.n, f: ft.f, quorum: weak ? ft.f + 1 : ft.quorum, prepares: weak ? ft.f : 2 * ft.f }
+    this.q = { n: this.n, f: ft.f, quorum: ft.quorum, prepares: weak ? ft.f : 2 * ft.f, commits: weak ? ft.f + 1 : ft.quorum }
     this.ctx = { config, crypto, q: this.q }
     this.L = config.windowSize
     this.K = config.checkpointInterval
@@ -353,7 +353,7 @@ export class Replica {
     if (!slot.committed && (slot.prepared || this.bug === 'commit-without-prepare')) {
       let count = 0
       for (const v of slot.commits.values()) if (bytesEqual(v.digest, batch.digest)) count++
-      if (count >= this.q.quorum) {
+      if (count >= this.q.commits) {
         slot.committed = true
         this.decide(seq, entry, batch)
       }
