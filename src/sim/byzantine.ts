@@ -59,12 +59,15 @@ export class ByzantineHost {
   }
 
   start (now: number): Effect[] {
+    if (this.behaviours.has('silent')) return []
     const out = this.run(this.main, false, { start: true }, now)
     if (this.shadow !== null) out.push(...this.run(this.shadow, true, { start: true }, now))
     return out
   }
 
   step (event: ReplicaEvent, now: number): Effect[] {
+    // A silent replica's messages never leave, so there is no point computing them.
+    if (this.behaviours.has('silent')) return []
     if (event.type === 'message') this.remember(event.bytes)
     if (event.type === 'timer') {
       if (event.id.startsWith(SHADOW)) {
@@ -78,7 +81,7 @@ export class ByzantineHost {
       if (event.type !== 'request' || this.prng.chance(0.5)) out.push(...this.run(this.shadow, true, { event }, now))
     }
     if (event.type === 'message' && this.behaviours.has('conflicting-votes')) out.push(...this.echo(event.from, event.bytes))
-    return this.behaviours.has('silent') ? [] : out
+    return out
   }
 
   /** Spontaneous mischief, called periodically by the cluster. */
@@ -186,7 +189,8 @@ export class ByzantineHost {
     const opened = this.tools.open(bytes)
     if (opened === null || opened.sender !== from) return []
     const kind = opened.body.kind
-    if (kind !== 'prepare' && kind !== 'commit' && kind !== 'checkpoint' && kind !== 'pre-prepare') return []
+    // Echoing prepares (as prepare + commit) is enough to hand every replica a quorum for what it voted.
+    if (kind !== 'prepare' && kind !== 'pre-prepare') return []
     let body = opened.body
     if (body.kind === 'pre-prepare') {
       // A pre-prepare is answered with a prepare for it, whatever we think of it.

@@ -148,7 +148,7 @@ export class Cluster {
       batchTimeoutMs: configPrng.int(2, 30),
       checkpointInterval,
       windowSize: checkpointInterval * configPrng.pick([2, 4]),
-      viewChangeTimeoutMs: configPrng.int(200, 600),
+      viewChangeTimeoutMs: configPrng.int(300, 800),
       maxClockSkewMs: 1000
     }
     this.suite = createCryptoSuite(opts.crypto ?? 'sim', opts.seed, n)

@@ -65,7 +65,7 @@ export function describePlan (p: FaultPlan): string {
 
 export function generateFaultPlan (n: number, prng: Prng, mix: FaultMix = {}): FaultPlan {
   const { f } = faultTolerance(n)
-  const window = mix.windowMs ?? prng.int(1500, 6000)
+  const window = mix.windowMs ?? prng.int(1000, 4000)
 
   const byzCount = mix.byzantine ?? (prng.chance(0.85) ? f : prng.int(0, f))
   const ids = prng.shuffle(Array.from({ length: n }, (_, i) => i))
@@ -114,7 +114,7 @@ export function generateFaultPlan (n: number, prng: Prng, mix: FaultMix = {}): F
   const maxSkew = mix.maxSkewMs ?? 200
   const skews = Array.from({ length: n }, () => prng.int(-maxSkew, maxSkew))
 
-  const requests = mix.requests ?? prng.int(5, 30)
+  const requests = mix.requests ?? prng.int(3, 15)
   const requestTimes = Array.from({ length: requests }, () => prng.int(0, window)).sort((a, b) => a - b)
 
   let healAt = window

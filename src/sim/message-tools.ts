@@ -21,10 +21,16 @@ export interface MessageTools {
 
 export function createMessageTools (config: Omit<ReplicaConfig, 'self'>, verifier: ConsensusCrypto): MessageTools {
   const cfg: ReplicaConfig = { ...config, self: 0 }
+  // A broadcast hands the same bytes object to every recipient: open it once.
+  const cache = new WeakMap<Uint8Array, { sender: number, body: MessageBody } | null>()
   return {
     open (bytes) {
+      const hit = cache.get(bytes)
+      if (hit !== undefined) return hit
       const o = openMessage(bytes, cfg, verifier)
-      return 'error' in o ? null : { sender: o.from, body: o.body }
+      const r = 'error' in o ? null : { sender: o.from, body: o.body }
+      cache.set(bytes, r)
+      return r
     },
     seal (body, crypto) {
       if (body.kind === 'checkpoint') {
