@@ -132,24 +132,40 @@ export type SignatureRejection =
   | 'invalid-point' // A (or, in precheckStrict, R) is not on the curve
   | 'mixed-order' // A (or, in precheckStrict, R) has a small-order component
 
-interface KeyEntry {
-  readonly verdict: SignatureRejection | null
-  nodeKey?: KeyObject
+/**
+ * A small LRU map: a hit moves the entry to the back, a miss past the limit drops the front. Hot
+ * keys (validators, active senders) stay; a flood of fresh keys only evicts cold ones.
+ */
+class Lru<V> {
+  private readonly map = new Map<string, V>()
+  constructor (private readonly limit: number) {}
+  get (key: string): V | undefined {
+    const v = this.map.get(key)
+    if (v !== undefined) { this.map.delete(key); this.map.set(key, v) }
+    return v
+  }
+
+  set (key: string, v: V): void {
+    if (this.map.size >= this.limit) this.map.delete(this.map.keys().next().value!)
+    this.map.set(key, v)
+  }
+
+  clear (): void { this.map.clear() }
 }
 
-// Verdicts for public keys seen recently. A key's verdict costs ~1 ms the first time (a full
-// scalar multiplication in JS) and a Map lookup after that; validators and active accounts repeat.
-const KEY_CACHE_LIMIT = 16_384
-const keyCache = new Map<string, KeyEntry>()
+// Rule 4's verdict per public key: ~1 ms the first time (a full scalar multiplication in JS), a
+// map lookup after that. ~100 bytes an entry. OpenSSL key objects are heavier (~1 KB), so fewer
+// are kept; rebuilding one costs tens of microseconds, not a scalar multiplication.
+const verdictCache = new Lru<SignatureRejection | 'ok'>(65_536)
+const nodeKeyCache = new Lru<KeyObject>(8_192)
 
-function keyEntry (publicKey: Uint8Array, hex: string): KeyEntry {
-  let entry = keyCache.get(hex)
-  if (entry === undefined) {
-    entry = { verdict: judgeKey(publicKey, hex) }
-    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!)
-    keyCache.set(hex, entry)
+function keyVerdict (publicKey: Uint8Array, hex: string): SignatureRejection | null {
+  let v = verdictCache.get(hex)
+  if (v === undefined) {
+    v = judgeKey(publicKey, hex) ?? 'ok'
+    verdictCache.set(hex, v)
   }
-  return entry
+  return v === 'ok' ? null : v
 }
 
 function judgeKey (publicKey: Uint8Array, hex: string): SignatureRejection | null {
@@ -184,7 +200,7 @@ export function precheck (signature: Uint8Array, publicKey: Uint8Array): Signatu
   const rHex = hexOf(r)
   if (!isCanonicalPointEncoding(r, rHex)) return 'non-canonical-point'
   if (SMALL_ORDER.has(rHex)) return 'small-order'
-  return keyEntry(publicKey, hexOf(publicKey)).verdict
+  return keyVerdict(publicKey, hexOf(publicKey))
 }
 
 /**
@@ -197,18 +213,21 @@ export function precheckStrict (signature: Uint8Array, publicKey: Uint8Array): S
   return judgePoint(signature.subarray(0, 32))
 }
 
-function nodePublicKey (publicKey: Uint8Array, entry: KeyEntry): KeyObject {
-  if (entry.nodeKey === undefined) {
-    entry.nodeKey = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
+function nodePublicKey (publicKey: Uint8Array): KeyObject {
+  const hex = hexOf(publicKey)
+  let key = nodeKeyCache.get(hex)
+  if (key === undefined) {
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
+    nodeKeyCache.set(hex, key)
   }
-  return entry.nodeKey
+  return key
 }
 
 /** The node's verify path: rules 1-4, then OpenSSL (cofactorless, which covers rule 5). Never throws. */
 export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (precheck(signature, publicKey) !== null || !isBytes(message)) return false
   try {
-    return nodeVerify(null, message, nodePublicKey(publicKey, keyEntry(publicKey, hexOf(publicKey))), signature)
+    return nodeVerify(null, message, nodePublicKey(publicKey), signature)
   } catch {
     return false
   }
@@ -226,6 +245,7 @@ export function verifyNoble (signature: Uint8Array, message: Uint8Array, publicK
 
 /** Drops cached key verdicts and key objects (tests and benchmarks measure the cold path with it). */
 export function clearKeyCache (): void {
-  keyCache.clear()
+  verdictCache.clear()
+  nodeKeyCache.clear()
   privCache.clear()
 }

@@ -6,3 +6,4 @@ export {
 export { address, isAddress, ADDRESS_BYTES } from './address.js'
 export { merkleRoot, merkleProof, verifyMerkleProof, merkleLeafHash, merkleNodeHash } from './merkle.js'
 export { measureVerifyRate } from './verify-rate.js'
+export { sha256Portable, taggedHashPortable } from './hash-portable.js'
