@@ -34,7 +34,7 @@ function value (r: () => number): Uint8Array {
   return v
 }
 
-interface Row { size: number, buildS: number, prepareMs: number, writeMs: number, nodes: number }
+interface Row { size: number, buildS: number, prepareMs: number, prepareCpuMs: number, writeMs: number, nodes: number }
 
 async function run (size: number): Promise<Row> {
   const dir = await mkdtemp(join(tmpdir(), 'bft-state-bench-'))
@@ -53,7 +53,7 @@ async function run (size: number): Promise<Row> {
       store.commitPrepared(root)
     }
     const buildS = (performance.now() - t0) / 1000
-    let prepareMs = 0; let writeMs = 0; let nodes = 0
+    let prepareMs = 0; let prepareCpuMs = 0; let writeMs = 0; let nodes = 0
     let next = size
     for (let b = 0; b < blocks; b++) {
       const chosen = new Map<number, StateWrite>()
@@ -61,16 +61,19 @@ async function run (size: number): Promise<Row> {
         const i = r() % 10 === 0 ? next++ : r() % size
         chosen.set(i, { key: key(i), value: value(r) })
       }
+      const c1 = process.cpuUsage()
       const t1 = performance.now()
       const { root, ops } = await store.prepare([...chosen.values()])
       const t2 = performance.now()
+      const c2 = process.cpuUsage(c1)
+      prepareCpuMs += (c2.user + c2.system) / 1000
       await db.batch(ops)
       store.commitPrepared(root)
       const t3 = performance.now()
       prepareMs += t2 - t1; writeMs += t3 - t2
       nodes += ops.length - touched - 1
     }
-    return { size, buildS, prepareMs: prepareMs / blocks, writeMs: writeMs / blocks, nodes: nodes / blocks }
+    return { size, buildS, prepareMs: prepareMs / blocks, prepareCpuMs: prepareCpuMs / blocks, writeMs: writeMs / blocks, nodes: nodes / blocks }
   } finally {
     await level.close()
     await rm(dir, { recursive: true, force: true })
@@ -84,11 +87,14 @@ for (const size of sizes) {
   console.log(`size ${size}: built in ${row.buildS.toFixed(1)} s`)
 }
 console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, node ${process.version})`)
-console.log('keys       | prepare ms/block | µs/touched key | batch write ms | tree nodes written/block | build s')
+// Wall time includes waiting for other processes on a shared machine; CPU time (user+system of
+// this process, LevelDB threads included) is the steadier cost measure.
+console.log('keys       | prepare ms/block | prepare CPU ms | µs/touched key (wall) | µs/touched key (CPU) | batch write ms | tree nodes written/block | build s')
 for (const r of rows) {
-  console.log(`${String(r.size).padEnd(10)} | ${r.prepareMs.toFixed(1).padStart(16)} | ${(r.prepareMs * 1000 / touched).toFixed(1).padStart(14)} | ${r.writeMs.toFixed(1).padStart(14)} | ${r.nodes.toFixed(0).padStart(24)} | ${r.buildS.toFixed(1).padStart(7)}`)
+  console.log(`${String(r.size).padEnd(10)} | ${r.prepareMs.toFixed(1).padStart(16)} | ${r.prepareCpuMs.toFixed(1).padStart(14)} | ${(r.prepareMs * 1000 / touched).toFixed(1).padStart(21)} | ${(r.prepareCpuMs * 1000 / touched).toFixed(1).padStart(20)} | ${r.writeMs.toFixed(1).padStart(14)} | ${r.nodes.toFixed(0).padStart(24)} | ${r.buildS.toFixed(1).padStart(7)}`)
 }
 if (rows.length > 1) {
   const first = rows[0]!; const last = rows[rows.length - 1]!
-  console.log(`ratio ${last.size}/${first.size} keys: prepare ${(last.prepareMs / first.prepareMs).toFixed(2)}x, state size ${(last.size / first.size).toFixed(0)}x`)
+  console.log(`ratio ${last.size}/${first.size} keys (state ${(last.size / first.size).toFixed(0)}x larger): prepare wall ${(last.prepareMs / first.prepareMs).toFixed(2)}x, prepare CPU ${(last.prepareCpuMs / first.prepareCpuMs).toFixed(2)}x`)
 }
+console.log(`load average at end: ${(await import('node:os')).loadavg().map(x => x.toFixed(1)).join(' ')}`)

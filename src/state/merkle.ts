@@ -31,8 +31,8 @@ export type TreeNode = LeafNode | InternalNode
 export type NodeLoader = (hash: Uint8Array) => Promise<TreeNode>
 /** Loads many stored nodes at once (one LevelDB getMany), in order; must throw if one is missing. */
 export type BatchNodeLoader = (hashes: Uint8Array[]) => Promise<TreeNode[]>
-/** Synchronous lookup among nodes already in memory. */
-export type CachedNode = (hash: Uint8Array) => TreeNode | undefined
+/** Synchronous lookup among nodes already in memory; `key` is nodeKey(hash), to avoid recomputing it. */
+export type CachedNode = (hash: Uint8Array, key: string) => TreeNode | undefined
 
 // One-shot hashing over a reused scratch buffer: no Hash object per node (the hot path).
 const nodeScratch = Buffer.alloc(NODE_PREFIX.length + 64)
@@ -143,27 +143,31 @@ export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadM
   for (let i = 1; i < sorted.length; i++) {
     if (equal32(sorted[i - 1]!.keyHash, sorted[i]!.keyHash)) throw new Error('updateTree: duplicate key in one update')
   }
+  // Every node the update reads is pinned here first, so cache eviction cannot lose one mid-update.
   const local = new Map<string, TreeNode>()
-  const find = (h: Uint8Array): TreeNode | undefined => local.get(nodeKey(h)) ?? cached(h)
-  const fetch = async (hashes: Uint8Array[]): Promise<void> => {
-    const missing = hashes.filter(h => find(h) === undefined)
-    if (missing.length === 0) return
-    const nodes = await loadMany(missing)
-    for (const n of nodes) local.set(nodeKey(n.hash), n)
-  }
-  // Keep what the prefetch found in `local` too, so cache eviction cannot lose it mid-update.
   const pin = (h: Uint8Array): TreeNode | undefined => {
-    const n = find(h)
-    if (n !== undefined) local.set(nodeKey(h), n)
+    const k = nodeKey(h)
+    let n = local.get(k)
+    if (n === undefined) {
+      n = cached(h, k)
+      if (n !== undefined) local.set(k, n)
+    }
     return n
+  }
+  const fetch = async (hashes: Uint8Array[]): Promise<void> => {
+    if (hashes.length === 0) return
+    for (const n of await loadMany(hashes)) local.set(nodeKey(n.hash), n)
   }
 
   let frontier: Array<{ ref: Uint8Array, depth: number, ups: PathUpdate[] }> = isEmpty(root) ? [] : [{ ref: root, depth: 0, ups: sorted }]
   while (frontier.length > 0) {
-    await fetch(frontier.map(f => f.ref))
+    const nodes = frontier.map(f => pin(f.ref))
+    const missing = frontier.filter((_, i) => nodes[i] === undefined).map(f => f.ref)
+    await fetch(missing)
     const next: typeof frontier = []
-    for (const f of frontier) {
-      const node = pin(f.ref)
+    for (let i = 0; i < frontier.length; i++) {
+      const f = frontier[i]!
+      const node = nodes[i] ?? local.get(nodeKey(f.ref))
       if (node === undefined || node.kind === 'leaf' || f.ups.length === 0) continue
       const split = splitIndex(f.ups, f.depth)
       // A subtree with deletes may empty out; then its sibling's kind decides the collapse.
@@ -187,11 +191,12 @@ export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadM
   }
 }
 
-function nodeKey (hash: Uint8Array): string {
+/** Map key of a node hash (a 32-char binary string: cheap to build and compare). */
+export function nodeKey (hash: Uint8Array): string {
   return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('latin1')
 }
 
-function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: CachedNode): { root: Uint8Array, created: TreeNode[] } {
+function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: Uint8Array) => TreeNode | undefined): { root: Uint8Array, created: TreeNode[] } {
   const created: TreeNode[] = []
   const load = (h: Uint8Array): TreeNode => {
     const n = find(h)

@@ -2,7 +2,7 @@ import { toHex, utf8 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { Lru } from './lru.js'
-import { decodeNode, EMPTY, encodeNode, lookup, proveKey, sha256, updateTree, type TreeNode } from './merkle.js'
+import { decodeNode, EMPTY, encodeNode, lookup, nodeKey as cacheKey, proveKey, sha256, updateTree, type TreeNode } from './merkle.js'
 
 export interface StateStoreOptions {
   /** Tree nodes kept decoded in memory (default 200,000 ≈ 60 MB). */
@@ -70,7 +70,7 @@ export class StateStore {
       seen.add(k)
     }
     const { root, created } = await updateTree(this.currentRoot, writes.map(w => ({ keyHash: sha256(w.key), value: w.value })),
-      async hs => await this.loadMany(hs), h => this.cache.get(cacheKey(h)))
+      async hs => await this.loadMany(hs), (_h, k) => this.cache.get(k))
     const ops: BatchOp[] = []
     for (const w of writes) {
       ops.push(w.value === null
@@ -124,9 +124,6 @@ export class StateStore {
   }
 }
 
-function cacheKey (hash: Uint8Array): string {
-  return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('latin1')
-}
 
 function isZero (b: Uint8Array): boolean {
   return b.every(x => x === 0)
