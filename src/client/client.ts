@@ -171,7 +171,7 @@ export class BftClient {
     const skipped = this.nodes.length - tried.size
     throw new NodeUnavailableError(
       `no node could serve ${method} ${path}` +
-      (failures.length > 0 ? `: ${failures.join('; ')}` : '') +
+      (failures.length > 0 ? `: ${[...new Set(failures)].join('; ')}` : '') +
       (skipped > 0 ? ` (${skipped} node(s) skipped: circuit open after repeated failures)` : ''),
       { failures })
   }

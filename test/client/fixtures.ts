@@ -45,7 +45,7 @@ export async function makeFixture (seed: string): Promise<Fixture> {
     ['nonce', userAddr, 2],
     ['kv', `${userAddr}/greeting`, { value: 'hello', owner: userAddr }]
   ]
-  const { root, created } = await updateTree(EMPTY, entries.map(([c, k, v]) => ({ keyHash: sha256(stateKey(c, k)), value: encode(v) })), load)
+  const { root, created } = await updateTree(EMPTY, entries.map(([c, k, v]) => ({ keyHash: sha256(stateKey(c, k)), value: encode(v) })), async hs => await Promise.all(hs.map(load)))
   for (const n of created) nodes.set(toHex(n.hash), n)
 
   const { block, hash } = buildBlock({
