@@ -110,8 +110,16 @@ export class Cluster {
     for (const i of to) this.enqueue(i, { type: 'request', request: req }, 0)
   }
 
+  /** Keeps the queue ordered by (time, insertion) with a binary-search insert. */
   private enqueue (to: number, event: ReplicaEvent, delay: number): void {
-    this.queue.push({ at: this.now + delay, order: this.order++, to, event })
+    const item = { at: this.now + delay, order: this.order++, to, event }
+    let lo = 0
+    let hi = this.queue.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (this.queue[mid]!.at <= item.at) lo = mid + 1; else hi = mid
+    }
+    this.queue.splice(lo, 0, item)
   }
 
   private apply (i: number, fx: ReplicaEffect[]): void {
@@ -173,7 +181,6 @@ export class Cluster {
     while (!done()) {
       if (this.now > end) return false
       if (this.queue.length > 0) {
-        this.queue.sort((a, b) => a.at - b.at || a.order - b.order)
         const next = this.queue[0]!
         const timer = this.nextTimer()
         if (timer !== undefined && timer.at < next.at) { this.fire(timer); continue }
