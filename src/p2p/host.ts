@@ -113,9 +113,11 @@ export class Host {
 
   async stop (): Promise<void> {
     this.running = false
-    await Promise.all(this.listeners.splice(0).map(async l => await l.close().catch(() => {})))
-    const all = [...this.conns.values()].flatMap(s => [...s])
-    await Promise.all(all.map(async c => { await c.close(500) }))
+    // Connections first, gracefully, so frames already queued on streams still go out.
+    const all = [...this.conns.values()].flatMap(set => [...set])
+    await Promise.all(all.map(async c => { await withDeadline(c.close(500), 1000) }))
+    for (const c of all) if (c.open) c.abort(new P2PError('ERR_STOPPED', 'p2p host stopped'))
+    await Promise.all(this.listeners.splice(0).map(async l => { await withDeadline(l.close(), 1000) }))
     this.conns.clear()
   }
 
@@ -138,4 +140,18 @@ export class Host {
     })
     this.events.onConnection(conn)
   }
+}
+
+/**
+ * Waits for `p` at most `ms`. The timer is a ref'd setTimeout on purpose: AbortSignal.timeout
+ * does not keep the process alive, and a close that waits on a peer in the same process
+ * could otherwise leave the event loop empty with the promise unsettled.
+ */
+async function withDeadline (p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    p.catch(() => {}),
+    new Promise<void>(resolve => { timer = setTimeout(resolve, ms) })
+  ])
+  clearTimeout(timer)
 }

@@ -1,7 +1,6 @@
 import * as lp from 'it-length-prefixed'
 import type { Stream } from '@libp2p/interface'
 import { decodeBatch } from './batch.js'
-import { P2PError } from './errors.js'
 
 /** Why a peer's topic stream was cut: each is misbehaviour, scored by the node. */
 export type Offence = 'oversized' | 'garbage'
@@ -30,8 +29,6 @@ export async function readTopicStream (stream: Stream, maxFrameBytes: number, h:
     if (code === 'ERR_MSG_DATA_TOO_LONG' || code === 'ERR_FRAME_TOO_LARGE') {
       h.onOffence('oversized', e.message)
     } else if (code === 'ERR_BAD_BATCH' || code === 'ERR_MSG_LENGTH_TOO_LONG' || code === 'ERR_INVALID_MSG_LENGTH') {
-      h.onOffence('garbage', e.message)
-    } else if (e instanceof P2PError) {
       h.onOffence('garbage', e.message)
     }
     h.onEnd(e)
