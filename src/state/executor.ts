@@ -77,7 +77,8 @@ async function executeTx (block: Overlay, ctx: BlockContext, bytes: Uint8Array, 
   try {
     checkCall(tx.body.contract, tx.body.method, tx.body.args, 'args')
   } catch (err) {
-    return failed(tx.id, err instanceof BftError ? err.code : 'ERR_BAD_ARGS', errorMessage(err))
+    const failedCall = err instanceof BftError ? err.details?.failedCall : undefined
+    return failed(tx.id, err instanceof BftError ? err.code : 'ERR_BAD_ARGS', errorMessage(err), typeof failedCall === 'number' ? { failedCall } : null)
   }
 
   const overlay = block.child()

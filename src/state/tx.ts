@@ -147,9 +147,14 @@ export function checkCall (contract: string, method: string, args: unknown, wher
     for (let i = 0; i < calls.length; i++) {
       const c = calls[i]!
       if (c.contract === 'atomic') {
-        throw new ValidationError('ERR_BAD_ARGS', `nested atomic call at ${where}/calls/${i} is not allowed`)
+        throw new ValidationError('ERR_BAD_ARGS', `nested atomic call at ${where}/calls/${i} is not allowed`, { failedCall: i })
       }
-      checkCall(c.contract, c.method, c.args, `${where}/calls/${i}/args`)
+      try {
+        checkCall(c.contract, c.method, c.args, `${where}/calls/${i}/args`)
+      } catch (err) {
+        if (err instanceof ValidationError) throw new ValidationError(err.code, err.message, { failedCall: i })
+        throw err
+      }
     }
   }
 }

@@ -206,6 +206,14 @@ test('atomic: all calls or none, failing call index reported', async () => {
   assert.equal(r.receipts[0]!.status, 'ok')
   assert.equal(r.receipts[0]!.events.length, 2)
   assert.deepEqual([await readBalance(s, a.addr), await readBalance(s, b.addr), await readBalance(s, c.addr)], [0n, 4n, 6n])
+
+  // A call with bad arguments is caught before anything runs, and named too.
+  r = await s.block([call(a, 'atomic', 'exec', {
+    calls: [{ contract: 'kv', method: 'set', args: { key: 'k', value: 'v' } }, { contract: 'lock', method: 'acquire', args: { name: 'n' } }]
+  })])
+  assert.equal(r.receipts[0]!.status, 'ERR_BAD_ARGS')
+  assert.deepEqual(r.receipts[0]!.result, { failedCall: 1 })
+  assert.match(r.receipts[0]!.error, /args\/calls\/1\/args/)
 })
 
 test('determinism: same block on same state gives identical writes and receipts', async () => {
