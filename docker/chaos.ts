@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     'skip-image-build': { type: 'boolean', default: false },
     stub: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'continue-on-failure': { type: 'boolean', default: false },
     'logs-dir': { type: 'string' },
     help: { type: 'boolean', default: false }
   }
@@ -45,7 +46,7 @@ const { values: args } = parseArgs({
 if (args.help === true) {
   process.stdout.write(`usage: node dist/docker/chaos.js [--faults ${FAULTS.map(f => f.name).join(',')}] [--seed S] [--workers 16]
   [--validators 4] [--base-port 27100] [--image IMG] [--timeout-s 900] [--recover-timeout-s 90] [--after-s 5]
-  [--skip-image-build] [--stub] [--keep] [--logs-dir DIR]\n`)
+  [--skip-image-build] [--stub] [--keep] [--logs-dir DIR] [--continue-on-failure]\n`)
   process.exit(0)
 }
 
@@ -207,7 +208,7 @@ async function main (): Promise<number> {
         failures.push(msg)
         say(`  FAILED ${msg}`)
         await dumpLogs(podman, net.nodes)
-        break
+        if (args['continue-on-failure'] !== true) break
       }
     }
 

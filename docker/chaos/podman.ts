@@ -81,8 +81,9 @@ export class Podman {
     return r.stdout.split('\n').map(s => s.trim()).filter(s => s !== '')
   }
 
+  /** The container's stdout and stderr interleaved in the order they were written. */
   async logs (name: string, lines = 40): Promise<string> {
-    const r = await this.podman(['logs', '--tail', String(lines), name], 30_000, true)
-    return (r.stdout + r.stderr).trimEnd()
+    const r = await run('bash', ['-c', 'exec podman logs --tail "$1" "$2" 2>&1', 'logs', String(lines), name], { env: this.env, timeoutMs: 30_000, allowFail: true })
+    return r.stdout.trimEnd()
   }
 }
