@@ -17,7 +17,7 @@ export function exitCodeFor (err: unknown): number {
   if (err instanceof UserError || err instanceof ConfigError || err instanceof ValidationError || err instanceof DecodeError) return EXIT_USER
   if (err instanceof ApiError) return err.status >= 400 && err.status < 500 ? EXIT_USER : EXIT_NODE
   if (err instanceof NodeUnavailableError || err instanceof VerificationError) return EXIT_NODE
-  if (err instanceof BftError) return EXIT_USER
+  if (err instanceof BftError) return err.code === 'ERR_TIMEOUT' ? EXIT_NODE : EXIT_USER
   return EXIT_NODE
 }
 

@@ -132,7 +132,10 @@ test('errors thrown by the node map to status and code', async () => {
   assert.deepEqual(errOf(replay.body), { code: 'ERR_STALE_NONCE', message: 'nonce 0 already used by sender ab12..' })
   const table: Array<[Error, number, string]> = [
     [new ValidationError('ERR_MEMPOOL_FULL', 'mempool holds 200000 txs'), 503, 'ERR_MEMPOOL_FULL'],
-    [new ValidationError('ERR_TX_MALFORMED', 'bad envelope'), 422, 'ERR_TX_MALFORMED'],
+    [new ValidationError('ERR_TX_MALFORMED', 'bad envelope'), 400, 'ERR_TX_MALFORMED'],
+    [new ValidationError('ERR_BAD_ARGS', 'bad arguments for bank.transfer at args/amount'), 422, 'ERR_BAD_ARGS'],
+    [new ValidationError('ERR_SENDER_LIMIT', 'sender has 1000 pending'), 429, 'ERR_SENDER_LIMIT'],
+    [new ValidationError('ERR_TX_OVERSIZE', 'tx of 70000 bytes'), 413, 'ERR_TX_OVERSIZE'],
     [new BftError('ERR_TIMEOUT', 'not committed within 100 ms'), 504, 'ERR_TIMEOUT'],
     [new Error('disk on fire'), 500, 'ERR_INTERNAL']
   ]

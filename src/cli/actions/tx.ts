@@ -1,4 +1,5 @@
 import { BftClient } from '../../client/client.js'
+import { BftError } from '../../errors.js'
 import { readKeyFile } from '../../node/keyfile.js'
 import { checkCall, createTx } from '../../state/tx.js'
 import { UserError } from '../errors.js'
@@ -31,6 +32,9 @@ export async function sendTx (opts: TxOptions, contract: string, method: string,
     if (r.status === 'failed') out.error = `${r.receipt.status}: ${r.receipt.error}`
   }
   printJson(out)
+  if (opts.wait && r.status === 'accepted') {
+    throw new BftError('ERR_TIMEOUT', `transaction ${r.txId} was accepted but not committed within ${opts.timeout} ms; check later with \`query tx ${r.txId}\``)
+  }
   if (r.status === 'failed') throw new UserError(`transaction ${r.txId} was committed but failed: ${String(out.error)}`, 'ERR_TX_FAILED')
 }
 
