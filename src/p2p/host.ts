@@ -53,6 +53,7 @@ export class Host {
         handler: (p) => this.handlers.get(p)
       },
       onConnection: (conn) => { this.track(conn) },
+      accepting: () => this.running,
       upgradeTimeoutMs: init.upgradeTimeoutMs ?? 5000,
       negotiationTimeoutMs: init.negotiationTimeoutMs ?? 5000
     })

@@ -28,6 +28,8 @@ export const TOPIC_PROTOCOLS: Record<Topic, string> = {
 export type PeerEvent = 'peer:connect' | 'peer:disconnect' | 'peer:suspect' | 'peer:alive'
 export type MessageHandler = (peerId: string, frame: Uint8Array) => void
 
+const DEDUP_GRACE_MS = 1000
+
 /** Points taken off a peer for each kind of protocol misbehaviour. */
 export const PENALTY = { oversized: 40, garbage: 40, rate: 25 } as const
 
@@ -283,7 +285,7 @@ export class P2PNode {
 
   /**
    * With both sides dialing, a pair can end up with two connections. Both sides keep the one
-   * dialed by the smaller peer id (a rule both compute alike) and close the other.
+   * dialed by the smaller peer id (a rule both compute alike) and close the other (dedup).
    */
   private preferred (peerId: string): PeerConnection | undefined {
     const conns = this.host.connections(peerId)
@@ -301,11 +303,20 @@ export class P2PNode {
       this.log.info({ peer, direction: conn.direction, addr: conn.remoteAddr.toString() }, 'peer connected')
       this.emit('peer:connect', peer)
     }
-    const keep = this.preferred(peer)
-    for (const c of this.host.connections(peer)) {
-      if (c !== keep) void c.close()
-    }
     for (const ob of this.outboxes.get(peer)?.values() ?? []) ob.kick()
+  }
+
+  /**
+   * Closes redundant connections to `peer`, but only once the preferred one has been open for
+   * DEDUP_GRACE_MS: the remote may not have finished upgrading it yet, and closing the other
+   * one earlier would make the remote see a (brief) disconnect.
+   */
+  private dedup (peer: string): void {
+    const conns = this.host.connections(peer)
+    if (conns.length < 2) return
+    const keep = this.preferred(peer)
+    if (keep === undefined || Date.now() - keep.openedAt < DEDUP_GRACE_MS) return
+    for (const c of conns) if (c !== keep) void c.close()
   }
 
   private onConnectionClosed (conn: PeerConnection): void {
@@ -390,6 +401,7 @@ export class P2PNode {
     if (!this.running) return
     for (const peer of this.connected) {
       const conn = this.preferred(peer)
+      this.dedup(peer)
       if (conn === undefined || !this.health.beginPing(peer)) continue
       ping(conn, Math.max(this.o.heartbeatMs, 1000))
         .then(rtt => { this.health.seen(peer, rtt) })

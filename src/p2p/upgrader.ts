@@ -21,6 +21,8 @@ export interface UpgraderInit {
   logger: Logger
   /** Called with every connection that passed encryption, the gater and muxing. */
   onConnection: (conn: PeerConnection) => void
+  /** False while the host is stopping: inbound sockets are dropped before the handshake. */
+  accepting: () => boolean
   upgradeTimeoutMs: number
   negotiationTimeoutMs: number
 }
@@ -57,6 +59,11 @@ export class Upgrader implements UpgraderInterface {
   }
 
   async upgradeInbound (maConn: MultiaddrConnection, opts: UpgraderOptions): Promise<void> {
+    if (!this.init.accepting()) {
+      const err = new P2PError('ERR_STOPPED', 'p2p host is stopping')
+      maConn.abort(err)
+      throw err
+    }
     const signal = this.createInboundAbortSignal(opts.signal)
     if (this.init.gater.denyInboundConnection !== undefined && await this.init.gater.denyInboundConnection(maConn)) {
       throw new P2PError('ERR_CONNECTION_DENIED', `inbound connection from ${maConn.remoteAddr.toString()} refused by gater`)
