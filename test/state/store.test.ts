@@ -107,3 +107,22 @@ test('StateStore + executor: blocks of transfers, state root matches a fresh reb
     assert.equal(verifyStateProof(store.root(), p), true)
   })
 })
+
+test('StateStore: a damaged tree node is reported as corruption, not a wrong answer', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    let store = await StateStore.open(db)
+    const writes = Array.from({ length: 50 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
+    const root = await commit(db, store, writes)
+    const smt = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
+    // Flip one byte of the value inside every stored leaf.
+    for await (const [k, v] of smt.iterator()) {
+      if (k.length === 32 && v[0] === 0) { const bad = Uint8Array.from(v); bad[bad.length - 1]! ^= 1; await smt.put(k, bad) }
+    }
+    db = await open()
+    store = await StateStore.open(db, { nodeCacheSize: 0 })
+    assert.deepEqual(store.root(), root)
+    await assert.rejects(store.prove(utf8('k1')), { code: 'ERR_CORRUPT' })
+    await assert.rejects(store.prepare([{ key: utf8('k1'), value: utf8('x') }]), { code: 'ERR_CORRUPT' })
+  })
+})
