@@ -16,6 +16,12 @@ export const SubmitBody = Type.Object({
 }, { additionalProperties: false })
 export type SubmitBody = Static<typeof SubmitBody>
 
+export const MAX_BATCH_TXS = 1000
+export const SubmitBatchBody = Type.Object({
+  txs: Type.Array(Type.String({ pattern: HEX_PATTERN, minLength: 2 }), { minItems: 1, maxItems: MAX_BATCH_TXS })
+}, { additionalProperties: false })
+export type SubmitBatchBody = Static<typeof SubmitBatchBody>
+
 export const TraceHeaders = Type.Object({
   'x-trace-id': Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' }))
 })

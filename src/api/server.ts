@@ -11,7 +11,7 @@ import { errorBody, HttpError, notFound, statusFor } from './errors.js'
 import { toJson } from './json.js'
 import { ApiMetrics } from './metrics.js'
 import {
-  AccountParams, BlockParams, LogLevelBody, StateParams, StateQuery, SubmitBody, TraceHeaders, TxParams
+  AccountParams, BlockParams, LogLevelBody, StateParams, StateQuery, SubmitBatchBody, SubmitBody, TraceHeaders, TxParams
 } from './schemas.js'
 import { BlockStreams } from './sse.js'
 import { accountView, type AccountView } from './accounts.js'
@@ -122,6 +122,24 @@ export function createApiServer (service: NodeService, opts: ApiServerOptions): 
     const result = await service.submitTx(bytes, { wait, timeoutMs, traceId })
     void reply.header('x-trace-id', result.traceId ?? traceId)
     return await reply.code(result.status === 'accepted' ? 202 : 200).send(result)
+  })
+
+  // Many txs in one request (no wait): per-request HTTP cost dominates small txs, so load
+  // generators and batching clients use this. Each tx gets its own result or error, in order.
+  app.post<{ Body: SubmitBatchBody, Headers: TraceHeaders }>('/txs/batch', {
+    schema: { body: SubmitBatchBody, headers: TraceHeaders }
+  }, async (req) => {
+    const base = req.headers['x-trace-id'] ?? randomUUID()
+    const results = await Promise.all(req.body.txs.map(async (hex, i) => {
+      try {
+        return await service.submitTx(fromHex(hex, undefined, `txs[${i}]`), { wait: false, timeoutMs: 0, traceId: `${base}.${i}` })
+      } catch (err) {
+        if (err instanceof BftError) return { error: { code: err.code, message: err.message } }
+        log.error({ err }, 'unhandled error in batch submit')
+        return { error: { code: 'ERR_INTERNAL', message: 'internal error' } }
+      }
+    }))
+    return { results }
   })
 
   app.get<{ Params: TxParams }>('/txs/:id', { schema: { params: TxParams } }, async (req) => {

@@ -79,6 +79,16 @@ export class BftClient {
     return r as SubmitResult
   }
 
+  /**
+   * Submits many txs in one request (POST /txs/batch, no wait). Each entry is the node's
+   * SubmitResult or its `{ error: { code, message } }` for that tx, in input order.
+   */
+  async submitBatch (txs: Uint8Array[], opts: { traceId?: string } = {}): Promise<Array<SubmitResult | { error: { code: string, message: string } }>> {
+    const headers: Record<string, string> = opts.traceId === undefined ? {} : { 'x-trace-id': opts.traceId }
+    const r = await this.call<{ results: Array<SubmitResult | { error: { code: string, message: string } }> }>('POST', '/txs/batch', { body: { txs: txs.map(toHex) }, headers })
+    return r!.results
+  }
+
   async getTx (txId: string): Promise<ReceiptView | null> {
     return await this.call<ReceiptView>('GET', `/txs/${encodeURIComponent(txId)}`, { nullOn404: true })
   }

@@ -50,6 +50,25 @@ test('POST /txs accepts hex and forwards trace id, wait and timeout', async () =
   await api.close()
 })
 
+test('POST /txs/batch returns a result or an error per tx, in order', async () => {
+  const { api, svc } = setup({ bodyLimit: 1 << 20 })
+  const r = await api.app.inject({ method: 'POST', url: '/txs/batch', headers: { 'x-trace-id': 'b' }, payload: { txs: ['0a', 'ff01', '0a'] } })
+  assert.equal(r.statusCode, 200)
+  const { results } = r.json() as { results: Array<{ status?: string, traceId?: string, error?: { code: string } }> }
+  assert.equal(results.length, 3)
+  assert.equal(results[0]!.status, 'accepted')
+  assert.equal(results[0]!.traceId, 'b.0')
+  assert.equal(results[1]!.error?.code, 'ERR_BAD_SIGNATURE')
+  assert.equal(results[2]!.error?.code, 'ERR_STALE_NONCE')
+  assert.equal(svc.submitted.length, 3)
+  for (const payload of [{ txs: [] }, { txs: ['zz'] }, { txs: Array(1001).fill('0a') }, { txs: '0a' }]) {
+    const b = await api.app.inject({ method: 'POST', url: '/txs/batch', payload })
+    assert.equal(b.statusCode, 400)
+    assert.equal(errOf(b.body).code, 'ERR_BAD_REQUEST')
+  }
+  await api.close()
+})
+
 test('malformed JSON, wrong types, missing fields, bad hex -> 400 with stable codes', async () => {
   const { api } = setup()
   const bad = await api.app.inject({ method: 'POST', url: '/txs', headers: { 'content-type': 'application/json' }, payload: '{"tx": "0a",' })

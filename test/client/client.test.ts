@@ -32,6 +32,17 @@ test('submit sends hex, wait and timeout, and the trace header', async () => {
   await n!.stop()
 })
 
+test('submitBatch posts hex txs to /txs/batch and returns per-tx results', async () => {
+  const [n] = await nodes(1)
+  let seen: unknown
+  n!.handler = (req, body, res) => { seen = { url: req.url, body: JSON.parse(body) }; ok({ results: [submitted, { error: { code: 'ERR_STALE_NONCE', message: 'x' } }] })(req, body, res) }
+  const c = new BftClient({ nodes: [n!.url] })
+  const r = await c.submitBatch([new Uint8Array([1]), new Uint8Array([2])])
+  assert.deepEqual(seen, { url: '/txs/batch', body: { txs: ['01', '02'] } })
+  assert.equal(r.length, 2)
+  await n!.stop()
+})
+
 test('failover: refused connection, 503 and timeout move on to the next node', async () => {
   const ns = await nodes(2)
   const dead = await deadUrl()
