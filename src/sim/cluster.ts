@@ -9,7 +9,7 @@ import { CertificateChecker, type Certificate } from './checkers/certificates.js
 import { LivenessChecker } from './checkers/liveness.js'
 import type { Violation } from './checkers/types.js'
 import { ValidityChecker } from './checkers/validity.js'
-import { VirtualClock } from './clock.js'
+import { EPOCH_MS, VirtualClock } from './clock.js'
 import { createCryptoSuite, type CryptoKind, type CryptoSuite } from './crypto.js'
 import { describePlan, generateFaultPlan, type Crash, type FaultMix, type FaultPlan } from './faults.js'
 import { SimNetwork } from './network.js'
@@ -75,6 +75,7 @@ type SimEvent =
   | { kind: 'client-retry' }
   | { kind: 'byz-tick', replica: number }
   | { kind: 'probe' }
+  | { kind: 'status' }
 
 interface Node {
   id: number
@@ -85,10 +86,14 @@ interface Node {
   timers: Map<string, number>
   cutNextStep: boolean
   syncing: boolean
+  /** Height at the previous status round when it was behind a certificate, else -1. */
+  behindAt: number
 }
 
+const STATUS_INTERVAL_MS = 1000
+
 const EVENT_CODE: Record<SimEvent['kind'], number> = {
-  deliver: 1, timer: 2, executed: 3, sync: 4, request: 5, submit: 6, crash: 7, 'crash-now': 8, restart: 9, 'client-retry': 10, 'byz-tick': 11, probe: 12
+  deliver: 1, timer: 2, executed: 3, sync: 4, request: 5, submit: 6, crash: 7, 'crash-now': 8, restart: 9, 'client-retry': 10, 'byz-tick': 11, probe: 12, status: 13
 }
 
 /**
@@ -189,6 +194,7 @@ export class Cluster {
     for (const node of this.nodes) if (node.byz !== null) this.queue.push(this.byzPrng.int(50, 300), { kind: 'byz-tick', replica: node.id })
     this.queue.push(this.retryInterval(), { kind: 'client-retry' })
     this.queue.push(this.plan.healAt, { kind: 'probe' })
+    this.queue.push(STATUS_INTERVAL_MS, { kind: 'status' })
 
     while (!this.done && this.violations.length === 0) {
       const next = this.queue.pop()
@@ -278,6 +284,10 @@ export class Cluster {
         this.queue.push(now + this.byzPrng.int(50, 300), { kind: 'byz-tick', replica: ev.replica })
         return
       }
+      case 'status':
+        this.statusRound()
+        this.queue.push(now + STATUS_INTERVAL_MS, { kind: 'status' })
+        return
       case 'probe':
         if (this.submitted.length === this.requests.length && this.liveness.missing(this.correctApps(), this.submitted).size === 0) {
           this.done = true
@@ -289,7 +299,7 @@ export class Cluster {
 
   private createNode (id: number): Node {
     const behaviours = this.plan.byzantine.get(id)
-    const node: Node = { id, byz: null, replica: null, incarnation: 0, app: new HashChainApp(), timers: new Map(), cutNextStep: false, syncing: false }
+    const node: Node = { id, byz: null, replica: null, incarnation: 0, app: new HashChainApp(), timers: new Map(), cutNextStep: false, syncing: false, behindAt: -1 }
     if (behaviours !== undefined) {
       node.byz = new ByzantineHost(id, this.opts.validators, behaviours, this.byzPrng.fork(`byz-${id}`),
         () => this.opts.factory({ ...this.config, self: id }, this.suite.forReplica(id), { isValidRequest: r => this.requestFactory.isValid(r) }),
@@ -316,6 +326,8 @@ export class Cluster {
         this.agreement.resetBaseline(node.id, node.app.lastExecuted.seq)
       }
       this.apply(node, node.replica.start(now))
+      // Recovery, as the node does it: catch up by block sync from peers' certified blocks.
+      if (restart && node.replica !== null) this.requestSync(node)
     } catch (err) {
       this.violations.push({ invariant: 'replica-error', time: this.clock.now, replica: node.id, message: `replica ${node.id} threw on ${restart ? 'restart' : 'start'}: ${errorMessage(err)}` })
     }
@@ -342,6 +354,7 @@ export class Cluster {
       return
     }
     let effects: ReplicaEffect[]
+    if (this.opts.trace !== undefined) this.traceStep(node, event, now)
     try {
       effects = node.replica!.step(event, now)
     } catch (err) {
@@ -349,6 +362,17 @@ export class Cluster {
       return
     }
     this.apply(node, effects)
+  }
+
+  private traceStep (node: Node, event: ReplicaEvent, localNow: number): void {
+    let what: string = event.type
+    if (event.type === 'message') {
+      const o = this.tools.open(event.bytes)
+      what = o === null ? `invalid message from ${event.from}` : `${o.body.kind} from ${event.from} ${JSON.stringify(o.body.payload, (k, v) => v instanceof Uint8Array ? Buffer.from(v).toString('hex').slice(0, 8) : (k === 'requests' || k === 'prepared' || k === 'viewChanges' || k === 'prePrepares' || k === 'signatures') && Array.isArray(v) ? `[${v.length}]` : v)}`
+    } else if (event.type === 'timer') what = `timer ${event.id}`
+    else if (event.type === 'request') what = `request ${Buffer.from(event.request.id).toString('hex').slice(0, 8)}`
+    else if (event.type === 'executed' || event.type === 'synced') what = `${event.type} ${event.seq}`
+    this.opts.trace!(`t=${this.clock.now} r${node.id} (local ${localNow - EPOCH_MS}) <- ${what}`)
   }
 
   private apply (node: Node, effects: ReplicaEffect[]): void {
@@ -369,6 +393,7 @@ export class Cluster {
         this.storage.append(node.id, e.record)
         return
       case 'send': {
+        if (this.opts.trace !== undefined) this.opts.trace(`t=${now} r${node.id} -> ${e.to}: ${this.tools.open(e.bytes)?.body.kind ?? 'unopenable'}`)
         const targets = e.to === 'all' ? this.nodes.map(x => x.id).filter(x => x !== node.id) : [e.to]
         for (const to of targets) {
           if (!Number.isInteger(to) || to < 0 || to >= this.nodes.length) continue
@@ -378,6 +403,7 @@ export class Cluster {
         return
       }
       case 'setTimer': {
+        this.opts.trace?.(`t=${now} r${node.id} setTimer ${e.id} +${e.delayMs}ms`)
         const token = ++this.tokens
         node.timers.set(e.id, token)
         this.queue.push(now + Math.max(0, e.delayMs), { kind: 'timer', replica: node.id, id: e.id, token })
@@ -404,12 +430,10 @@ export class Cluster {
         this.opts.trace?.(`t=${now} replica ${node.id} view ${e.view}`)
         return
       case 'needSync':
-        if (node.byz === null && !node.syncing) {
-          node.syncing = true
-          this.queue.push(now + this.prng.int(10, 60), { kind: 'sync', replica: node.id, incarnation: node.incarnation, attempt: 0 })
-        }
+        if (node.byz === null) this.requestSync(node)
         return
       case 'rejected':
+        this.opts.trace?.(`t=${now} r${node.id} rejected message from ${e.from}: ${e.reason}`)
         this.stats.rejected++
         return
       case 'truncateLog':
@@ -434,6 +458,28 @@ export class Cluster {
       this.stats.height = Math.max(this.stats.height, e.seq)
     }
     this.queue.push(now + this.prng.int(0, 2), { kind: 'executed', replica: node.id, incarnation: node.incarnation, seq: e.seq, blockHash: block.blockHash, stateRoot: block.stateRoot })
+  }
+
+  private requestSync (node: Node): void {
+    if (node.syncing) return
+    node.syncing = true
+    this.queue.push(this.clock.now + this.prng.int(10, 60), { kind: 'sync', replica: node.id, incarnation: node.incarnation, attempt: 0 })
+  }
+
+  /**
+   * Peers' heights travel in heartbeats (p2p/): a replica that stays behind a certified block
+   * for a whole status round, without progress, block-syncs even if its replica never asked.
+   */
+  private statusRound (): void {
+    let top = 0
+    for (const seq of this.certs.keys()) top = Math.max(top, seq)
+    for (const node of this.nodes) {
+      if (node.byz !== null || node.replica === null) continue
+      const h = node.app.lastExecuted.seq
+      if (h >= top) { node.behindAt = -1; continue }
+      if (node.behindAt === h) this.requestSync(node)
+      node.behindAt = h
+    }
   }
 
   /** Block-sync stand-in: copy certified blocks from a correct replica's app, then tell the replica. */
