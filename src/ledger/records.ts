@@ -48,7 +48,12 @@ export type Head = Static<typeof HeadSchema>
 export const headCodec = new Codec('Head', HeadSchema, 1024)
 
 export function receiptsHash (receipts: readonly Receipt[]): Uint8Array {
-  return taggedHash('bft-ledger/receipts/v1', encode(receipts))
+  return receiptsHashOfBytes(encode(receipts))
+}
+
+/** Same hash from the stored canonical bytes: recovery checks receipts without decoding them. */
+export function receiptsHashOfBytes (encoded: Uint8Array): Uint8Array {
+  return taggedHash('bft-ledger/receipts/v1', encoded)
 }
 
 export function recordChecksum (hash: Uint8Array, stateRoot: Uint8Array, receiptsHash: Uint8Array): Uint8Array {

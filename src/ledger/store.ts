@@ -7,7 +7,7 @@ import { blockHash, type Block, type ChainTip } from './block.js'
 import { certificateCodec, type Certificate } from './certificate.js'
 import { binarySublevel, heightFromKey, heightKey, writeOptions } from './db.js'
 import { Wal } from './wal.js'
-import { headCodec, receiptsCodec, receiptsHash, recordChecksum, storedRecordCodec, txLocationCodec, type Head, type StoredRecord } from './records.js'
+import { headCodec, receiptsCodec, receiptsHashOfBytes, recordChecksum, storedRecordCodec, txLocationCodec, type Head, type StoredRecord } from './records.js'
 
 export interface StoredBlock extends StoredRecord {
   height: number
@@ -144,9 +144,9 @@ export class BlockStore {
     let receiptBytes: Uint8Array
     let rHash: Uint8Array
     try {
-      receiptBytes = receiptsCodec.encode(receipts)
       receiptsCodec.validate(receipts)
-      rHash = receiptsHash(receipts)
+      receiptBytes = receiptsCodec.encode(receipts)
+      rHash = receiptsHashOfBytes(receiptBytes)
       const record = { hash, block, stateRoot, receiptsHash: rHash, checksum: recordChecksum(hash, stateRoot, rHash) }
       storedRecordCodec.validate(record)
       recordBytes = storedRecordCodec.encode(record)
@@ -222,6 +222,12 @@ export class BlockStore {
     } catch (err) {
       throw new CorruptionError(`block ${height}: undecodable receipts (${errorMessage(err)})`, { height })
     }
+  }
+
+  /** The stored canonical receipts bytes of a block (what receiptsHash is computed over). */
+  async getReceiptsBytes (height: number): Promise<Uint8Array | null> {
+    if (!Number.isSafeInteger(height) || height < 1) return null
+    return (await this.receipts.get(heightKey(height))) ?? null
   }
 
   async getReceipt (txId: Uint8Array): Promise<TxLocation | null> {
