@@ -380,7 +380,7 @@ export class LedgerNode implements NodeService {
     this.mempool.onCommitted(ids, nonces)
     this.meters.mempoolSize.set(this.mempool.size)
     if (this.blockListeners.size > 0) {
-      const view = blockView({ hash: c.hash, block: c.block, stateRoot: c.stateRoot, receiptsHash: new Uint8Array(32), height: h }, null)
+      const view = blockView({ hash: c.hash, block: c.block, stateRoot: c.stateRoot }, null)
       for (const fn of this.blockListeners) { try { fn(view) } catch { /* a listener's failure is its own */ } }
     }
     // Queued future-nonce transactions may have become ready.

@@ -24,7 +24,7 @@ export function tryDecode (bytes: Uint8Array | null | undefined): unknown {
   try { return jsonSafe(decode(bytes)) } catch { return null }
 }
 
-export function blockView (stored: StoredBlock, cert: Certificate | null): BlockView {
+export function blockView (stored: Pick<StoredBlock, 'hash' | 'block' | 'stateRoot'>, cert: Certificate | null): BlockView {
   const h = stored.block.header
   return {
     height: h.height,
