@@ -46,7 +46,9 @@ export class ByzantineHost {
     private readonly prng: Prng,
     makeReplica: () => SimReplica,
     private readonly crypto: ConsensusCrypto,
-    private readonly tools: MessageTools
+    private readonly tools: MessageTools,
+    /** The Byzantine replicas collude: they do not echo each other (that would only ping-pong). */
+    private readonly accomplices: ReadonlySet<number> = new Set()
   ) {
     this.main = makeReplica()
     this.shadow = behaviours.has('equivocate') ? makeReplica() : null
@@ -80,7 +82,7 @@ export class ByzantineHost {
       // The shadow misses some requests, so as primary it cuts different batches.
       if (event.type !== 'request' || this.prng.chance(0.5)) out.push(...this.run(this.shadow, true, { event }, now))
     }
-    if (event.type === 'message' && this.behaviours.has('conflicting-votes')) out.push(...this.echo(event.from, event.bytes))
+    if (event.type === 'message' && this.behaviours.has('conflicting-votes') && !this.accomplices.has(event.from)) out.push(...this.echo(event.from, event.bytes))
     return out
   }
 

@@ -303,7 +303,7 @@ export class Cluster {
     if (behaviours !== undefined) {
       node.byz = new ByzantineHost(id, this.opts.validators, behaviours, this.byzPrng.fork(`byz-${id}`),
         () => this.opts.factory({ ...this.config, self: id }, this.suite.forReplica(id), { isValidRequest: r => this.requestFactory.isValid(r) }),
-        this.suite.forReplica(id), this.tools)
+        this.suite.forReplica(id), this.tools, new Set(this.plan.byzantine.keys()))
     }
     return node
   }
