@@ -61,6 +61,8 @@ export function createApiServer (service: NodeService, opts: ApiServerOptions): 
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
+    // find-my-way's default of 100 would turn long kv keys (owner/key, up to ~170 chars) into 404s.
+    maxParamLength: 2048,
     // Strict types: a JSON body with "wait": "yes" is a 400, not silently coerced.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,

@@ -189,6 +189,11 @@ test('read routes: blocks, txs, state, accounts, status, validators, health', as
   assert.equal(st.statusCode, 200)
   assert.equal(st.json().key, 'my/key')
   assert.deepEqual(st.json().proof, { siblings: [] })
+  const longKey = `${'cd'.repeat(20)}/${'k'.repeat(128)}`
+  const long = await api.app.inject({ method: 'GET', url: `/state/kv/${encodeURIComponent(longKey)}` })
+  assert.equal(long.statusCode, 200, long.body)
+  assert.equal(long.json().key, longKey)
+  assert.equal((await api.app.inject({ method: 'GET', url: `/state/kv/${'k'.repeat(1025)}` })).statusCode, 400)
   const acct = await api.app.inject({ method: 'GET', url: `/accounts/${'cd'.repeat(20)}` })
   assert.deepEqual(acct.json(), { address: 'cd'.repeat(20), balance: '1000000', nonce: 3 })
   assert.equal((await api.app.inject({ method: 'GET', url: '/status' })).json().chainId, 'test-chain')
