@@ -122,7 +122,7 @@ export function createApiServer (service: NodeService, opts: ApiServerOptions): 
     const wait = req.body.wait ?? false
     const timeoutMs = req.body.timeoutMs ?? opts.defaultWaitTimeoutMs ?? 30_000
     const result = await service.submitTx(bytes, { wait, timeoutMs, traceId })
-    void reply.header('x-trace-id', result.traceId ?? traceId)
+    void reply.header('x-trace-id', typeof result.traceId === 'string' && result.traceId !== '' ? result.traceId : traceId)
     return await reply.code(result.status === 'accepted' ? 202 : 200).send(result)
   })
 

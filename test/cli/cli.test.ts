@@ -139,6 +139,29 @@ test('keys generate and show', async () => {
   }
 })
 
+test('testnet and init write homes through the node module', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bft-cli-'))
+  try {
+    const [t, i] = await Promise.all([
+      cli(['testnet', '--validators', '4', '--out', join(dir, 'net'), '--base-port', '40000']),
+      cli(['init', '--home', join(dir, 'home'), '--name', 'n1'])
+    ])
+    assert.equal(t.code, 0, t.stderr)
+    const net = JSON.parse(t.stdout) as { homes: string[], genesisPath: string }
+    assert.equal(net.homes.length, 4)
+    const genesis = JSON.parse(await readFile(net.genesisPath, 'utf8')) as { validators: unknown[] }
+    assert.equal(genesis.validators.length, 4)
+    assert.equal(i.code, 0, i.stderr)
+    assert.match((JSON.parse(i.stdout) as { peerId: string }).peerId, /^12D3KooW/)
+    // The validator key file is a regular key file: keys show reads it, and its public key is in genesis.
+    const shown = await cli(['keys', 'show', join(net.homes[0]!, 'node_key.json')])
+    assert.equal(shown.code, 0, shown.stderr)
+    assert.equal((JSON.parse(shown.stdout) as { publicKey: string }).publicKey, (genesis.validators[0] as { publicKey: string }).publicKey)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
 test('tx transfer signs with the key, takes chainId and nonce from the node, prints JSON', async () => {
   const svc = new FakeService()
   const api = createApiServer(svc, { host: '127.0.0.1', port: 0, bodyLimit: 1 << 20, logger: silentLogger, closeGraceMs: 100 })
