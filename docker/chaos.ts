@@ -217,7 +217,9 @@ async function main (): Promise<number> {
       const errs = [...load.errors.entries()].map(([k, v]) => `${k}: ${v}`).join(', ')
       say(`load stopped: ${load.acks.length} commits acknowledged; retried submits: ${errs === '' ? 'none' : errs}`)
       if (load.violations.length > 0) failures.push(`API contract: ${load.violations.slice(0, 5).join('; ')}`)
-      if (failures.length === 0) {
+      // After a fault failed (with --continue-on-failure) the final checks still run: a lost
+      // commit or a broken chain is worth knowing even when liveness already failed.
+      if (failures.length === 0 || args['continue-on-failure'] === true) {
         await cluster.waitMinHeight(load.acks.reduce((m, a) => Math.max(m, a.height), 0), Date.now() + recoverMs)
         const agreed = await cluster.waitAgreement(0, Date.now() + recoverMs)
         start = Date.now()
