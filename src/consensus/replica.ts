@@ -86,7 +86,9 @@ export class Replica {
   private ownViewChangeWire: Uint8Array | undefined = undefined
   /** The NEW-VIEW that installed the current view: relayed to replicas still sending in older views. */
   private newViewWire: Uint8Array | undefined = undefined
-  private readonly relayedNewView = new Map<ReplicaId, number>()
+  private readonly relayedNewView = new Map<ReplicaId, { view: number, at: number }>()
+  /** Per replica, the highest view of a valid normal-case message it sent us: evidence the view moved. */
+  private readonly seenView = new Map<ReplicaId, number>()
   /** Messages slightly ahead (next view, or just above the high watermark), replayed when the replica catches up. */
   private deferred: Array<{ from: ReplicaId, bytes: Uint8Array }> = []
   private replayDeferred = false
@@ -241,6 +243,10 @@ export class Replica {
     if (view > active + MAX_VIEW_AHEAD) { this.reject(from, `invalid: ${what} for view ${view}, too far ahead of view ${active}`); return true }
     if (seq <= this.low) { this.reject(from, `stale: ${what} below the low watermark ${this.low}`); return true }
     if (seq > this.low + 2 * this.L) { this.reject(from, `invalid: ${what} above the window (${this.low}, ${this.low + this.L}]`); return true }
+    if (view > active && view > (this.seenView.get(from) ?? 0)) {
+      this.seenView.set(from, view)
+      this.checkJoin()
+    }
     if (view > this._view || this._inViewChange || seq > this.low + this.L) {
       this.deferred.push({ from, bytes })
       if (this.deferred.length > this.maxDeferred) this.deferred.shift()
@@ -428,6 +434,8 @@ export class Replica {
   // ---------------------------------------------------------------- execution and checkpoints
 
   private onExecuted (seq: number, blockHash: Uint8Array, stateRoot: Uint8Array): void {
+    // A block the driver also obtained by sync: nothing left to do for it.
+    if (seq <= this._lastExecuted && this.executing === null) return
     if (seq !== this.executing) {
       this.reject(this.self, `invalid: executed event for seq ${seq}, but the replica is executing ${this.executing ?? 'nothing'}`)
       return
@@ -499,20 +507,29 @@ export class Replica {
    */
   private checkBehind (): void {
     const claimed = this.checkpoints.claimedBy(this.q.f + 1, this.self)
-    if (claimed <= this._lastExecuted) { this.cancelTimer('sync'); return }
     if (claimed > this._lastExecuted + this.L && claimed > this.lastNeedSync) {
       this.lastNeedSync = claimed
       this.fx.push({ type: 'needSync', seq: claimed })
       return
     }
+    if (!this.othersAhead()) { this.cancelTimer('sync'); return }
     if (this.timers.sync === null) {
       this.syncArmedAt = this._lastExecuted
       this.armTimer('sync', this.config.viewChangeTimeoutMs)
     }
   }
 
+  /**
+   * 2f+1 other replicas claim checkpoints above what we executed: certified blocks we lack
+   * (very likely) exist, so block sync can help. With only f+1 ahead it may not: the blocks
+   * above may have too few executions for a certificate, and a view change must re-propose them.
+   */
+  private othersAhead (): boolean {
+    return this.checkpoints.claimedBy(this.q.quorum, this.self) > this._lastExecuted
+  }
+
   private onSyncTimer (): void {
-    const claimed = this.checkpoints.claimedBy(this.q.f + 1, this.self)
+    const claimed = this.checkpoints.claimedBy(this.q.quorum, this.self)
     if (claimed > this._lastExecuted && this._lastExecuted === this.syncArmedAt) {
       this.lastNeedSync = Math.max(this.lastNeedSync, claimed)
       this.fx.push({ type: 'needSync', seq: claimed })
@@ -562,6 +579,30 @@ export class Replica {
       if (seq > this._lastExecuted && e.decided === undefined && e.slots.get(this._view)?.batch !== undefined) return true
     }
     return false
+  }
+
+  private onViewChangeTimer (): void {
+    if (!this._inViewChange) {
+      if (this.othersAhead()) {
+        // The cluster is making progress without us: the fault is ours, not the primary's.
+        // Catch up by block sync instead of starting a view change we would be alone in.
+        const claimed = this.checkpoints.claimedBy(this.q.quorum, this.self)
+        this.lastNeedSync = Math.max(this.lastNeedSync, claimed)
+        this.fx.push({ type: 'needSync', seq: claimed })
+        this.armTimer('vc', this.backoff())
+        return
+      }
+      this.startViewChange(this._view + 1)
+      return
+    }
+    // PBFT moves on to the next view only once 2f+1 replicas asked for this one (so a replica
+    // cut off from the others does not run ahead alone); until then it repeats its request,
+    // which also repairs lost VIEW-CHANGEs.
+    let forTarget = 0
+    for (const vc of this.viewChanges.values()) if (vc.newView === this.target) forTarget++
+    if (forTarget >= this.q.quorum) { this.startViewChange(this.target + 1); return }
+    if (this.ownViewChangeWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.ownViewChangeWire })
+    this.armTimer('vc', this.backoff())
   }
 
   private startViewChange (newView: number): void {
@@ -614,19 +655,30 @@ export class Replica {
 
   /**
    * A replica that missed a NEW-VIEW stays in its old view (there is no retransmission); any
-   * replica that hears it there hands it the self-authenticating NEW-VIEW, once per view.
+   * replica that hears it there hands it the self-authenticating NEW-VIEW (at most once per
+   * timeout per replica, since the relay itself may be lost).
    */
   private relayNewView (to: ReplicaId): void {
-    if (this._inViewChange || this.newViewWire === undefined || this.relayedNewView.get(to) === this._view) return
-    this.relayedNewView.set(to, this._view)
+    if (this._inViewChange || this.newViewWire === undefined) return
+    const last = this.relayedNewView.get(to)
+    if (last !== undefined && last.view === this._view && this.now - last.at < this.config.viewChangeTimeoutMs) return
+    this.relayedNewView.set(to, { view: this._view, at: this.now })
     this.fx.push({ type: 'send', to, bytes: this.newViewWire })
   }
 
-  /** f+1 replicas asking for views above ours include a correct one: join the smallest such view. */
+  /**
+   * f+1 replicas asking for (or already working in) views above ours include a correct one:
+   * join the smallest such view. Joining a view the others already installed makes them
+   * relay its NEW-VIEW to us.
+   */
   private checkJoin (): void {
     const current = this._inViewChange ? this.target : this._view
     const higher: number[] = []
-    for (const vc of this.viewChanges.values()) if (vc.from !== this.self && vc.newView > current) higher.push(vc.newView)
+    for (let r = 0; r < this.n; r++) {
+      if (r === this.self) continue
+      const v = Math.max(this.viewChanges.get(r)?.newView ?? 0, this.seenView.get(r) ?? 0)
+      if (v > current) higher.push(v)
+    }
     if (higher.length >= this.q.f + 1) this.startViewChange(Math.min(...higher))
   }
 
@@ -753,7 +805,7 @@ export class Replica {
     this.timers[kind] = null
     if (kind === 'batch') this.tryPropose(true)
     else if (kind === 'sync') this.onSyncTimer()
-    else this.startViewChange((this._inViewChange ? this.target : this._view) + 1)
+    else this.onViewChangeTimer()
   }
 
   private armTimer (kind: TimerKind, delayMs: number): void {

@@ -90,7 +90,11 @@ export type ReplicaEffect =
   | { type: 'send', to: ReplicaId | 'all', bytes: Uint8Array }
   | { type: 'setTimer', id: string, delayMs: number }
   | { type: 'cancelTimer', id: string }
-  /** Execute this committed batch as block `seq`; reply with an `executed` event. Emitted in seq order. */
+  /**
+   * Execute this committed batch as block `seq`; reply with an `executed` event. Emitted in seq
+   * order. If the driver already holds block `seq` (a block sync raced it), it skips it: a
+   * later `synced` covering seq releases the replica.
+   */
   | { type: 'execute', seq: number, view: number, proposer: ReplicaId, timestamp: number, requests: ClientRequest[] }
   /** 2f+1 matching signed checkpoints for (seq, blockHash, stateRoot): the block's commit certificate. */
   | { type: 'certified', seq: number, blockHash: Uint8Array, stateRoot: Uint8Array, signatures: CheckpointSignature[] }

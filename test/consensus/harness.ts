@@ -140,6 +140,9 @@ export class Cluster {
         case 'setTimer': this.timers[i]!.set(e.id, this.now + e.delayMs); break
         case 'cancelTimer': this.timers[i]!.delete(e.id); break
         case 'execute': {
+          // Already obtained by block sync (the sync raced this execute): skip it.
+          if (e.seq <= this.executed[i]!.length) break
+          if (e.seq !== this.executed[i]!.length + 1) throw new Error(`replica ${i} asked to execute ${e.seq} after ${this.executed[i]!.length}`)
           const ids = e.requests.map(r => Buffer.from(r.id).toString('hex'))
           const blockHash = sha256(encode([e.seq, this.heads[i]!, ids, e.timestamp, e.view, e.proposer]))
           this.heads[i] = blockHash
