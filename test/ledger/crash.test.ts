@@ -20,9 +20,11 @@ interface Round { head: number, writes: number, acks: number }
 /** Runs the child until the kill plan fires; returns what it printed. */
 async function runChild (dir: string, seed: number, plan: { afterWrites: number } | { afterMs: number }, acked: Map<number, string>): Promise<Round> {
   const child = spawn(process.execPath, [CHILD, dir, String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  const exited = new Promise<NodeJS.Signals | null>(resolve => child.once('exit', (_code, signal) => resolve(signal)))
   let writes = 0; let acks = 0; let head = -1
   const kill = (): void => { child.kill('SIGKILL') }
+  // A child that never reaches its kill point must not hang the suite.
+  const guard = setTimeout(kill, 20_000)
   for await (const line of createInterface({ input: child.stdout })) {
     const [what, h, hash] = line.split(' ')
     if (what === 'ready') {
@@ -37,7 +39,9 @@ async function runChild (dir: string, seed: number, plan: { afterWrites: number 
       acked.set(Number(h), hash!)
     }
   }
-  await exited
+  const signal = await exited
+  clearTimeout(guard)
+  assert.equal(signal, 'SIGKILL', 'the child died on its own (see its stderr above)')
   return { head, writes, acks }
 }
 
@@ -113,6 +117,34 @@ test('one corrupted byte in a stored block is reported with its height at start'
       await blocks.put(heightKey(h), raw)
     }
     assert.equal((await verifyStoredChain(await BlockStore.open(db), g)).height, 20)
+    await db.close()
+  } finally {
+    dir.cleanup()
+  }
+})
+
+test('a partial block (any one of its writes missing) is reported with its height', async () => {
+  const g = makeGenesis(4, 4)
+  const dir = tempDir('partial')
+  try {
+    const db = await openLedgerDb(dir.path)
+    const store = await BlockStore.open(db, { sync: false })
+    const driver = await ChainDriver.open(store, g, 7, 4)
+    for (let i = 0; i < 6; i++) await driver.commit(await driver.next(2))
+    const b6 = (await store.getBlock(6))!
+    // Cumulative damage, each step found at the height it hits first.
+    const cases: Array<[string, () => Promise<void>, RegExp]> = [
+      ['receipts', async () => { await store.receipts.del(heightKey(6)) }, /^block 6: receipts missing/],
+      ['hash index', async () => { await store.blockHashes.del(b6.hash) }, /^block 6: hash index/],
+      ['block under head', async () => { await store.blocks.del(heightKey(6)) }, /^block 6: head pointer says height 6/],
+      ['gap', async () => { await store.blocks.del(heightKey(3)) }, /^block 3: missing/]
+    ]
+    for (const [what, damage, pattern] of cases) {
+      await damage()
+      const err = await verifyStoredChain(await BlockStore.open(db), g).then(() => null, (e: unknown) => e)
+      assert.ok(err instanceof CorruptionError, `${what}: not detected`)
+      assert.match(err.message, pattern, what)
+    }
     await db.close()
   } finally {
     dir.cleanup()
