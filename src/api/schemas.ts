@@ -44,6 +44,11 @@ export const StateQuery = Type.Object({
 }, { additionalProperties: false })
 export type StateQuery = Static<typeof StateQuery>
 
+export const EventsQuery = Type.Object({ from: Type.Optional(Type.String({ pattern: HEIGHT_PATTERN })) })
+export type EventsQuery = Static<typeof EventsQuery>
+export const EventsHeaders = Type.Object({ 'last-event-id': Type.Optional(Type.String({ pattern: HEIGHT_PATTERN })) })
+export type EventsHeaders = Static<typeof EventsHeaders>
+
 export const AccountParams = Type.Object({ address: Type.String({ pattern: '^[0-9a-f]{40}$' }) })
 export type AccountParams = Static<typeof AccountParams>
 

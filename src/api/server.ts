@@ -11,7 +11,7 @@ import { errorBody, HttpError, notFound, statusFor } from './errors.js'
 import { toJson } from './json.js'
 import { ApiMetrics } from './metrics.js'
 import {
-  AccountParams, BlockParams, LogLevelBody, StateParams, StateQuery, SubmitBatchBody, SubmitBody, TraceHeaders, TxParams
+  AccountParams, BlockParams, EventsHeaders, EventsQuery, LogLevelBody, StateParams, StateQuery, SubmitBatchBody, SubmitBody, TraceHeaders, TxParams
 } from './schemas.js'
 import { BlockStreams } from './sse.js'
 import { accountView, type AccountView } from './accounts.js'
@@ -71,7 +71,8 @@ export function createApiServer (service: NodeService, opts: ApiServerOptions): 
   const metrics = new ApiMetrics()
   const streams = new BlockStreams(service, {
     heartbeatMs: opts.sseHeartbeatMs ?? 15_000,
-    maxBufferedBytes: 4 * 1024 * 1024
+    maxBufferedBytes: 4 * 1024 * 1024,
+    maxReplay: 1000
   }, log)
   const guard = adminGuard(opts.adminJwtSecret)
   let url = ''
@@ -194,8 +195,13 @@ export function createApiServer (service: NodeService, opts: ApiServerOptions): 
     return await reply.type('text/plain; version=0.0.4; charset=utf-8').serializer((s: string) => s).send(text)
   })
 
-  app.get('/events', { schema: { querystring: Type.Object({}) } }, (req, reply) => {
-    streams.handle(req, reply)
+  app.get<{ Querystring: EventsQuery, Headers: EventsHeaders }>('/events', {
+    schema: { querystring: EventsQuery, headers: EventsHeaders }
+  }, (req, reply) => {
+    // Browsers resend the last id they saw on reconnect; ?from= lets a script ask explicitly.
+    const last = req.headers['last-event-id']
+    const from = req.query.from !== undefined ? Number(req.query.from) : last !== undefined ? Number(last) + 1 : undefined
+    streams.handle(req, reply, from)
   })
 
   app.get('/admin/peers', { preHandler: guard, schema: { querystring: Type.Object({}) } }, async () => {

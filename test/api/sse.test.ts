@@ -53,3 +53,27 @@ test('close() ends open event streams so shutdown does not hang', async () => {
   assert.equal(svc.listeners.size, 0)
   await assert.rejects(readUntil(reader, () => false)).catch(() => {})
 })
+
+function blockIds (text: string): number[] {
+  return text.split('\n\n').filter(e => e.includes('event: block')).map(e => Number(/^id: (\d+)$/m.exec(e)![1]))
+}
+
+test('GET /events resumes after Last-Event-ID or ?from= without gaps or repeats', async () => {
+  const svc = new FakeService()
+  for (let h = 1; h <= 5; h++) svc.push(fakeBlock(h))
+  const api = createApiServer(svc, { host: '127.0.0.1', port: 0, bodyLimit: 4096, logger: silentLogger, closeGraceMs: 100 })
+  const url = await api.listen()
+  const a = await fetch(`${url}/events`, { headers: { 'last-event-id': '2' } })
+  const ra = a.body!.getReader()
+  const b = await fetch(`${url}/events?from=5`)
+  const rb = b.body!.getReader()
+  assert.deepEqual(blockIds(await readUntil(ra, t => blockIds(t).includes(5))), [3, 4, 5])
+  assert.deepEqual(blockIds(await readUntil(rb, t => blockIds(t).includes(5))), [5])
+  svc.push(fakeBlock(6))
+  assert.deepEqual(blockIds(await readUntil(ra, t => blockIds(t).includes(6))), [6])
+  assert.deepEqual(blockIds(await readUntil(rb, t => blockIds(t).includes(6))), [6])
+  const bad = await fetch(`${url}/events?from=x`)
+  assert.equal(bad.status, 400)
+  assert.equal((await bad.json() as { error: { code: string } }).error.code, 'ERR_BAD_REQUEST')
+  await api.close()
+})
