@@ -62,7 +62,7 @@ export function createApiServer (service: NodeService, opts: ApiServerOptions): 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.bodyLimit,
     // find-my-way's default of 100 would turn long kv keys (owner/key, up to ~170 chars) into 404s.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     // Strict types: a JSON body with "wait": "yes" is a 400, not silently coerced.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     return503OnClosing: true,
@@ -196,6 +196,8 @@ export function createApiServer (service: NodeService, opts: ApiServerOptions): 
   })
 
   app.get<{ Querystring: EventsQuery, Headers: EventsHeaders }>('/events', {
+    // A HEAD would open a stream that never sends a body.
+    exposeHeadRoute: false,
     schema: { querystring: EventsQuery, headers: EventsHeaders }
   }, (req, reply) => {
     // Browsers resend the last id they saw on reconnect; ?from= lets a script ask explicitly.
