@@ -51,11 +51,21 @@ test('cbor: non-canonical forms are DecodeErrors', () => {
   rejects('1801', /more bytes than necessary/) // 1 in two bytes
   rejects('190001', /more bytes than necessary/)
   rejects('5801ff', /more bytes than necessary|canonical/) // length in a longer form
-  rejects('a2616201616101', /canonical/) // keys out of order
-  rejects('a2616101616102', /repeat map key/)
+  rejects('a2616201616101', /map key at byte 4 is out of canonical order/) // "b" before "a"
+  rejects('a2616101616102', /out of canonical order or repeated/) // "a" twice
+  rejects('a262616101616202', /map key at byte 5 is out of canonical order/) // "aa" before "b": shorter keys first
   rejects('9f01ff', /indefinite/)
   rejects('5f4101ff', /indefinite/)
-  rejects('62c328', /canonical/) // invalid UTF-8 would come back as U+FFFD
+  rejects('62c328', /text string at byte 0 is not valid UTF-8/) // would come back as U+FFFD
+  rejects('63eda080', /not valid UTF-8/) // an encoded surrogate
+  rejects('a162c32801', /not valid UTF-8/) // in a key
+})
+
+test('cbor: strings keep a leading BOM and any valid code point', () => {
+  for (const str of ['\ufeff', '\ufeffx', 'a\ufeff', '\u0000', '\uffff', '\u{10ffff}', 'ü'.repeat(40), 'x'.repeat(100)]) {
+    assert.equal(decode(encode(str)), str)
+    assert.deepEqual(decode(encode({ [str]: str })), { [str]: str })
+  }
 })
 
 test('cbor: trailing bytes, truncation and empty input are DecodeErrors', () => {

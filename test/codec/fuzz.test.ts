@@ -126,6 +126,73 @@ test('codec property: typed values round-trip through their Codec', () => {
   }), { seed: SEED, numRuns: 2_000 })
 })
 
+/**
+ * A deliberately sloppy CBOR writer: for each item it may use a longer head than needed, write map
+ * keys in any order, use indefinite lengths, or write an integer as a float. Every such variant
+ * encodes the same value, and decode must refuse all of them but the canonical one.
+ */
+type Choice = { kind: 'wide', extra: number } | { kind: 'shuffle', seed: number } | { kind: 'indef' } | { kind: 'float' } | { kind: 'plain' }
+const choice: fc.Arbitrary<Choice> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant({ kind: 'plain' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('wide' as const), extra: fc.integer({ min: 1, max: 3 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('shuffle' as const), seed: fc.nat() }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'indef' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'float' as const }) }
+)
+function cborHead (major: number, n: bigint, c: Choice): number[] {
+  const widths = [0, 1, 2, 4, 8]
+  let w = n < 24n ? 0 : n < 0x100n ? 1 : n < 0x10000n ? 2 : n < 0x100000000n ? 3 : 4
+  if (c.kind === 'wide') w = Math.min(4, w + c.extra)
+  if (w === 0) return [(major << 5) | Number(n)]
+  const bytes = widths[w]!
+  const out = [(major << 5) | (23 + w)]
+  for (let i = bytes - 1; i >= 0; i--) out.push(Number((n >> BigInt(8 * i)) & 0xffn))
+  return out
+}
+function sloppy (v: unknown, choices: Choice[], at = { i: 0 }): number[] {
+  const c = choices[at.i++ % choices.length] ?? { kind: 'plain' }
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    if (c.kind === 'float' && typeof v === 'number') { const b = Buffer.alloc(9); b[0] = 0xfb; b.writeDoubleBE(v, 1); return [...b] }
+    const n = BigInt(v)
+    return n >= 0n ? cborHead(0, n, c) : cborHead(1, -1n - n, c)
+  }
+  if (typeof v === 'boolean') return [v ? 0xf5 : 0xf4]
+  if (v === null) return [0xf6]
+  if (typeof v === 'string') {
+    const b = [...Buffer.from(v, 'utf8')]
+    return c.kind === 'indef' ? [0x7f, ...cborHead(3, BigInt(b.length), { kind: 'plain' }), ...b, 0xff] : [...cborHead(3, BigInt(b.length), c), ...b]
+  }
+  if (v instanceof Uint8Array) return c.kind === 'indef' ? [0x5f, ...cborHead(2, BigInt(v.length), { kind: 'plain' }), ...v, 0xff] : [...cborHead(2, BigInt(v.length), c), ...v]
+  if (Array.isArray(v)) {
+    const items = v.flatMap(x => sloppy(x, choices, at))
+    return c.kind === 'indef' ? [0x9f, ...items, 0xff] : [...cborHead(4, BigInt(v.length), c), ...items]
+  }
+  const entries = Object.entries(v as Record<string, unknown>).map(([k, x]) => ({ key: Buffer.from([...cborHead(3, BigInt(Buffer.byteLength(k)), { kind: 'plain' }), ...Buffer.from(k, 'utf8')]), bytes: [...sloppy(k, choices, at), ...sloppy(x, choices, at)] }))
+  if (c.kind === 'shuffle') {
+    let s = c.seed
+    for (let i = entries.length - 1; i > 0; i--) { s = (s * 1103515245 + 12345) >>> 0; const j = s % (i + 1); [entries[i], entries[j]] = [entries[j]!, entries[i]!] }
+  } else {
+    // Canonical order: by the bytes of the canonically encoded key.
+    entries.sort((a, b) => Buffer.compare(a.key, b.key))
+  }
+  const flat = entries.flatMap(e => e.bytes)
+  return c.kind === 'indef' ? [0xbf, ...flat, 0xff] : [...cborHead(5, BigInt(entries.length), c), ...flat]
+}
+test('codec property: every non-canonical encoding of a value is refused; the canonical one is accepted', () => {
+  let refused = 0
+  fc.assert(fc.property(cborValue, fc.array(choice, { minLength: 1, maxLength: 12 }), (v, choices) => {
+    const canonical = encode(v)
+    const bytes = Uint8Array.from(sloppy(v, choices))
+    let ok = true
+    try { decode(bytes) } catch (err) { assert.ok(err instanceof DecodeError, String(err)); ok = false }
+    if (ok) assert.ok(bytesEqual(bytes, canonical), `accepted a non-canonical encoding ${Buffer.from(bytes).toString('hex')}`)
+    else refused++
+    // The writer with only plain choices is the canonical encoder.
+    assert.ok(bytesEqual(Uint8Array.from(sloppy(v, [{ kind: 'plain' }])), canonical), 'plain writer must match encode')
+  }), { seed: SEED + 4, numRuns: 5_000 })
+  assert.ok(refused > 500, `refused ${refused}`)
+})
+
 test('codec fuzz: 100,000 random and mutated inputs only ever raise DecodeError', () => {
   const t0 = performance.now()
   accepted = 0
@@ -136,8 +203,10 @@ test('codec fuzz: 100,000 random and mutated inputs only ever raise DecodeError'
   try {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 48 }), probe), { seed: SEED, numRuns: 25_000 })
     fc.assert(fc.property(tokenSoup, probe), { seed: SEED + 1, numRuns: 25_000 })
-    fc.assert(fc.property(cborValue, fc.array(mutation, { minLength: 1, maxLength: 4 }), (v, ms) => probe(mutate(encode(v), ms))), { seed: SEED + 2, numRuns: 25_000 })
-    fc.assert(fc.property(typed, fc.array(mutation, { minLength: 1, maxLength: 3 }), (v, ms) => probe(mutate(encode(v), ms))), { seed: SEED + 3, numRuns: 25_000 })
+    // Each generated value gets 5 independent mutation lists: generating values is the costly part.
+    const mutationLists = (max: number): fc.Arbitrary<Mutation[][]> => fc.array(fc.array(mutation, { minLength: 1, maxLength: max }), { minLength: 5, maxLength: 5 })
+    fc.assert(fc.property(cborValue, mutationLists(4), (v, lists) => { const b = encode(v); for (const ms of lists) probe(mutate(b, ms)) }), { seed: SEED + 2, numRuns: 5_000 })
+    fc.assert(fc.property(typed, mutationLists(3), (v, lists) => { const b = encode(v); for (const ms of lists) probe(mutate(b, ms)) }), { seed: SEED + 3, numRuns: 5_000 })
   } finally {
     Error.stackTraceLimit = stackLimit
   }
