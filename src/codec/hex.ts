@@ -4,7 +4,7 @@ export function toHex (bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
 }
 
-/** Strict hex: even length, [0-9a-f] only, optional exact length in bytes. */
+/** Strict hex: even length, hex digits only (either case), optional exact length in bytes. */
 export function fromHex (hex: string, expectedBytes?: number, what = 'hex string'): Uint8Array {
   if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
     throw new DecodeError(`${what} is not valid hex`)
