@@ -26,6 +26,9 @@ fi
 
 start=$SECONDS
 timeout 900 bash docker/build-image.sh
+# First the container machinery alone (stub node, ~1 min), so a podman/network problem on the
+# CI machine is told apart from a node bug.
+timeout 300 node dist/docker/chaos.js --stub --skip-image-build --base-port 27200
 # build-image.sh has just built dist/ and the image; chaos.js has its own watchdog (--timeout-s).
 # shellcheck disable=SC2086
 timeout "${CI_CONTAINERS_TIMEOUT_S:-1200}" npm run test:containers --silent -- --skip-image-build ${CHAOS_ARGS:-}
