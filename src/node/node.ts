@@ -107,7 +107,7 @@ export class LedgerNode implements NodeService {
       genesisTip: gTip,
       store: this.store,
       state: this.state,
-      isSignatureValid: (id, tx) => this.mempool.isValid(id, tx.bytes),
+      isSignatureValid: this.mempool.isSignatureValid,
       onCommitted: (c) => { this.onBlockCommitted(c) },
       logger: this.logger
     })
