@@ -53,7 +53,11 @@ export class PeerConnection {
     this.negotiationTimeoutMs = init.negotiationTimeoutMs
     this.logger = init.logger
     this.muxer.addEventListener('stream', (evt) => { void this.onInbound(evt.detail) })
-    this.maConn.addEventListener('close', () => { this.markClosed() })
+    this.maConn.addEventListener('close', (evt) => {
+      if (evt.error !== undefined) this.logger.debug({ peer: this.remotePeer, conn: this.id, local: evt.local, err: errorMessage(evt.error) }, 'connection ended with error')
+      if (process.env.P2P_DIAG !== undefined) console.error('CLOSE', this.id, evt.local, evt.error)
+      this.markClosed()
+    })
   }
 
   get open (): boolean {

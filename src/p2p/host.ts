@@ -88,12 +88,21 @@ export class Host {
   }
 
   /** Dials one address of `peerId`; the Noise handshake fails unless the remote proves that identity. */
-  async dial (peerId: string, addr: string, signal: AbortSignal): Promise<PeerConnection> {
+  async dial (peerId: string, addr: string, timeoutMs: number): Promise<PeerConnection> {
     if (!this.running) throw new P2PError('ERR_NOT_STARTED', 'p2p host is not running')
     let ma = multiaddr(addr)
     if (!ma.toString().includes('/p2p/')) ma = ma.encapsulate(`/p2p/${peerId}`)
-    const conn = await this.transport.dial(ma, { signal, upgrader: this.upgrader })
-    return conn as unknown as PeerConnection
+    // The TCP transport hands this signal to net.connect, which ties it to the socket for the
+    // socket's whole life: a plain AbortSignal.timeout would kill the connection timeoutMs
+    // after the dial. So the timer is cleared once the dial has settled.
+    const ctrl = new AbortController()
+    const timer = setTimeout(() => { ctrl.abort(new P2PError('ERR_DIAL_TIMEOUT', `dial to ${peerId} at ${addr} timed out after ${timeoutMs} ms`)) }, timeoutMs)
+    try {
+      const conn = await this.transport.dial(ma, { signal: ctrl.signal, upgrader: this.upgrader })
+      return conn as unknown as PeerConnection
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   connections (peerId: string): PeerConnection[] {
@@ -133,7 +142,9 @@ export class Host {
       this.conns.set(conn.remotePeer, set)
     }
     set.add(conn)
+    this.logger.debug({ peer: conn.remotePeer, conn: conn.id, direction: conn.direction }, 'connection open')
     conn.onClose(() => {
+      this.logger.debug({ peer: conn.remotePeer, conn: conn.id, direction: conn.direction }, 'connection closed')
       const s = this.conns.get(conn.remotePeer)
       s?.delete(conn)
       if (s !== undefined && s.size === 0) this.conns.delete(conn.remotePeer)

@@ -29,6 +29,12 @@ export type PeerEvent = 'peer:connect' | 'peer:disconnect' | 'peer:suspect' | 'p
 export type MessageHandler = (peerId: string, frame: Uint8Array) => void
 
 const DEDUP_GRACE_MS = 1000
+/**
+ * Batches stop growing here (a larger single frame still goes alone, up to maxFrameBytes):
+ * 1 MiB already amortises the per-write cost, and smaller writes keep pings and other streams
+ * from queueing behind megabytes on the same connection.
+ */
+const MAX_BATCH_BYTES = 1024 * 1024
 
 /** Points taken off a peer for each kind of protocol misbehaviour. */
 export const PENALTY = { oversized: 40, garbage: 40, rate: 25 } as const
@@ -101,11 +107,14 @@ export class P2PNode {
     })
     this.reconnector = new Reconnector({
       peers: this.o.peers.filter(p => p.peerId !== this.peerId),
-      dial: async (id, addr, signal) => await this.host.dial(id, addr, signal),
+      dial: async (id, addr, timeoutMs) => await this.host.dial(id, addr, timeoutMs),
       connected: id => this.host.connections(id).length > 0,
       banRemainingMs: id => this.scores.banRemainingMs(id),
       backoff: this.o.backoff,
       random: this.o.random,
+      // Matches preferred(): the smaller peer id dials, the larger one waits, then dials if needed.
+      dialsFirst: id => this.peerId < id,
+      yieldMs: Math.max(2 * this.o.backoff.baseMs, 250),
       dialTimeoutMs: this.o.dialTimeoutMs,
       logger: this.log
     })
@@ -251,7 +260,7 @@ export class P2PNode {
       ob = new Outbox({
         peerId,
         topic,
-        maxFrameBytes: this.o.maxFrameBytes,
+        maxBatchBytes: Math.min(this.o.maxFrameBytes, MAX_BATCH_BYTES),
         limits: this.o.sendQueue,
         openStream: async () => await this.openTopicStream(peerId, topic),
         drainTimeoutMs: this.o.dialTimeoutMs * 2,
@@ -316,7 +325,11 @@ export class P2PNode {
     if (conns.length < 2) return
     const keep = this.preferred(peer)
     if (keep === undefined || Date.now() - keep.openedAt < DEDUP_GRACE_MS) return
-    for (const c of conns) if (c !== keep) void c.close()
+    for (const c of conns) {
+      if (c === keep) continue
+      this.log.debug({ peer, conn: c.id, keep: keep.id }, 'closing duplicate connection')
+      void c.close()
+    }
   }
 
   private onConnectionClosed (conn: PeerConnection): void {

@@ -8,7 +8,8 @@ import { SendQueue, type SendQueueLimits } from './send-queue.js'
 export interface OutboxInit {
   peerId: string
   topic: string
-  maxFrameBytes: number
+  /** Target size of one batch; a single larger frame is sent alone. */
+  maxBatchBytes: number
   limits: SendQueueLimits
   /** Opens a fresh stream for this topic to the peer; undefined when not connected. */
   openStream: () => Promise<Stream | undefined>
@@ -82,7 +83,7 @@ export class Outbox {
       while (this.queue.length > 0 && !this.stopped) {
         const stream = await this.ensureStream()
         if (stream === undefined) return
-        const frames = this.queue.take(this.init.maxFrameBytes)
+        const frames = this.queue.take(this.init.maxBatchBytes)
         const batch = encodeBatch(frames)
         try {
           if (!stream.send(lp.encode.single(batch))) {

@@ -9,12 +9,20 @@ export interface StaticPeer {
 
 export interface ReconnectorInit {
   peers: StaticPeer[]
-  dial: (peerId: string, addr: string, signal: AbortSignal) => Promise<unknown>
+  dial: (peerId: string, addr: string, timeoutMs: number) => Promise<unknown>
   connected: (peerId: string) => boolean
   /** ms until a ban on the peer ends, 0 when not banned. */
   banRemainingMs: (peerId: string) => number
   backoff: BackoffOptions
   random: () => number
+  /**
+   * True for peers we should dial first. Both ends of a pair usually list each other; if both
+   * dial at once the pair ends up with two connections and one must be closed, losing what
+   * was buffered on it. So the other end waits `yieldMs` before its first dial and only dials
+   * if the connection has not come in by then.
+   */
+  dialsFirst: (peerId: string) => boolean
+  yieldMs: number
   dialTimeoutMs: number
   logger: Logger
 }
@@ -41,7 +49,10 @@ export class Reconnector {
   start (): void {
     this.running = true
     // Spread the first dials a little so a whole testnet started at once does not dial in lockstep.
-    for (const id of this.state.keys()) this.schedule(id, Math.round(this.init.random() * this.init.backoff.baseMs / 2))
+    for (const id of this.state.keys()) {
+      const wait = this.init.dialsFirst(id) ? 0 : this.init.yieldMs
+      this.schedule(id, wait + Math.round(this.init.random() * this.init.backoff.baseMs / 2))
+    }
   }
 
   stop (): void {
@@ -63,7 +74,8 @@ export class Reconnector {
   onDisconnect (peerId: string): void {
     const s = this.state.get(peerId)
     if (s === undefined) return
-    this.schedule(peerId, backoffDelay(s.attempt, this.init.backoff, this.init.random))
+    const wait = this.init.dialsFirst(peerId) ? 0 : this.init.yieldMs
+    this.schedule(peerId, wait + backoffDelay(s.attempt, this.init.backoff, this.init.random))
   }
 
   /** Safety net, called periodically: any configured peer that is down and not scheduled gets scheduled. */
@@ -94,7 +106,7 @@ export class Reconnector {
       for (const addr of peer.addrs) {
         if (!this.running || this.init.connected(peerId)) break
         try {
-          await this.init.dial(peerId, addr, AbortSignal.timeout(this.init.dialTimeoutMs))
+          await this.init.dial(peerId, addr, this.init.dialTimeoutMs)
           break
         } catch (err) {
           this.init.logger.debug({ peer: peerId, addr, attempt: s.attempt, err: errorMessage(err) }, 'dial failed')

@@ -46,9 +46,17 @@ export class Upgrader implements UpgraderInterface {
     this.encrypter = noise()({ peerId: init.peerId, privateKey: init.privateKey, logger: init.componentLogger, upgrader: this })
   }
 
+  /** Upgrade deadline for inbound connections; clear() disarms it once the upgrade is done. */
   createInboundAbortSignal (signal: AbortSignal): ClearableSignal {
-    const out = AbortSignal.any([signal, AbortSignal.timeout(this.init.upgradeTimeoutMs)]) as ClearableSignal
-    out.clear = () => {}
+    const ctrl = new AbortController()
+    const timer = setTimeout(() => { ctrl.abort(new P2PError('ERR_UPGRADE_TIMEOUT', `inbound upgrade took over ${this.init.upgradeTimeoutMs} ms`)) }, this.init.upgradeTimeoutMs)
+    const onAbort = (): void => { ctrl.abort(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+    const out = ctrl.signal as ClearableSignal
+    out.clear = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+    }
     return out
   }
 
@@ -65,10 +73,14 @@ export class Upgrader implements UpgraderInterface {
       throw err
     }
     const signal = this.createInboundAbortSignal(opts.signal)
-    if (this.init.gater.denyInboundConnection !== undefined && await this.init.gater.denyInboundConnection(maConn)) {
-      throw new P2PError('ERR_CONNECTION_DENIED', `inbound connection from ${maConn.remoteAddr.toString()} refused by gater`)
+    try {
+      if (this.init.gater.denyInboundConnection !== undefined && await this.init.gater.denyInboundConnection(maConn)) {
+        throw new P2PError('ERR_CONNECTION_DENIED', `inbound connection from ${maConn.remoteAddr.toString()} refused by gater`)
+      }
+      await this.upgrade(maConn, 'inbound', signal)
+    } finally {
+      signal.clear()
     }
-    await this.upgrade(maConn, 'inbound', signal)
   }
 
   async upgradeOutbound (maConn: MultiaddrConnection, opts: UpgraderOptions): Promise<Connection> {

@@ -33,7 +33,7 @@ test('a peer not in allowedPeers is refused by the gater before any protocol run
     // dial fails or the connection it returns is already being torn down by the remote.
     let streamOpened = false
     try {
-      const conn = await raw.dial(guarded.peerId, guarded.addrs()[0], AbortSignal.timeout(3000))
+      const conn = await raw.dial(guarded.peerId, guarded.addrs()[0], 3000)
       const s = await conn.newStream(TOPIC_PROTOCOLS.consensus, AbortSignal.timeout(2000))
       s.send(Uint8Array.of(1, 2, 3))
       streamOpened = true

@@ -26,7 +26,7 @@ test('two hosts negotiate noise+yamux and a protocol stream', async () => {
         await stream.close()
       })()
     })
-    const conn = await a.dial(b.peerId.toString(), b.addrs()[0], AbortSignal.timeout(3000))
+    const conn = await a.dial(b.peerId.toString(), b.addrs()[0], 3000)
     assert.equal(conn.remotePeer, b.peerId.toString())
     const s = await conn.newStream('/echo/1.0.0')
     s.send(new TextEncoder().encode('hello'))

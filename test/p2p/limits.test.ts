@@ -72,7 +72,7 @@ test('garbage on the consensus protocol from an allowed peer: disconnect + score
     await until(() => fullyConnected(c.nodes), 10_000, 'mesh')
     const victimGot = collect(victim)
     const otherGot = collect(other)
-    const conn = await raw.dial(victim.peerId, victim.addrs()[0], AbortSignal.timeout(5000))
+    const conn = await raw.dial(victim.peerId, victim.addrs()[0], 5000)
     await until(() => victim.peers().some(p => p.peerId === rogue.peerId && p.connected), 5000, 'rogue connected')
     const stream = await conn.newStream(TOPIC_PROTOCOLS.consensus)
     // A well-formed length prefix around a batch with the wrong tag and a truncated frame.
