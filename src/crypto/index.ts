@@ -4,6 +4,6 @@ export {
   SMALL_ORDER_ENCODINGS, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES, type KeyPair, type SignatureRejection
 } from './ed25519.js'
 export { address, isAddress, ADDRESS_BYTES } from './address.js'
-export { merkleRoot, merkleProof, verifyMerkleProof, merkleLeafHash, merkleNodeHash } from './merkle.js'
+export { merkleRoot, merkleProof, merkleTree, verifyMerkleProof, merkleLeafHash, merkleNodeHash, type MerkleTree } from './merkle.js'
 export { measureVerifyRate } from './verify-rate.js'
 export { sha256Portable, taggedHashPortable } from './hash-portable.js'

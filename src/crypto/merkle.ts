@@ -9,15 +9,15 @@ import { ValidationError } from '../errors.js'
  * ambiguity where two different lists share a root.
  */
 
-const LEAF_PREFIX = new Uint8Array([0])
-const NODE_PREFIX = new Uint8Array([1])
-
 function digest (...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha256')
   for (const p of parts) h.update(p)
   const d = h.digest()
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
 }
+
+const LEAF_PREFIX = new Uint8Array([0])
+const NODE_PREFIX = new Uint8Array([1])
 
 export function merkleLeafHash (leaf: Uint8Array): Uint8Array {
   return digest(LEAF_PREFIX, leaf)
@@ -27,38 +27,60 @@ export function merkleNodeHash (left: Uint8Array, right: Uint8Array): Uint8Array
   return digest(NODE_PREFIX, left, right)
 }
 
-/** Root over the leaves' data (each leaf is hashed with the 0x00 prefix first). */
-export function merkleRoot (leaves: Uint8Array[]): Uint8Array {
-  if (leaves.length === 0) return digest()
+/** Every level of the tree, leaf hashes first, root last (a one-element level). */
+function levelsOf (leaves: Uint8Array[]): Uint8Array[][] {
   // Bottom-up pairing with the odd last node promoted unchanged builds exactly the RFC 6962 tree.
-  let level = leaves.map(merkleLeafHash)
+  const levels = [leaves.map(merkleLeafHash)]
+  let level = levels[0]!
   while (level.length > 1) {
     const next: Uint8Array[] = []
     for (let i = 0; i + 1 < level.length; i += 2) next.push(merkleNodeHash(level[i]!, level[i + 1]!))
     if (level.length % 2 === 1) next.push(level[level.length - 1]!)
+    levels.push(next)
     level = next
   }
-  return level[0]!
+  return levels
+}
+
+function proofFrom (levels: Uint8Array[][], count: number, index: number): Uint8Array[] {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) {
+    throw new ValidationError('ERR_MERKLE_INDEX', `merkle proof index ${index} is out of range for ${count} leaves`, { index, count })
+  }
+  const proof: Uint8Array[] = []
+  let i = index
+  for (let l = 0; l < levels.length - 1; l++) {
+    const sibling = i % 2 === 0 ? i + 1 : i - 1
+    if (sibling < levels[l]!.length) proof.push(levels[l]![sibling]!)
+    i = Math.floor(i / 2)
+  }
+  return proof
+}
+
+/** Root over the leaves' data (each leaf is hashed with the 0x00 prefix first). */
+export function merkleRoot (leaves: Uint8Array[]): Uint8Array {
+  if (leaves.length === 0) return digest()
+  const levels = levelsOf(leaves)
+  return levels[levels.length - 1]![0]!
 }
 
 /** Audit path (sibling hashes, leaf level first) for leaves[index]; RFC 9162 section 2.1.3.1. */
 export function merkleProof (leaves: Uint8Array[], index: number): Uint8Array[] {
-  if (!Number.isSafeInteger(index) || index < 0 || index >= leaves.length) {
-    throw new ValidationError('ERR_MERKLE_INDEX', `merkle proof index ${index} is out of range for ${leaves.length} leaves`, { index, count: leaves.length })
-  }
-  const proof: Uint8Array[] = []
-  let level = leaves.map(merkleLeafHash)
-  let i = index
-  while (level.length > 1) {
-    const sibling = i ^ 1
-    if (sibling < level.length) proof.push(level[sibling]!)
-    const next: Uint8Array[] = []
-    for (let j = 0; j + 1 < level.length; j += 2) next.push(merkleNodeHash(level[j]!, level[j + 1]!))
-    if (level.length % 2 === 1) next.push(level[level.length - 1]!)
-    level = next
-    i >>= 1
-  }
-  return proof
+  return proofFrom(levelsOf(leaves), leaves.length, index)
+}
+
+export interface MerkleTree {
+  readonly root: Uint8Array
+  readonly count: number
+  /** Same as merkleProof(leaves, index), without rehashing the tree. */
+  proof: (index: number) => Uint8Array[]
+}
+
+/** Builds the tree once, for many proofs over the same leaves (e.g. every tx of a block). */
+export function merkleTree (leaves: Uint8Array[]): MerkleTree {
+  const count = leaves.length
+  if (count === 0) return { root: digest(), count, proof: (index) => proofFrom([], 0, index) }
+  const levels = levelsOf(leaves)
+  return { root: levels[levels.length - 1]![0]!, count, proof: (index) => proofFrom(levels, count, index) }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { merkleRoot, merkleProof, verifyMerkleProof } from '../../src/crypto/index.js'
+import { merkleRoot, merkleProof, merkleTree, verifyMerkleProof } from '../../src/crypto/index.js'
 import { fromHex, toHex } from '../../src/codec/index.js'
 import { BftError } from '../../src/errors.js'
 
@@ -52,9 +52,13 @@ test('merkle: root and proofs match the RFC 6962 recursive definition for 0..70 
     const leaves = leavesOf(n)
     const root = merkleRoot(leaves)
     assert.deepEqual(root, mth(leaves), `root n=${n}`)
+    const tree = merkleTree(leaves)
+    assert.deepEqual(tree.root, root)
+    assert.equal(tree.count, n)
     for (let i = 0; i < n; i++) {
       const proof = merkleProof(leaves, i)
       assert.deepEqual(proof, path(i, leaves), `proof n=${n} i=${i}`)
+      assert.deepEqual(tree.proof(i), proof, `tree proof n=${n} i=${i}`)
       assert.equal(verifyMerkleProof(root, leaves[i]!, i, n, proof), true, `verify n=${n} i=${i}`)
     }
   }
@@ -98,4 +102,6 @@ test('merkle: wrong leaf, index, count or proof is rejected without throwing', (
 test('merkle: out-of-range proof index is a typed error', () => {
   assert.throws(() => merkleProof(leavesOf(3), 3), (e: unknown) => e instanceof BftError && e.code === 'ERR_MERKLE_INDEX')
   assert.throws(() => merkleProof([], 0), (e: unknown) => e instanceof BftError && e.code === 'ERR_MERKLE_INDEX')
+  assert.throws(() => merkleTree(leavesOf(3)).proof(-1), (e: unknown) => e instanceof BftError && e.code === 'ERR_MERKLE_INDEX')
+  assert.throws(() => merkleTree([]).proof(0), (e: unknown) => e instanceof BftError && e.code === 'ERR_MERKLE_INDEX')
 })
