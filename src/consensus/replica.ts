@@ -240,13 +240,13 @@ export class Replica {
       this.relayNewView(from)
       return true
     }
-    if (view > active + MAX_VIEW_AHEAD) { this.reject(from, `invalid: ${what} for view ${view}, too far ahead of view ${active}`); return true }
-    if (seq <= this.low) { this.reject(from, `stale: ${what} below the low watermark ${this.low}`); return true }
-    if (seq > this.low + 2 * this.L) { this.reject(from, `invalid: ${what} above the window (${this.low}, ${this.low + this.L}]`); return true }
     if (view > active && view > (this.seenView.get(from) ?? 0)) {
       this.seenView.set(from, view)
       this.checkJoin()
     }
+    if (view > active + MAX_VIEW_AHEAD) { this.reject(from, `ahead: ${what}, replica is at view ${active}`); return true }
+    if (seq <= this.low) { this.reject(from, `stale: ${what} below the low watermark ${this.low}`); return true }
+    if (seq > this.low + 2 * this.L) { this.reject(from, `ahead: ${what} above the window (${this.low}, ${this.low + this.L}]`); return true }
     if (view > this._view || this._inViewChange || seq > this.low + this.L) {
       this.deferred.push({ from, bytes })
       if (this.deferred.length > this.maxDeferred) this.deferred.shift()
@@ -598,8 +598,9 @@ export class Replica {
     // PBFT moves on to the next view only once 2f+1 replicas asked for this one (so a replica
     // cut off from the others does not run ahead alone); until then it repeats its request,
     // which also repairs lost VIEW-CHANGEs.
+    // A replica whose latest VIEW-CHANGE is for a higher view has given up on the target too.
     let forTarget = 0
-    for (const vc of this.viewChanges.values()) if (vc.newView === this.target) forTarget++
+    for (const vc of this.viewChanges.values()) if (vc.newView >= this.target) forTarget++
     if (forTarget >= this.q.quorum) { this.startViewChange(this.target + 1); return }
     if (this.ownViewChangeWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.ownViewChangeWire })
     this.armTimer('vc', this.backoff())
@@ -643,7 +644,9 @@ export class Replica {
     }
     const prev = this.viewChanges.get(from)
     if (prev !== undefined && prev.newView >= p.newView) {
-      this.reject(from, prev.newView === p.newView ? `duplicate: view-change to ${p.newView}` : `stale: view-change to ${p.newView} after one to ${prev.newView}`)
+      // Retransmissions are part of the protocol; only a different one for the same view is news.
+      if (prev.newView === p.newView && bytesEqual(prev.wire, wire)) return
+      this.reject(from, prev.newView === p.newView ? `duplicate: another view-change to ${p.newView}` : `stale: view-change to ${p.newView} after one to ${prev.newView}`)
       return
     }
     const r = checkViewChange(this.ctx, wire)
