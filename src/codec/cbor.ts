@@ -193,7 +193,10 @@ export function decode (bytes: Uint8Array, maxBytes: number = MAX_ENCODED_BYTES,
     throw new DecodeError(`input of ${bytes.length} bytes exceeds the limit of ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   }
   // Buffer.slice is a view, Uint8Array.slice a copy: decoded byte strings must not alias the input.
-  const data = Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes
+  // TextDecoder refuses views of shared memory, so those are copied once up front.
+  const data = bytes.buffer instanceof SharedArrayBuffer
+    ? new Uint8Array(bytes)
+    : Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes
   let value: unknown
   let rest: Uint8Array
   try {

@@ -178,6 +178,13 @@ test('cbor: Buffers and null-prototype objects encode like Uint8Arrays and plain
   assert.equal(withBig.buffer.byteLength, withBig.length)
 })
 
+test('cbor: input in shared memory decodes like any other', () => {
+  const bytes = encode({ s: 'ünï', b: fromHex('0102') })
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length))
+  shared.set(bytes)
+  assert.deepEqual(decode(shared), { s: 'ünï', b: fromHex('0102') })
+})
+
 test('cbor: non-byte-array input is a DecodeError', () => {
   for (const bad of [null, undefined, 'a0', [0xa0], new ArrayBuffer(1), 42]) {
     assert.throws(() => decode(bad as unknown as Uint8Array), isDecodeError)
