@@ -167,9 +167,10 @@ export function encode (value: unknown, maxBytes: number = MAX_ENCODED_BYTES): U
   } catch (err) {
     throw new ValidationError('ERR_ENCODE', `cannot encode: ${errorMessage(err)}`)
   }
-  // cborg hands back a Buffer (a view into Node's shared pool) for some values, e.g. bigints;
-  // callers get one type, a plain Uint8Array that owns its memory.
-  if (Buffer.isBuffer(bytes)) bytes = new Uint8Array(bytes)
+  // cborg sometimes hands back a Buffer, or a Uint8Array viewing a slab of Node's shared 8 KiB
+  // pool (outputs of a few hundred bytes to ~4 KiB). Callers get one thing: a plain Uint8Array
+  // that owns exactly its bytes, so `.buffer` is safe to use and nothing pins a pool slab.
+  if (Buffer.isBuffer(bytes) || bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.length) bytes = new Uint8Array(bytes)
   if (bytes.length > maxBytes) {
     throw new ValidationError('ERR_ENCODE', `encoding of ${bytes.length} bytes exceeds the limit of ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   }

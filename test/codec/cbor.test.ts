@@ -176,6 +176,12 @@ test('cbor: Buffers and null-prototype objects encode like Uint8Arrays and plain
   assert.equal(Object.getPrototypeOf(withBig), Uint8Array.prototype)
   assert.equal(withBig.byteOffset, 0)
   assert.equal(withBig.buffer.byteLength, withBig.length)
+  for (const n of [1, 300, 1000, 3000, 5000]) {
+    for (const v of [new Uint8Array(n), 'x'.repeat(n), Array.from({ length: n }, (_, i) => i), { a: 2n ** 60n, s: 'y'.repeat(n) }]) {
+      const b = encode(v)
+      assert.ok(Object.getPrototypeOf(b) === Uint8Array.prototype && b.byteOffset === 0 && b.buffer.byteLength === b.length, `encode output of size ${n} owns its memory`)
+    }
+  }
 })
 
 test('cbor: input in shared memory decodes like any other', () => {
