@@ -23,9 +23,10 @@ export function runRange (label: string, start: number, count: number, opts: Run
   const avg = (f: (r: SeedResult) => number): string => (results.reduce((a, r) => a + f(r), 0) / results.length).toFixed(1)
   console.log(`[sim] ${label}: seeds ${start}..${last} (${results.length}), ${failures.length} failed, ${seconds.toFixed(1)} s, ${seedsPerSecond.toFixed(1)} seeds/s; ` +
     `avg height ${avg(r => r.stats.height)}, view changes ${avg(r => r.stats.viewChanges)}, crashes ${avg(r => r.stats.crashes)}, syncs ${avg(r => r.stats.syncs)}`)
+  for (const f of failures) console.log(`[sim]   seed ${f.seed} failed [${f.violations[0]!.invariant}]: ${f.replay}`)
   return { results, failures, seconds, seedsPerSecond }
 }
 
 export function describeFailures (failures: SeedResult[]): string {
-  return failures.slice(0, 5).map(formatFailure).join('\n')
+  return `${failures.length} seed(s) failed: ${failures.map(f => f.seed).join(' ')}\n` + failures.slice(0, 5).map(formatFailure).join('\n')
 }
