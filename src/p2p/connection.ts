@@ -55,7 +55,6 @@ export class PeerConnection {
     this.muxer.addEventListener('stream', (evt) => { void this.onInbound(evt.detail) })
     this.maConn.addEventListener('close', (evt) => {
       if (evt.error !== undefined) this.logger.debug({ peer: this.remotePeer, conn: this.id, local: evt.local, err: errorMessage(evt.error) }, 'connection ended with error')
-      if (process.env.P2P_DIAG !== undefined) console.error('CLOSE', this.id, evt.local, evt.error)
       this.markClosed()
     })
   }

@@ -49,3 +49,19 @@ test('4 hosts form a full mesh from static peers and exchange consensus frames a
     await c.stop()
   }
 })
+
+test('static peers given as DNS multiaddrs (/dns4/<name>/tcp/<port>) are dialed', async () => {
+  console.log(`# P2P_SEED=${SEED}`)
+  const c = await cluster(2, 20)
+  await Promise.all(c.nodes.map(async nd => { await nd.stop() }))
+  const dnsPeers = (i: number): Array<{ peerId: string, addrs: string[] }> =>
+    c.ids.map((id, j) => ({ peerId: id.peerId, addrs: [`/dns4/localhost/tcp/${c.ports[j]}`] })).filter((_, j) => j !== i)
+  c.nodes[0] = c.make(0, { peers: dnsPeers(0) })
+  c.nodes[1] = c.make(1, { peers: dnsPeers(1) })
+  await Promise.all(c.nodes.map(async nd => { await nd.start() }))
+  try {
+    await until(() => fullyConnected(c.nodes), 10_000, 'mesh over dns4 addresses')
+  } finally {
+    await c.stop()
+  }
+})
