@@ -5,6 +5,7 @@ import { nodeCommands } from './commands/node.js'
 import { queryCommand } from './commands/query.js'
 import { statusCommand } from './commands/status.js'
 import { txCommand } from './commands/tx.js'
+import { io } from './output.js'
 import { EXIT_OK, EXIT_USER, exitCodeFor, formatError } from './errors.js'
 
 export function buildProgram (): Command {
@@ -30,7 +31,11 @@ Examples:
   // Every command, at any depth, reports usage errors through run() instead of exiting itself.
   const configure = (cmd: Command): void => {
     cmd.exitOverride()
-    cmd.configureOutput({ outputError: (str, write) => write(str.trimEnd().split('\n')[0] + '\n') })
+    cmd.configureOutput({
+      writeOut: (str) => io.out(str),
+      writeErr: (str) => io.err(str),
+      outputError: (str, write) => write(str.trimEnd().split('\n')[0] + '\n')
+    })
     for (const sub of cmd.commands) configure(sub)
   }
   configure(program)
@@ -48,8 +53,8 @@ export async function run (argv: string[]): Promise<number> {
       // Commander already printed its one-line message (or the help).
       return err.exitCode === 0 ? EXIT_OK : EXIT_USER
     }
-    process.stderr.write(formatError(err) + '\n')
-    if (process.env.BFT_DEBUG === '1' && err instanceof Error && err.stack !== undefined) process.stderr.write(err.stack + '\n')
+    io.err(formatError(err) + '\n')
+    if (process.env.BFT_DEBUG === '1' && err instanceof Error && err.stack !== undefined) io.err(err.stack + '\n')
     return exitCodeFor(err)
   }
 }

@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import { createApiServer } from '../../src/api/index.js'
-import { buildProgram } from '../../src/cli/program.js'
+import { buildProgram, run } from '../../src/cli/program.js'
+import { io } from '../../src/cli/output.js'
 import { fromHex, toHex } from '../../src/codec/index.js'
 import { silentLogger } from '../../src/log.js'
 import { decodeTx, verifyTxSignature, address } from '../../src/state/tx.js'
@@ -29,6 +30,24 @@ async function cli (args: string[], env: Record<string, string> = {}): Promise<R
       resolve({ code, stdout, stderr })
     })
   })
+}
+
+/**
+ * Runs the CLI in this process (same run() the binary calls) with stdout/stderr captured:
+ * spawning costs ~0.2 s of CPU each, so only a few cases below spawn the real binary.
+ */
+async function inproc (args: string[]): Promise<Run> {
+  let stdout = ''
+  let stderr = ''
+  const saved = { ...io }
+  io.out = (s: string) => { stdout += s }
+  io.err = (s: string) => { stderr += s }
+  try {
+    const code = await run(['node', 'bft-ledger', ...args])
+    return { code, stdout, stderr }
+  } finally {
+    Object.assign(io, saved)
+  }
 }
 
 /** A user error: exit 1 and exactly one line on stderr, no stack trace. */
@@ -93,8 +112,11 @@ test('bad flags and arguments: exit 1 with one clear line', async () => {
     [['status', '--node', 'ftp://x'], /must be an http/],
     [['tx', 'transfer', '--key', '/nonexistent/k.json', '--to', ADDR, '--amount', '5', '--node', dead], /cannot read key file \/nonexistent\/k\.json/]
   ]
-  const runs = await Promise.all(cases.map(async ([args]) => await cli(args)))
-  runs.forEach((r, i) => assertOneLine(r, 1, cases[i]![1]))
+  for (const [args, pattern] of cases) assertOneLine(await inproc(args), 1, pattern)
+  // The real binary, for the process exit code.
+  const spawned = await Promise.all([cli(cases[0]![0]), cli(cases[2]![0])])
+  assertOneLine(spawned[0]!, 1, cases[0]![1])
+  assertOneLine(spawned[1]!, 1, cases[2]![1])
 })
 
 test('unreachable node: exit 2 with one line naming the node', async () => {
@@ -102,12 +124,12 @@ test('unreachable node: exit 2 with one line naming the node', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bft-cli-'))
   try {
     const key = join(dir, 'k.json')
-    assert.equal((await cli(['keys', 'generate', '--out', key])).code, 0)
-    const runs = await Promise.all([
-      cli(['status', '--node', dead]),
-      cli(['query', 'block', 'latest', '--node', `${dead},${dead}`]),
-      cli(['tx', 'transfer', '--key', key, '--to', ADDR, '--amount', '5', '--node', dead])
-    ])
+    assert.equal((await inproc(['keys', 'generate', '--out', key])).code, 0)
+    const runs = [
+      await cli(['status', '--node', dead]),
+      await inproc(['query', 'block', 'latest', '--node', `${dead},${dead}`]),
+      await inproc(['tx', 'transfer', '--key', key, '--to', ADDR, '--amount', '5', '--node', dead])
+    ]
     for (const r of runs) assertOneLine(r, 2, new RegExp(`${dead.replace(/[.:/]/g, '\\$&')}: connection refused`))
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -169,8 +191,8 @@ test('tx transfer signs with the key, takes chainId and nonce from the node, pri
   const dir = await mkdtemp(join(tmpdir(), 'bft-cli-'))
   try {
     const key = join(dir, 'k.json')
-    const made = JSON.parse((await cli(['keys', 'generate', '--out', key])).stdout) as { publicKey: string, address: string }
-    const r = await cli(['tx', 'transfer', '--key', key, '--to', ADDR, '--amount', '18446744073709551615', '--node', url, '--wait'])
+    const made = JSON.parse((await inproc(['keys', 'generate', '--out', key])).stdout) as { publicKey: string, address: string }
+    const r = await inproc(['tx', 'transfer', '--key', key, '--to', ADDR, '--amount', '18446744073709551615', '--node', url, '--wait'])
     assert.equal(r.code, 0, r.stderr)
     const out = JSON.parse(r.stdout) as { txId: string, status: string, height: number, nonce: number }
     assert.equal(out.status, 'committed')
@@ -183,14 +205,14 @@ test('tx transfer signs with the key, takes chainId and nonce from the node, pri
     assert.equal(toHex(tx.body.sender), made.publicKey)
     assert.equal(tx.body.chainId, 'test-chain')
     assert.deepEqual(tx.body.args, { to: ADDR, amount: 18446744073709551615n })
-    const k = await cli(['tx', 'kv-set', '--key', key, '--kv-key', 'color', '--value', 'blue', '--fence-lock', 'l', '--fence-token', '4', '--nonce', '9', '--node', url])
+    const k = await inproc(['tx', 'kv-set', '--key', key, '--kv-key', 'color', '--value', 'blue', '--fence-lock', 'l', '--fence-token', '4', '--nonce', '9', '--node', url])
     assert.equal(k.code, 0, k.stderr)
     assert.equal(JSON.parse(k.stdout).status, 'accepted')
     const kv = decodeTx(svc.submitted[1]!.bytes)
     assert.equal(kv.body.nonce, 9)
     assert.deepEqual([kv.body.contract, kv.body.method, kv.body.args], ['kv', 'set', { key: 'color', value: 'blue', fence: { lock: 'l', token: 4 } }])
     // The node rejects the replay: its code reaches the user, exit 1.
-    const again = await cli(['tx', 'kv-set', '--key', key, '--kv-key', 'color', '--value', 'blue', '--fence-lock', 'l', '--fence-token', '4', '--nonce', '9', '--node', url])
+    const again = await inproc(['tx', 'kv-set', '--key', key, '--kv-key', 'color', '--value', 'blue', '--fence-lock', 'l', '--fence-token', '4', '--nonce', '9', '--node', url])
     assertOneLine(again, 1, /ERR_STALE_NONCE: nonce 0 already used/)
   } finally {
     await api.close()
@@ -227,23 +249,23 @@ test('query --prove verifies against genesis, exits 2 when the node lies', async
   try {
     const genesis = join(dir, 'genesis.json')
     await writeFile(genesis, JSON.stringify({ chainId: fx.trust.chainId, validators: fx.trust.validators.map((v, i) => ({ name: `v${i}`, publicKey: toHex(v.publicKey), peerId: 'x' })) }))
-    const runs = await Promise.all([
-      cli(['query', 'block', 'latest', '--prove', '--genesis', genesis, '--node', url]),
-      cli(['query', 'account', addr, '--prove', '--genesis', genesis, '--node', url]),
-      cli(['query', 'state', 'kv', `${addr}/greeting`, '--prove', '--genesis', genesis, '--node', url])
-    ])
+    const runs = [
+      await cli(['query', 'block', 'latest', '--prove', '--genesis', genesis, '--node', url]),
+      await inproc(['query', 'account', addr, '--prove', '--genesis', genesis, '--node', url]),
+      await inproc(['query', 'state', 'kv', `${addr}/greeting`, '--prove', '--genesis', genesis, '--node', url])
+    ]
     for (const r of runs) assert.equal(r.code, 0, r.stderr)
     assert.equal(JSON.parse(runs[0]!.stdout).verified, true)
     assert.deepEqual(JSON.parse(runs[1]!.stdout), { address: addr, balance: '990', nonce: 2, height: 1, verified: true })
     assert.deepEqual(JSON.parse(runs[2]!.stdout).decoded, { value: 'hello', owner: addr })
     lie = true
-    const lies = await Promise.all([
-      cli(['query', 'block', '1', '--prove', '--genesis', genesis, '--node', url]),
-      cli(['query', 'account', addr, '--prove', '--genesis', genesis, '--node', url])
-    ])
+    const lies = [
+      await cli(['query', 'block', '1', '--prove', '--genesis', genesis, '--node', url]),
+      await inproc(['query', 'account', addr, '--prove', '--genesis', genesis, '--node', url])
+    ]
     assertOneLine(lies[0]!, 2, /verification failed \(ERR_CERT_BLOCK_HASH\)/)
     assertOneLine(lies[1]!, 2, /verification failed/)
-    assertOneLine(await cli(['query', 'block', '1', '--prove', '--genesis', join(dir, 'none.json'), '--node', url]), 1, /cannot read genesis/)
+    assertOneLine(await inproc(['query', 'block', '1', '--prove', '--genesis', join(dir, 'none.json'), '--node', url]), 1, /cannot read genesis/)
   } finally {
     server.closeAllConnections()
     server.close()

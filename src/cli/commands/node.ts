@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { resolve } from 'node:path'
 import { errorMessage } from '../../errors.js'
 import { intArg } from '../options.js'
-import { printJson } from '../output.js'
+import { io, printJson } from '../output.js'
 import { loadNode } from '../node-module.js'
 
 /** Resolves when the process gets SIGINT or SIGTERM (Ctrl-C, docker stop, localnet's stop). */
@@ -59,7 +59,7 @@ Example:
     .action(async (opts: { home: string, logLevel?: string }) => {
       const node = await loadNode()
       const running = await node.startNode({ home: resolve(opts.home), ...(opts.logLevel === undefined ? {} : { logLevel: opts.logLevel }) })
-      process.stderr.write(`node running; HTTP API at ${running.apiUrl} (Ctrl-C to stop)\n`)
+      io.err(`node running; HTTP API at ${running.apiUrl} (Ctrl-C to stop)\n`)
       await untilSignal()
       await running.stop()
     })
@@ -79,22 +79,22 @@ Examples:
       const node = await loadNode()
       const tty = process.stdout.isTTY === true
       const onStatus = (line: string): void => {
-        if (tty) process.stdout.write(`\r\x1b[2K${line}`)
-        else process.stdout.write(line + '\n')
+        if (tty) io.out(`\r\x1b[2K${line}`)
+        else io.out(line + '\n')
       }
-      process.stdout.write(`starting ${opts.validators} validators under ${resolve(opts.data)} ...\n`)
+      io.out(`starting ${opts.validators} validators under ${resolve(opts.data)} ...\n`)
       const net = await node.runLocalnet({ dataDir: resolve(opts.data), validators: opts.validators, basePort: opts.basePort, onStatus })
-      process.stdout.write(`API: ${net.apiUrls.join('  ')}\n`)
-      for (const [name, path] of Object.entries(net.userKeys ?? {})) process.stdout.write(`key ${name}: ${path}\n`)
-      process.stdout.write('Ctrl-C to stop\n')
+      io.out(`API: ${net.apiUrls.join('  ')}\n`)
+      for (const [name, path] of Object.entries(net.userKeys ?? {})) io.out(`key ${name}: ${path}\n`)
+      io.out('Ctrl-C to stop\n')
       const sig = await untilSignal()
-      if (tty) process.stdout.write('\n')
-      process.stdout.write(`${sig}: stopping validators ...\n`)
+      if (tty) io.out('\n')
+      io.out(`${sig}: stopping validators ...\n`)
       try {
         await net.stop()
       } catch (err) {
-        process.stderr.write(`error while stopping: ${errorMessage(err)}\n`)
+        io.err(`error while stopping: ${errorMessage(err)}\n`)
       }
-      process.stdout.write('stopped\n')
+      io.out('stopped\n')
     })
 }
