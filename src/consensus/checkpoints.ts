@@ -72,6 +72,11 @@ export class CheckpointTracker {
     return [...this.certified.keys()]
   }
 
+  /** The highest checkpoint seq replica r has sent us. */
+  claimedByReplica (r: ReplicaId): number {
+    return this.highest[r] ?? 0
+  }
+
   /** The seq that at least `count` replicas other than self claim to have reached. */
   claimedBy (count: number, self: ReplicaId): number {
     const others = this.highest.filter((_, i) => i !== self).sort((a, b) => b - a)

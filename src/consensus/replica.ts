@@ -89,6 +89,7 @@ export class Replica {
   private readonly relayedNewView = new Map<ReplicaId, { view: number, at: number }>()
   /** Per replica, the highest view of a valid normal-case message it sent us: evidence the view moved. */
   private readonly seenView = new Map<ReplicaId, number>()
+  private readonly forwardedAt = new Map<ReplicaId, number>()
   /** Messages slightly ahead (next view, or just above the high watermark), replayed when the replica catches up. */
   private deferred: Array<{ from: ReplicaId, bytes: Uint8Array }> = []
   private replayDeferred = false
@@ -233,11 +234,13 @@ export class Replica {
    * ahead (next view while changing view, or just above the high watermark) are deferred.
    * True when the message was handled here.
    */
-  private deferOrReject (from: ReplicaId, what: string, view: number, seq: number, bytes: Uint8Array): boolean {
+  private deferOrReject (from: ReplicaId, what: string, view: number, seq: number, bytes: Uint8Array, onStale?: () => void): boolean {
     const active = this._inViewChange ? this.target : this._view
     if (view < active) {
       this.reject(from, `stale: ${what} for view ${view}, replica is at view ${active}`)
+      onStale?.()
       this.relayNewView(from)
+      this.forwardDecided(from, this.checkpoints.claimedByReplica(from))
       return true
     }
     if (view > active && view > (this.seenView.get(from) ?? 0)) {
@@ -260,7 +263,8 @@ export class Replica {
     const from = body.from
     const what = `pre-prepare (view ${p.view}, seq ${p.seq})`
     if (from !== primaryOf(p.view, this.n)) { this.reject(from, `invalid: ${what} from ${from}, not the primary ${primaryOf(p.view, this.n)}`); return }
-    if (this.deferOrReject(from, what, p.view, p.seq, wire)) return
+    const late = (): void => { if (digestMatches(this.crypto, p)) this.noteLate(p.seq, p.view, batchOf(body, wire)) }
+    if (this.deferOrReject(from, what, p.view, p.seq, wire, late)) return
     if (p.seq <= this._lastExecuted) { this.reject(from, `stale: ${what}, seq already executed`); return }
     const slot = this.slot(p.seq, p.view)
     if (slot.batch !== undefined) {
@@ -269,7 +273,12 @@ export class Replica {
       return
     }
     const problem = this.checkFreshBatch(p)
-    if (problem !== null) { this.reject(from, `invalid: ${what}: ${problem}`); return }
+    if (problem !== null) {
+      this.reject(from, `invalid: ${what}: ${problem}`)
+      // Not ours to vote for, but if 2f+1 others committed it, it is decided all the same.
+      late()
+      return
+    }
     const batch = batchOf(body, wire)
     slot.batch = batch
     this.sendVote('prepare', slot, batch)
@@ -313,7 +322,8 @@ export class Replica {
     const from = body.from
     const what = `${body.kind} (view ${p.view}, seq ${p.seq})`
     if (body.kind === 'prepare' && from === primaryOf(p.view, this.n)) { this.reject(from, `invalid: ${what} from the primary`); return }
-    if (this.deferOrReject(from, what, p.view, p.seq, wire)) return
+    const late = body.kind === 'commit' ? () => { this.noteLate(p.seq, p.view, undefined, from, { digest: p.digest, wire }) } : undefined
+    if (this.deferOrReject(from, what, p.view, p.seq, wire, late)) return
     const slot = this.slot(p.seq, p.view)
     const votes = body.kind === 'prepare' ? slot.prepares : slot.commits
     const prev = votes.get(from)
@@ -324,6 +334,68 @@ export class Replica {
     }
     votes.set(from, { digest: p.digest, wire })
     this.checkProgress(p.seq, p.view)
+    if (body.kind === 'commit' && slot.batch === undefined) this.tryDecideLate(p.seq, p.view)
+  }
+
+  /** Keeps evidence from a view we cannot vote in; bounded to 4 views per seq inside the window. */
+  private noteLate (seq: number, view: number, batch?: Batch, from?: ReplicaId, vote?: { digest: Uint8Array, wire: Uint8Array }): void {
+    if (seq <= this._lastExecuted || seq <= this.low || seq > this.low + this.L) return
+    let entry = this.log.get(seq)
+    if (entry === undefined) { entry = { slots: new Map() }; this.log.set(seq, entry) }
+    if (entry.decided !== undefined) return
+    entry.late ??= new Map()
+    let ev = entry.late.get(view)
+    if (ev === undefined) {
+      if (entry.late.size >= 4) {
+        const oldest = Math.min(...entry.late.keys())
+        if (oldest > view) return
+        entry.late.delete(oldest)
+      }
+      ev = { commits: new Map() }
+      entry.late.set(view, ev)
+    }
+    if (batch !== undefined) ev.batch ??= batch
+    if (from !== undefined && vote !== undefined && !ev.commits.has(from)) ev.commits.set(from, vote)
+    this.tryDecideLate(seq, view)
+  }
+
+  /** A signed pre-prepare of view u plus 2f+1 matching COMMITs of u: committed, whatever view we are in. */
+  private tryDecideLate (seq: number, view: number): void {
+    const entry = this.log.get(seq)
+    if (entry === undefined || entry.decided !== undefined) return
+    const ev = entry.late?.get(view)
+    const slot = entry.slots.get(view)
+    const batch = ev?.batch ?? slot?.batch
+    if (batch === undefined) return
+    const wires = new Map<ReplicaId, Uint8Array>()
+    for (const src of [slot?.commits, ev?.commits]) {
+      if (src === undefined) continue
+      for (const [r, v] of src) if (bytesEqual(v.digest, batch.digest)) wires.set(r, v.wire)
+    }
+    if (wires.size < this.q.commits) return
+    entry.decidedCommits = [...wires.values()]
+    this.decide(seq, entry, batch)
+  }
+
+  /**
+   * Hands a replica that shows it is behind (stale view, or asking to leave a view we work
+   * in) the proofs of what we decided above `afterSeq`: each decided pre-prepare and the
+   * COMMITs that decided it. There is no other retransmission; at most once per timeout.
+   */
+  private forwardDecided (to: ReplicaId, afterSeq: number): void {
+    if (to === this.self || to < 0 || to >= this.n) return
+    const last = this.forwardedAt.get(to)
+    if (last !== undefined && this.now - last < this.config.viewChangeTimeoutMs) return
+    let sent = 0
+    for (const seq of [...this.log.keys()].sort((a, b) => a - b)) {
+      if (seq <= afterSeq || sent >= this.L) continue
+      const e = this.log.get(seq)!
+      if (e.decided === undefined || e.decidedCommits === undefined) continue
+      if (sent === 0) this.forwardedAt.set(to, this.now)
+      this.fx.push({ type: 'send', to, bytes: e.decided.wire })
+      for (const w of e.decidedCommits) this.fx.push({ type: 'send', to, bytes: w })
+      sent++
+    }
   }
 
   /** Signs, records, persists and sends this replica's PREPARE or COMMIT for a slot (once). */
@@ -361,6 +433,7 @@ export class Replica {
       for (const v of slot.commits.values()) if (bytesEqual(v.digest, batch.digest)) count++
       if (count >= this.q.commits) {
         slot.committed = true
+        entry.decidedCommits = [...slot.commits.values()].filter(v => bytesEqual(v.digest, batch.digest)).map(v => v.wire)
         this.decide(seq, entry, batch)
       }
     }
@@ -652,6 +725,8 @@ export class Replica {
     const r = checkViewChange(this.ctx, wire)
     if ('error' in r) { this.reject(from, `invalid: ${r.error}`); return }
     this.viewChanges.set(from, r.ok)
+    // It may only be missing what we decided: give it the proofs.
+    this.forwardDecided(from, Math.max(p.stable.seq, this.checkpoints.claimedByReplica(from)))
     this.checkJoin()
     this.tryNewView()
   }

@@ -19,6 +19,14 @@ export interface SeqEntry {
   cert?: PreparedProof
   /** Committed-local: the batch that executes at this seq, whichever view decided it. */
   decided?: Batch
+  /** The 2f+1 signed COMMITs that decided it: with decided.wire, a proof any replica can check. */
+  decidedCommits?: Uint8Array[]
+  /**
+   * Evidence from views this replica is not working in (older views, or a pre-prepare it
+   * could not accept itself, e.g. too late for the clock-skew rule): enough of it (a
+   * pre-prepare and 2f+1 matching commits) decides the seq anyway.
+   */
+  late?: Map<number, { batch?: Batch, commits: Map<ReplicaId, Vote> }>
 }
 
 export function slotOf (log: Map<number, SeqEntry>, seq: number, view: number): Slot {
