@@ -47,6 +47,8 @@ export interface ClusterStats {
   viewChanges: number
   maxView: number
   crashes: number
+  /** Crashes that cut a step: only a prefix of its effects was carried out. */
+  midStepCrashes: number
   restarts: number
   syncs: number
   rejected: number
@@ -131,7 +133,7 @@ export class Cluster {
   private tokens = 0
   private done = false
   private readonly stats: Omit<ClusterStats, 'byzantine' | 'messagesSent' | 'messagesDelivered' | 'dropped' | 'duplicated' | 'cut' | 'duplicateInclusions'> = {
-    events: 0, virtualMs: 0, healAt: 0, height: 0, requests: 0, viewChanges: 0, maxView: 0, crashes: 0, restarts: 0, syncs: 0, rejected: 0, certificates: 0
+    events: 0, virtualMs: 0, healAt: 0, height: 0, requests: 0, viewChanges: 0, maxView: 0, crashes: 0, midStepCrashes: 0, restarts: 0, syncs: 0, rejected: 0, certificates: 0
   }
 
   constructor (private readonly opts: ClusterOptions) {
@@ -381,6 +383,7 @@ export class Cluster {
     if (crashAfter) cut = this.prng.int(0, effects.length)
     for (let i = 0; i < cut; i++) this.effect(node, effects[i]!)
     if (crashAfter) {
+      this.stats.midStepCrashes++
       this.opts.trace?.(`t=${this.clock.now} replica ${node.id} crashes after ${cut}/${effects.length} effects of a step`)
       this.crash(node)
     }

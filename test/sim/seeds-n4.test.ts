@@ -1,6 +1,7 @@
 import '../../src/polyfill.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import type { SeedResult } from '../../src/sim/run.js'
 import { describeFailures, runRange } from './helpers.js'
 
 // Seeds are fixed so a red run is reproducible; SIM_SEED_START shifts the window to explore.
@@ -14,4 +15,16 @@ test('500 seeds, n=4 (f=1): random mixes of Byzantine replicas, crashes, partiti
   const partitions = r.results.filter(x => !x.plan.includes('partitions=[none]')).length
   console.log(`[sim] n=4 mixes: ${byz} with Byzantine replicas, ${crashes} with crashes, ${partitions} with partitions`)
   assert.ok(byz > 300 && crashes > 100 && partitions > 100)
+  // Every kind of fault actually happened somewhere in the range.
+  const sum = (k: keyof SeedResult['stats']['byzantine']): number => r.results.reduce((a, x) => a + x.stats.byzantine[k], 0)
+  const faults = {
+    equivocations: sum('equivocations'), echoedVotes: sum('echoedVotes'), forged: sum('forged'), replayed: sum('replayed'),
+    futureViews: sum('futureViews'), corrupted: sum('corrupted'),
+    midStepCrashes: r.results.reduce((a, x) => a + x.stats.midStepCrashes, 0),
+    syncs: r.results.reduce((a, x) => a + x.stats.syncs, 0),
+    dropped: r.results.reduce((a, x) => a + x.stats.dropped, 0),
+    duplicated: r.results.reduce((a, x) => a + x.stats.duplicated, 0)
+  }
+  console.log(`[sim] n=4 fault totals: ${JSON.stringify(faults)}`)
+  for (const [k, v] of Object.entries(faults)) assert.ok(v > 0, `no ${k} in the whole range`)
 })
