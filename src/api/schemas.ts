@@ -57,5 +57,3 @@ export const LogLevelBody = Type.Object({
   level: Type.Union(LOG_LEVELS.map(l => Type.Literal(l)))
 }, { additionalProperties: false })
 export type LogLevelBody = { level: typeof LOG_LEVELS[number] }
-
-export const EmptyQuery = Type.Object({}, { additionalProperties: false })
