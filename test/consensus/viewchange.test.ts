@@ -109,3 +109,24 @@ test('a primary that missed the view change is handed the NEW-VIEW, rejoins and 
   assert.ok(c.syncs.some(s => s.replica === 0), 'replica 0 block-synced')
   assertPrefixAgreement(c, [0, 1, 2, 3])
 })
+
+test('a replica cut off from every message catches up from forwarded commit proofs, without block sync', () => {
+  const c = new Cluster(4)
+  let cut = true
+  // First nothing reaches replica 3; then everything but checkpoints (so block sync cannot kick in).
+  c.filter = (_from, to, bytes) => {
+    if (to !== 3) return true
+    if (cut) return false
+    const o = openMessage(bytes, c.configs[3]!, cryptoFor(c.keys[3]!))
+    return !('body' in o) || o.body.kind !== 'checkpoint'
+  }
+  c.start()
+  for (let i = 0; i < 8; i++) c.submit(request(i))
+  assert.equal(c.run(() => [0, 1, 2].every(i => idsOf(c, i).length === 8)), true)
+  cut = false
+  // Replica 3 sees no progress, asks for view 1; the others answer with what they decided.
+  assert.equal(c.run(() => idsOf(c, 3).length === 8), true, JSON.stringify(c.replicas[3]!.status()))
+  assert.equal(c.syncs.filter(s => s.replica === 3).length, 0)
+  assertPrefixAgreement(c, [0, 1, 2, 3])
+  assert.equal(c.replicas[0]!.view, 0, 'the others stayed in view 0')
+})
