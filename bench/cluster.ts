@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { openSync, closeSync, readFileSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createTestnet } from '../src/node/testnet.js'
+import type { ChainParams } from '../src/ledger/genesis.js'
+import { BftError } from '../src/errors.js'
+
+/** The CLI entry the validators run: dist/bench/cluster.js -> dist/src/cli/main.js. */
+export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
+
+export interface ClusterOptions {
+  validators: number
+  basePort: number
+  balances: Array<{ address: string, amount: bigint }>
+  params?: Partial<ChainParams>
+  /** Validator index to run under `node --cpu-prof`, writing into profileDir. */
+  profile?: { index: number, dir: string }
+  logLevel: string
+  keep: boolean
+}
+
+/** A set of validator processes the benchmark started, or URLs it attached to. */
+export interface Cluster {
+  urls: string[]
+  chainId: string
+  /** Process ids of the validators (empty when attached). */
+  pids: number[]
+  /** Directory of the homes, if the bench created them. */
+  dir?: string
+  close: () => Promise<void>
+}
+
+export async function attachCluster (urls: string[]): Promise<Cluster> {
+  const r = await fetch(`${urls[0]!}/status`, { signal: AbortSignal.timeout(5000) }).catch(() => null)
+  if (r === null || !r.ok) throw new BftError('ERR_BENCH_ATTACH', `cannot read ${urls[0]!}/status: is a node running there?`)
+  const s = await r.json() as { chainId: string }
+  return { urls, chainId: s.chainId, pids: [], close: async () => {} }
+}
+
+/** Writes a fresh testnet (genesis with the given balances) and starts one process per validator. */
+export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'bft-bench-'))
+  const net = await createTestnet({ validators: opts.validators, outDir: dir, basePort: opts.basePort, compose: false, users: [], balances: opts.balances, params: opts.params ?? {} })
+  const chainId = (JSON.parse(readFileSync(net.genesisPath, 'utf8')) as { chainId: string }).chainId
+  const procs: ChildProcess[] = []
+  const logs = net.homes.map(h => join(h, 'node.log'))
+  const tail = (i: number): string => {
+    try { return readFileSync(logs[i]!, 'utf8').split('\n').slice(-20).join('\n') } catch { return '(no log)' }
+  }
+  const close = async (): Promise<void> => {
+    await Promise.all(procs.map(async c => await stopChild(c)))
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true })
+  }
+  try {
+    for (let i = 0; i < net.homes.length; i++) {
+      const fd = openSync(logs[i]!, 'a')
+      const execArgs: string[] = []
+      if (opts.profile?.index === i) {
+        mkdirSync(opts.profile.dir, { recursive: true })
+        execArgs.push('--cpu-prof', '--cpu-prof-dir', opts.profile.dir)
+      }
+      const child = spawn(process.execPath, [...execArgs, CLI, 'start', '--home', net.homes[i]!], {
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, LOG_LEVEL: opts.logLevel }
+      })
+      closeSync(fd)
+      procs.push(child)
+    }
+    await Promise.all(net.apiUrls.map(async (url, i) => await waitUp(url, procs[i]!, () => tail(i), 120_000)))
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { urls: net.apiUrls, chainId, pids: procs.map(p => p.pid ?? -1), dir, close }
+}
+
+async function waitUp (url: string, child: ChildProcess, tail: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new BftError('ERR_BENCH_NODE', `validator at ${url} exited with ${child.exitCode}:\n${tail()}`)
+    try {
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) })
+      if (r.status === 200) return
+    } catch { /* not up yet */ }
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  throw new BftError('ERR_BENCH_NODE', `validator at ${url} not healthy after ${timeoutMs} ms:\n${tail()}`)
+}
+
+/** SIGTERM (lets a --cpu-prof child write its profile), then SIGKILL after 15 s. */
+async function stopChild (c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return
+  const exited = new Promise<void>(resolve => c.once('exit', () => resolve()))
+  c.kill('SIGTERM')
+  const timer = setTimeout(() => c.kill('SIGKILL'), 15_000)
+  await exited
+  clearTimeout(timer)
+}

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+
+/** CPU time (user + system, seconds) and resident memory (bytes) of one process, from /proc. */
+export interface ProcSample {
+  cpuSeconds: number
+  rssBytes: number
+}
+
+let ticks: number | undefined
+/** Clock ticks per second of /proc/<pid>/stat times (almost always 100; asked once). */
+export function clockTicks (): number {
+  if (ticks === undefined) {
+    try {
+      ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
+    } catch { /* getconf missing: use the Linux default */ }
+    if (ticks === undefined || !(ticks > 0)) ticks = 100
+  }
+  return ticks
+}
+
+/**
+ * Parses /proc/<pid>/stat: the command name (field 2) may contain spaces and parentheses, so
+ * fields are counted from the LAST ')'. utime and stime are fields 14 and 15.
+ */
+export function parseStatCpuTicks (stat: string): number {
+  const close = stat.lastIndexOf(')')
+  if (close < 0) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 60)}`)
+  const rest = stat.slice(close + 2).split(' ')
+  // rest[0] is field 3 (state), so field k is rest[k - 3].
+  const utime = Number(rest[11])
+  const stime = Number(rest[12])
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('unparsable utime/stime in /proc/<pid>/stat')
+  return utime + stime
+}
+
+/** VmRSS from /proc/<pid>/status in bytes (the kernel writes it in kB). */
+export function parseStatusRss (status: string): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)
+  return m === null ? 0 : Number(m[1]) * 1024
+}
+
+/** Null when the process is gone (or /proc is not there). */
+export function sampleProc (pid: number): ProcSample | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return { cpuSeconds: parseStatCpuTicks(stat) / clockTicks(), rssBytes: parseStatusRss(status) }
+  } catch {
+    return null
+  }
+}

@@ -1,0 +1,33 @@
+import type { StepResult } from './step.js'
+import { round } from './stats.js'
+
+export interface VerifyBound {
+  /** node:crypto ed25519 verifies/s on one core, including the validity pre-check. */
+  perCore: number
+  cores: number
+  validators: number
+  /** perCore x cores / validators: every validator verifies every tx. */
+  bound: number
+}
+
+/** Human-readable block for one run. */
+export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyBound): string {
+  const l = r.latencyMs
+  const rej = Object.entries(r.rejected).map(([k, n]) => `${k}=${n}`).join(' ') || '0'
+  const lines = [
+    `-- ${r.label} (${r.rate === 'max' ? 'closed loop' : 'open loop'}, ${round(r.durationS)} s) --`,
+    `committed        ${round(r.committedTps)} tx/s  (${r.committedInWindow} in window, ${r.committedTotal} total; sent ${r.sent}, accepted ${r.accepted})`,
+    `verify bound     ${Math.round(v.bound)} tx/s  -> ratio ${round(r.ratioOfBound, 3)}`,
+    `latency ms       p50 ${round(l.p50)}  p95 ${round(l.p95)}  p99 ${round(l.p99)}  max ${round(l.max)}  (n=${l.count})`,
+    `blocks           ${round(r.blocksPerS)} /s, avg batch ${round(r.avgBatch)} txs`,
+    `view changes     ${r.viewChanges}`,
+    `rejected         client: ${rej}; node admission counter: ${r.nodeRejectedTxs}`,
+    `lost/duplicate   ${r.lost} / ${r.duplicates}${r.clientStalls > 0 ? `   (client stalls: ${r.clientStalls})` : ''}`,
+    ...r.validators.map((x, i) => `validator ${i}      cpu ${round(x.cpuPct)}%  rss max ${round(x.rssMaxMB)} MB, end ${round(x.rssEndMB)} MB  (pid ${x.pid})`),
+    `heads            ${r.heads.agreed ? 'AGREE' : 'DISAGREE'} height ${r.heads.heights.join(',')} head ${[...new Set(r.heads.headHashes.map(h => h.slice(0, 16)))].join(',')}`,
+    `node commits     ${r.nodeCommittedTxs.join(', ')}`
+  ]
+  if (r.submitErrors.length > 0) lines.push(`submit errors    ${r.submitErrors.join(' | ')}`)
+  if (r.watchError !== undefined) lines.push(`events           ${r.watchError}`)
+  return lines.join('\n')
+}

@@ -1,0 +1,138 @@
+import type { Cluster } from './cluster.js'
+import { BlockWatch, type SeenBlock } from './block-watch.js'
+import { runLoad, type LoadOptions, type LoadResult } from './load.js'
+import type { TxPool } from './pool.js'
+import { sampleProc, type ProcSample } from './proc-stats.js'
+import { scrapeCounters, type NodeCounters } from './prom.js'
+
+export interface ValidatorUsage {
+  url: string
+  pid: number
+  /** CPU time over the timed window / window length, in % of one core. */
+  cpuPct: number
+  rssMaxMB: number
+  rssEndMB: number
+}
+
+export interface HeadCheck {
+  agreed: boolean
+  heights: number[]
+  headHashes: string[]
+  stateRoots: string[]
+}
+
+export interface StepResult extends LoadResult {
+  label: string
+  validators: ValidatorUsage[]
+  /** Per node: view changes and admission rejections counted by the node during the step. */
+  viewChanges: number
+  nodeRejectedTxs: number
+  /** Committed-tx counter deltas per node (equal on all nodes when none lost a block). */
+  nodeCommittedTxs: number[]
+  heads: HeadCheck
+  watchError?: string
+}
+
+export interface StepOptions extends Omit<LoadOptions, 'urls'> {
+  label: string
+  poolSize: number
+  progress: boolean
+  /**
+   * Untimed txs sent first (one per sender, committed before the clock starts): a validator's
+   * first tx from a key pays a one-off key validity check (~ms), which is start-up, not steady state.
+   */
+  warmup: number
+}
+
+/** One timed load on a running cluster, with everything measured around it. */
+export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<StepResult> {
+  if (opts.warmup > 0) await warm(cluster, pool, opts)
+  const txs = pool.sign(opts.poolSize, `signing ${opts.label}`)
+  const before = await Promise.all(cluster.urls.map(async u => await scrapeCounters(u)))
+  const start = await (await fetch(`${cluster.urls[0]!}/status`, { signal: AbortSignal.timeout(5000) })).json() as { height: number }
+  let sink: (b: SeenBlock) => void = () => {}
+  const watch = new BlockWatch(cluster.urls[0]!, b => sink(b))
+  await watch.start(start.height + 1)
+
+  const cpu0 = cluster.pids.map(p => sampleProc(p))
+  const rssMax = cluster.pids.map(() => 0)
+  const sampleRss = (): Array<ProcSample | null> => cluster.pids.map((p, i) => {
+    const s = sampleProc(p)
+    if (s !== null) rssMax[i] = Math.max(rssMax[i]!, s.rssBytes)
+    return s
+  })
+  sampleRss()
+  let cpu1: Array<ProcSample | null> | undefined
+  const t0 = performance.now()
+  const rssTimer = setInterval(sampleRss, 1000)
+  const cpuTimer = setTimeout(() => { cpu1 = sampleRss() }, opts.durationMs)
+  let load: LoadResult
+  try {
+    load = await runLoad(txs, watch, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls })
+  } finally {
+    clearInterval(rssTimer)
+    clearTimeout(cpuTimer)
+  }
+  const windowS = Math.min(opts.durationMs, performance.now() - t0) / 1000
+  cpu1 ??= sampleRss()
+  const heads = await checkHeads(cluster.urls, 30_000)
+  const end = sampleRss()
+  await watch.stop()
+  const after = await Promise.all(cluster.urls.map(async u => await scrapeCounters(u)))
+  const delta = (k: keyof NodeCounters): number[] => cluster.urls.map((_, i) => (after[i]?.[k] ?? NaN) - (before[i]?.[k] ?? NaN))
+  const result: StepResult = {
+    ...load,
+    label: opts.label,
+    validators: cluster.pids.map((pid, i) => ({
+      url: cluster.urls[i]!,
+      pid,
+      cpuPct: cpu0[i] == null || cpu1![i] == null ? NaN : 100 * (cpu1![i]!.cpuSeconds - cpu0[i]!.cpuSeconds) / windowS,
+      rssMaxMB: rssMax[i]! / 2 ** 20,
+      rssEndMB: (end[i]?.rssBytes ?? 0) / 2 ** 20
+    })),
+    viewChanges: Math.max(...delta('viewChanges')),
+    nodeRejectedTxs: delta('rejectedTxs').reduce((a, b) => a + b, 0),
+    nodeCommittedTxs: delta('committedTxs'),
+    heads
+  }
+  if (watch.error !== undefined) result.watchError = watch.error
+  return result
+}
+
+async function warm (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<void> {
+  const txs = pool.sign(opts.warmup, 'signing warm-up')
+  const start = await (await fetch(`${cluster.urls[0]!}/status`, { signal: AbortSignal.timeout(5000) })).json() as { height: number }
+  let sink: (b: SeenBlock) => void = () => {}
+  const watch = new BlockWatch(cluster.urls[0]!, b => sink(b))
+  await watch.start(start.height + 1)
+  try {
+    const r = await runLoad(txs, watch, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls, rate: 'max', durationMs: 120_000, window: Math.min(opts.window, 2000), onTick: undefined })
+    if (r.lost > 0 || Object.keys(r.rejected).length > 0) process.stderr.write(`warm-up: ${r.lost} txs not committed, rejected ${JSON.stringify(r.rejected)}\n`)
+  } finally {
+    await watch.stop()
+  }
+}
+
+/** Waits (bounded) until every node reports the same height, head hash and state root. */
+export async function checkHeads (urls: string[], timeoutMs: number): Promise<HeadCheck> {
+  const deadline = Date.now() + timeoutMs
+  let last: HeadCheck = { agreed: false, heights: [], headHashes: [], stateRoots: [] }
+  for (;;) {
+    const ss = await Promise.all(urls.map(async u => {
+      try {
+        const r = await fetch(`${u}/status`, { signal: AbortSignal.timeout(3000) })
+        return await r.json() as { height: number, headHash: string, stateRoot: string }
+      } catch {
+        return { height: -1, headHash: '?', stateRoot: '?' }
+      }
+    }))
+    last = {
+      agreed: ss.every(s => s.height >= 0 && s.height === ss[0]!.height && s.headHash === ss[0]!.headHash && s.stateRoot === ss[0]!.stateRoot),
+      heights: ss.map(s => s.height),
+      headHashes: ss.map(s => s.headHash),
+      stateRoots: ss.map(s => s.stateRoot)
+    }
+    if (last.agreed || Date.now() > deadline) return last
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+}
