@@ -83,5 +83,6 @@ test('measureVerifyRate returns a positive rate within its budget', () => {
   const rate = measureVerifyRate(100)
   const took = performance.now() - t0
   assert.ok(Number.isFinite(rate) && rate > 100, `rate ${rate}`)
-  assert.ok(took < 2000, `took ${took} ms`)
+  // Generous: the loop stops after ~100 ms of wall time; setup is a few ms of CPU even on a loaded machine.
+  assert.ok(took < 10_000, `took ${took} ms`)
 })
