@@ -153,11 +153,12 @@ class Lru<V> {
   clear (): void { this.map.clear() }
 }
 
-// Rule 4's verdict per public key: ~1 ms the first time (a full scalar multiplication in JS), a
-// map lookup after that. ~100 bytes an entry. OpenSSL key objects are heavier (~1 KB), so fewer
-// are kept; rebuilding one costs tens of microseconds, not a scalar multiplication.
+// Rule 4's verdict per public key: ~0.8 ms of CPU the first time (a full scalar multiplication in
+// JS), a map lookup after that; ~100 bytes an entry. OpenSSL key objects are heavier (~1 KB of
+// RSS) but rebuilding one costs ~100 us of CPU, as much as the verify itself, so many are kept
+// (~35 MB when full).
 const verdictCache = new Lru<SignatureRejection | 'ok'>(65_536)
-const nodeKeyCache = new Lru<KeyObject>(8_192)
+const nodeKeyCache = new Lru<KeyObject>(32_768)
 
 function keyVerdict (publicKey: Uint8Array, hex: string): SignatureRejection | null {
   let v = verdictCache.get(hex)
