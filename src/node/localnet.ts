@@ -87,11 +87,14 @@ export async function runLocalnet (opts: LocalnetOptions): Promise<Localnet> {
     throw err
   }
   let timer: NodeJS.Timeout | undefined
+  let stopping = false
   if (opts.onStatus !== undefined) {
     const onStatus = opts.onStatus
     let last: { t: number, txs: number } | undefined
     timer = setInterval(() => {
-      void statusLine(apiUrls[0]!, last).then(r => { last = r.sample; onStatus(r.line) }).catch(err => onStatus(`status unavailable: ${errorMessage(err)}`))
+      void statusLine(apiUrls[0]!, last)
+        .then(r => { if (!stopping) { last = r.sample; onStatus(r.line) } })
+        .catch(err => { if (!stopping) onStatus(`status unavailable: ${errorMessage(err)}`) })
     }, 1000)
     timer.unref()
   }
@@ -100,7 +103,7 @@ export async function runLocalnet (opts: LocalnetOptions): Promise<Localnet> {
     homes,
     userKeys,
     children,
-    stop: async () => { if (timer !== undefined) clearInterval(timer); await stop() }
+    stop: async () => { stopping = true; if (timer !== undefined) clearInterval(timer); await stop() }
   }
 }
 

@@ -92,6 +92,8 @@ export interface NodeService {
   getBlock: (height: number) => Promise<BlockView | null>
   getLatestBlock: () => Promise<BlockView | null>
   getState: (contract: string, key: string, prove: boolean) => Promise<StateView>
+  /** Balance (decimal string) and the nonce the account's next transaction must carry. */
+  getAccount: (address: string) => Promise<{ address: string, balance: string, nonce: number }>
   status: () => Promise<StatusView>
   validators: () => StatusView['validators']
   /** Calls fn for each new committed block; returns an unsubscribe function. */
