@@ -158,6 +158,9 @@ async function main (): Promise<number> {
       recreate: async (node, env) => {
         const file = join(net.outDir, `compose-${node.name}.yaml`)
         await writeFile(file, composeWithEnv(net, { [node.name]: env }))
+        // Removing the container drops its log; keep it for a later failure report.
+        await mkdir(logsDir, { recursive: true })
+        await writeFile(join(logsDir, `${node.name}.before-recreate-${Date.now()}.log`), await podman.logs(node.name, 100_000) + '\n')
         await podman.remove(node.name)
         await podman.compose(['up', '-d', '--no-deps', '--no-build', node.name], 120_000, file)
         const s = await podman.state(node.name)
