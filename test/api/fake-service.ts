@@ -46,6 +46,10 @@ export class FakeService implements NodeService {
     return v
   }
 
+  async getAccount (address: string): Promise<{ address: string, balance: string, nonce: number }> {
+    return { address, balance: '1000000', nonce: 3 }
+  }
+
   async status (): Promise<StatusView> {
     return {
       chainId: 'test-chain',
