@@ -95,6 +95,13 @@ async function removeStale (podman: Podman, names: string[]): Promise<void> {
  * errors (pino level >= 40) and its last few lines: the tail alone is often routine chatter.
  */
 async function dumpLogs (podman: Podman, nodes: NodeRef[]): Promise<void> {
+  const cluster = new Cluster(nodes)
+  for (const n of nodes) {
+    const st = await cluster.status(n)
+    say(`  ${n.name}: ${st === null
+      ? 'no /status'
+      : `height ${st.height}, view ${st.view}, primary ${st.primary}, mempool ${st.mempoolSize}, peers connected ${st.peers.filter(p => p.connected).length}/${st.peers.length}`}`)
+  }
   await mkdir(logsDir, { recursive: true })
   for (const n of nodes) {
     const text = await podman.logs(n.name, 100_000)
