@@ -100,3 +100,13 @@ test('parses as YAML with the expected structure (when python3-yaml is present)'
   assert.equal(s2.init, true)
   assert.deepEqual((s2.healthcheck as { test: string[] }).test, ['CMD', 'node', '/app/dist/docker/healthcheck.js'])
 })
+
+test('validates against the compose schema (when docker-compose v1 is installed)', (t) => {
+  const probe = spawnSync('docker-compose', ['version', '--short'], { encoding: 'utf8' })
+  if (probe.status !== 0) { t.skip('docker-compose not available'); return }
+  const opts = fourValidators()
+  opts.validators[1]!.env = { BFT_CLOCK_OFFSET_MS: '-2500' }
+  // `config -q` parses and validates without an engine: it only needs the file (on stdin).
+  const r = spawnSync('docker-compose', ['-f', '-', 'config', '-q'], { input: renderCompose({ ...opts, restart: true }), encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+})
