@@ -30,6 +30,11 @@ export type MessageHandler = (peerId: string, frame: Uint8Array) => void
 
 const DEDUP_GRACE_MS = 1000
 /**
+ * After a misbehaviour disconnect the peer is refused this long, so a connection that was
+ * still being set up when we cut the peer off cannot keep it connected.
+ */
+const COOLDOWN_MS = 1000
+/**
  * Batches stop growing here (a larger single frame still goes alone, up to maxFrameBytes):
  * 1 MiB already amortises the per-write cost, and smaller writes keep pings and other streams
  * from queueing behind megabytes on the same connection.
@@ -75,6 +80,7 @@ export class P2PNode {
   private readonly handlers: Record<Topic, MessageHandler[]> = { consensus: [], tx: [] }
   private readonly listeners = new Map<PeerEvent, Array<(peerId: string) => void>>()
   private readonly connected = new Set<string>()
+  private readonly cooldownUntil = new Map<string, number>()
   private syncHandler: SyncHandler | undefined
   private heartbeat: NodeJS.Timeout | undefined
   private running = false
@@ -95,7 +101,7 @@ export class P2PNode {
     this.host = new Host({
       privateKey,
       logger: this.log,
-      gater: allowListGater(id => this.allowed.has(id), id => this.scores.banned(id), r => { this.onRefused(r) })
+      gater: allowListGater(id => this.allowed.has(id), id => this.refusedMs(id) > 0, r => { this.onRefused(r) })
     })
     this.peerId = this.host.peerId.toString()
     this.allowed.delete(this.peerId)
@@ -109,7 +115,7 @@ export class P2PNode {
       peers: this.o.peers.filter(p => p.peerId !== this.peerId),
       dial: async (id, addr, timeoutMs) => await this.host.dial(id, addr, timeoutMs),
       connected: id => this.host.connections(id).length > 0,
-      banRemainingMs: id => this.scores.banRemainingMs(id),
+      banRemainingMs: id => this.refusedMs(id),
       backoff: this.o.backoff,
       random: this.o.random,
       // Matches preferred(): the smaller peer id dials, the larger one waits, then dials if needed.
@@ -303,8 +309,19 @@ export class P2PNode {
     return conns.find(c => c.direction === wantDir) ?? conns[0]
   }
 
+  /** ms the peer is still refused (ban or post-offence cooldown), 0 when welcome. */
+  private refusedMs (peerId: string): number {
+    const cool = (this.cooldownUntil.get(peerId) ?? 0) - this.o.now()
+    return Math.max(0, cool, this.scores.banRemainingMs(peerId))
+  }
+
   private onConnection (conn: PeerConnection): void {
     const peer = conn.remotePeer
+    if (this.refusedMs(peer) > 0) {
+      // Passed the gater just before the peer was cut off.
+      conn.abort(new P2PError('ERR_PEER_REFUSED', `peer ${peer} is banned or cooling down`))
+      return
+    }
     this.health.seen(peer)
     if (!this.connected.has(peer)) {
       this.connected.add(peer)
@@ -397,6 +414,7 @@ export class P2PNode {
       this.ban(peer, kind)
       return
     }
+    this.cooldownUntil.set(peer, this.o.now() + COOLDOWN_MS)
     this.host.disconnect(peer, new P2PError('ERR_PEER_MISBEHAVED', `${kind}: ${detail}`))
   }
 

@@ -57,7 +57,7 @@ export interface Cluster {
 }
 
 /** n nodes on 127.0.0.1 that all list each other as static peers (full mesh). */
-export async function cluster (n: number, base: number, extra: Partial<P2POptions> = {}, seed = SEED): Promise<Cluster> {
+export async function cluster (n: number, base: number, extra: Partial<P2POptions> = {}, seed = SEED, perNode: (i: number) => Partial<P2POptions> = () => ({})): Promise<Cluster> {
   const ids = Array.from({ length: n }, (_, i) => identity(base + i))
   const ports: number[] = []
   for (let i = 0; i < n; i++) ports.push(await freePort())
@@ -74,7 +74,7 @@ export async function cluster (n: number, base: number, extra: Partial<P2POption
     ...extra,
     ...more
   })
-  const nodes = ids.map((_, i) => make(i))
+  const nodes = ids.map((_, i) => make(i, perNode(i)))
   await Promise.all(nodes.map(async nd => { await nd.start() }))
   return {
     ids,

@@ -31,10 +31,7 @@ async function stillExchanging (a: P2PNode, aGot: string[], b: P2PNode, bGot: st
 test('a frame over maxFrameBytes is refused, its sender disconnected and scored down; others unaffected', async () => {
   console.log(`# P2P_SEED=${SEED}`)
   // Node 0 believes frames may be 1 MiB; nodes 1 and 2 enforce 64 KiB.
-  const c = await cluster(3, 30, { maxFrameBytes: 64 * 1024 })
-  await c.nodes[0].stop()
-  c.nodes[0] = c.make(0, { maxFrameBytes: 1024 * 1024 })
-  await c.nodes[0].start()
+  const c = await cluster(3, 30, { maxFrameBytes: 64 * 1024 }, SEED, i => i === 0 ? { maxFrameBytes: 1024 * 1024 } : {})
   try {
     const [big, victim, bystander] = c.nodes
     await until(() => fullyConnected(c.nodes), 10_000, 'mesh')
