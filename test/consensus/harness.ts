@@ -68,6 +68,8 @@ export class Cluster {
   readonly syncs: Array<{ replica: number, from: number, to: number }> = []
   readonly silent = new Set<number>()
   filter: ((from: number, to: number, bytes: Uint8Array) => boolean) | undefined
+  /** Replaces a message in flight (a Byzantine sender): return the bytes to deliver instead. */
+  transform: ((from: number, to: number, bytes: Uint8Array) => Uint8Array) | undefined
   now = 1_000_000
   latencyMs = 1
   private queue: Pending[] = []
@@ -133,7 +135,8 @@ export class Cluster {
           for (const j of targets) {
             if (this.filter !== undefined && !this.filter(i, j, e.bytes)) continue
             const jitter = this.random === undefined ? 0 : Math.floor(this.random() * 3)
-            this.enqueue(j, { type: 'message', from: i, bytes: e.bytes }, this.latencyMs + jitter)
+            const bytes = this.transform === undefined ? e.bytes : this.transform(i, j, e.bytes)
+            this.enqueue(j, { type: 'message', from: i, bytes }, this.latencyMs + jitter)
           }
           break
         }
