@@ -39,10 +39,10 @@ test('a peer not in allowedPeers is refused by the gater before any protocol run
       streamOpened = true
     } catch {}
     assert.equal(streamOpened, false, 'stranger must not get a consensus stream')
-    await until(() => guarded.stats().refusedConnections >= 1, 5000, 'gater refusal (raw host)')
+    await until(() => guarded.stats().refusedConnections >= 1, 10_000, 'gater refusal (raw host)')
 
     await strangerNode.start()
-    await until(() => guarded.stats().refusedConnections >= 3, 5000, 'repeated gater refusals (stranger node redials)')
+    await until(() => guarded.stats().refusedConnections >= 3, 10_000, 'repeated gater refusals (stranger node redials)')
 
     assert.deepEqual(got, [])
     assert.deepEqual(connects, [])
@@ -51,7 +51,7 @@ test('a peer not in allowedPeers is refused by the gater before any protocol run
     guarded.send(friend.peerId, 'consensus', Uint8Array.of(9))
     const friendGot: number[] = []
     friend.onMessage('consensus', (_from, f) => { friendGot.push(f[0]) })
-    await until(() => friendGot.includes(9), 5000, 'allowed peer still served')
+    await until(() => friendGot.includes(9), 10_000, 'allowed peer still served')
   } finally {
     await strangerNode.stop()
     await raw.stop()

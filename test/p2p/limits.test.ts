@@ -25,7 +25,7 @@ function collect (nd: P2PNode): string[] {
 async function stillExchanging (a: P2PNode, aGot: string[], b: P2PNode, bGot: string[], tag: string): Promise<void> {
   a.send(b.peerId, 'consensus', new TextEncoder().encode(`${tag}-a`))
   b.send(a.peerId, 'consensus', new TextEncoder().encode(`${tag}-b`))
-  await until(() => bGot.includes(`${a.peerId}:${tag}-a`) && aGot.includes(`${b.peerId}:${tag}-b`), 5000, `${tag} exchange`)
+  await until(() => bGot.includes(`${a.peerId}:${tag}-a`) && aGot.includes(`${b.peerId}:${tag}-b`), 10_000, `${tag} exchange`)
 }
 
 test('a frame over maxFrameBytes is refused, its sender disconnected and scored down; others unaffected', async () => {
@@ -42,8 +42,8 @@ test('a frame over maxFrameBytes is refused, its sender disconnected and scored 
     big.on('peer:disconnect', id => { disconnected.push(id) })
 
     big.send(victim.peerId, 'consensus', new Uint8Array(100 * 1024).fill(7))
-    await until(() => victim.stats().oversizedFrames === 1, 5000, 'oversize detection')
-    await until(() => disconnected.includes(victim.peerId), 5000, 'sender disconnected')
+    await until(() => victim.stats().oversizedFrames === 1, 10_000, 'oversize detection')
+    await until(() => disconnected.includes(victim.peerId), 10_000, 'sender disconnected')
     assert.equal(victimGot.length, 0)
     assertScore(scoreOf(victim, big.peerId), 100 - PENALTY.oversized)
     // Too large for the sender's own limit: refused locally with a typed error.
@@ -69,13 +69,13 @@ test('garbage on the consensus protocol from an allowed peer: disconnect + score
     await until(() => fullyConnected(c.nodes), 10_000, 'mesh')
     const victimGot = collect(victim)
     const otherGot = collect(other)
-    const conn = await raw.dial(victim.peerId, victim.addrs()[0], 5000)
-    await until(() => victim.peers().some(p => p.peerId === rogue.peerId && p.connected), 5000, 'rogue connected')
+    const conn = await raw.dial(victim.peerId, victim.addrs()[0], 10_000)
+    await until(() => victim.peers().some(p => p.peerId === rogue.peerId && p.connected), 10_000, 'rogue connected')
     const stream = await conn.newStream(TOPIC_PROTOCOLS.consensus)
     // A well-formed length prefix around a batch with the wrong tag and a truncated frame.
     stream.send(lp.encode.single(Uint8Array.from([0x00, 0x05, 1, 2])))
-    await until(() => victim.stats().garbageStreams === 1, 5000, 'garbage detection')
-    await until(() => !conn.open, 5000, 'rogue disconnected')
+    await until(() => victim.stats().garbageStreams === 1, 10_000, 'garbage detection')
+    await until(() => !conn.open, 10_000, 'rogue disconnected')
     assert.equal(victimGot.length, 0)
     assertScore(scoreOf(victim, rogue.peerId), 100 - PENALTY.garbage)
     await stillExchanging(victim, victimGot, other, otherGot, 'after-garbage')
@@ -93,17 +93,17 @@ test('too many frames per second: disconnect + score down; repeated offences ban
     await until(() => fullyConnected(c.nodes), 10_000, 'mesh')
     const got = collect(victim)
     for (let i = 0; i < 150; i++) flooder.send(victim.peerId, 'consensus', Uint8Array.of(i))
-    await until(() => got.length === 150, 5000, 'frames within burst')
+    await until(() => got.length === 150, 10_000, 'frames within burst')
     assert.equal(victim.stats().rateLimited, 0)
     for (let round = 1; round <= 4; round++) {
-      await until(() => fullyConnected(c.nodes), 5000, `reconnect before flood ${round}`)
+      await until(() => fullyConnected(c.nodes), 10_000, `reconnect before flood ${round}`)
       for (let i = 0; i < 300; i++) flooder.send(victim.peerId, 'consensus', Uint8Array.of(i))
-      await until(() => victim.stats().rateLimited === round, 5000, `rate limit trip ${round}`)
-      await until(() => !fullyConnected(c.nodes), 5000, `disconnect ${round}`)
+      await until(() => victim.stats().rateLimited === round, 10_000, `rate limit trip ${round}`)
+      await until(() => !fullyConnected(c.nodes), 10_000, `disconnect ${round}`)
       assertScore(scoreOf(victim, flooder.peerId), Math.max(0, 100 - round * PENALTY.rate))
     }
     // Score 0 reached: banned, so the gater refuses the flooder's redials.
-    await until(() => victim.stats().refusedConnections > 0, 5000, 'gater refuses banned peer')
+    await until(() => victim.stats().refusedConnections > 0, 10_000, 'gater refuses banned peer')
     assert.equal(victim.peers().find(p => p.peerId === flooder.peerId)?.connected, false)
   } finally {
     await c.stop()

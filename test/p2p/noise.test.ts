@@ -59,7 +59,7 @@ test('Noise: a plaintext marker sent over the consensus protocol never appears o
     await until(() => nodeA.peers().some(p => p.connected), 10_000, 'A connected to B via proxy')
     nodeA.send(b.peerId, 'consensus', frame)
     nodeA.send(b.peerId, 'tx', frame)
-    await until(() => received.length === 1, 5000, 'frame delivered')
+    await until(() => received.length === 1, 10_000, 'frame delivered')
 
     // Control: the application got the marker in the clear.
     assert.ok(received[0].includes(marker))

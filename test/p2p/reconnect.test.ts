@@ -15,18 +15,18 @@ test('restart one host (same key and port): the others reconnect by themselves; 
       a.on(ev, id => { if (id === victimId) events.push(ev) })
     }
     // RTT and last-seen come from pings.
-    await until(() => a.peers().every(p => p.rttMs !== null && p.lastSeenMs !== null), 5000, 'ping RTTs')
+    await until(() => a.peers().every(p => p.rttMs !== null && p.lastSeenMs !== null), 10_000, 'ping RTTs')
 
     events.length = 0
     await c.nodes[2].stop()
-    await until(() => a.peers().find(p => p.peerId === victimId)?.suspected === true, 5000, 'suspected after stop')
+    await until(() => a.peers().find(p => p.peerId === victimId)?.suspected === true, 10_000, 'suspected after stop')
     assert.equal(b.peers().find(p => p.peerId === victimId)?.connected, false)
 
     c.nodes[2] = c.make(2, { heartbeatMs: 100, suspectAfterMs: 500 })
     await c.nodes[2].start()
     // Only a and b know the victim's address is alive again; both redial with backoff.
     await until(() => fullyConnected(c.nodes), 10_000, 'reconnect after restart')
-    await until(() => a.peers().find(p => p.peerId === victimId)?.suspected === false, 5000, 'alive after restart')
+    await until(() => a.peers().find(p => p.peerId === victimId)?.suspected === false, 10_000, 'alive after restart')
     const at = (ev: string): number => events.indexOf(ev)
     assert.ok(at('peer:disconnect') >= 0 && at('peer:disconnect') < at('peer:connect'), events.join(','))
     assert.ok(at('peer:suspect') >= 0 && at('peer:suspect') < at('peer:alive'), events.join(','))
@@ -35,7 +35,7 @@ test('restart one host (same key and port): the others reconnect by themselves; 
     c.nodes[2].onMessage('consensus', (from, f) => { got.push(`${from}:${f[0]}`) })
     a.send(victimId, 'consensus', Uint8Array.of(1))
     b.send(victimId, 'consensus', Uint8Array.of(2))
-    await until(() => got.length === 2, 5000, 'frames to restarted host')
+    await until(() => got.length === 2, 10_000, 'frames to restarted host')
   } finally {
     await c.stop()
   }
@@ -48,7 +48,7 @@ test('frames queued while a peer is down are delivered after it comes back (boun
     await until(() => fullyConnected(c.nodes), 10_000, 'mesh')
     const [a] = c.nodes
     await c.nodes[1].stop()
-    await until(() => !fullyConnected([a, c.nodes[1]]) && a.peers()[0].connected === false, 5000, 'a sees b down')
+    await until(() => !fullyConnected([a, c.nodes[1]]) && a.peers()[0].connected === false, 10_000, 'a sees b down')
     for (let i = 0; i < 80; i++) a.send(c.ids[1].peerId, 'consensus', Uint8Array.of(i))
     c.nodes[1] = c.make(1)
     const got: number[] = []
