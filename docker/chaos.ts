@@ -191,7 +191,8 @@ async function main (): Promise<number> {
       await sleep(f.holdMs)
       const tHeal = Date.now()
       await f.heal()
-      const atHeal = Math.max(0, ...(await cluster.heights()).map(h => h ?? 0))
+      // Nodes still starting answer nothing at heal time: never ask for less than the height before the fault.
+      const atHeal = Math.max(before, ...(await cluster.heights()).map(h => h ?? 0))
       const row: Row = { fault: f.name, target: f.target, recoverS: null, tpsDuring: load?.rate(tInject, tHeal) ?? null, tpsAfter: null, acked: null, lost: null, result: 'FAIL' }
       rows.push(row)
       try {
