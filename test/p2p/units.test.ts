@@ -1,3 +1,4 @@
+import '../../src/polyfill.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
@@ -10,6 +11,9 @@ import { resolveOptions } from '../../src/p2p/options.js'
 import { P2PError } from '../../src/p2p/errors.js'
 import { silentLogger } from '../../src/log.js'
 import { SEED, seededRandom } from './helpers.js'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { P2PNode } from '../../src/p2p/index.js'
 
 const fcParams = { seed: SEED, numRuns: 300 }
 
@@ -115,4 +119,11 @@ test('options: every bad field is named', () => {
   assert.throws(() => resolveOptions({ ...good, rateLimit: { framesPerSecond: -1, burst: 1 } }), { code: 'ERR_CONFIG', message: /rateLimit/ })
   // DNS multiaddrs (container names) are accepted.
   assert.doesNotThrow(() => resolveOptions({ ...good, listen: ['/ip4/0.0.0.0/tcp/26656'], peers: [{ peerId: '12D3KooWEbZ7kARiZGhp2k2YbQm2o7pVFDTfjvwDEHCgCNT7fTv3', addrs: ['/dns4/validator-1/tcp/26656'] }] }))
+})
+
+test('identity: the peer id is the one generateKeyPairFromSeed gives for the same seed', async () => {
+  const seed = new Uint8Array(32).map((_, i) => (i * 7 + SEED) & 0xff)
+  const expected = peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seed)).toString()
+  const nd = new P2PNode({ secretKey: seed, listen: [], peers: [], allowedPeers: [], logger: silentLogger })
+  assert.equal(nd.peerId, expected)
 })
