@@ -109,3 +109,24 @@ test('too many frames per second: disconnect + score down; repeated offences ban
     await c.stop()
   }
 })
+
+test('penalize(): small penalties only lower the score; reaching the threshold disconnects and bans until banMs passes', async () => {
+  console.log(`# P2P_SEED=${SEED}`)
+  const c = await cluster(2, 55, { scores: { banMs: 800, recoveryPerSecond: 0 } })
+  try {
+    const [judge, culprit] = c.nodes
+    await until(() => fullyConnected(c.nodes), 10_000, 'mesh')
+    judge.penalize(culprit.peerId, 'bad signature', 30)
+    assert.equal(scoreOf(judge, culprit.peerId), 70)
+    assert.equal(fullyConnected(c.nodes), true)
+    const t0 = Date.now()
+    judge.penalize(culprit.peerId, 'equivocation', 70)
+    await until(() => !fullyConnected(c.nodes), 10_000, 'ban disconnects')
+    // Redials are refused while banned, then the peer comes back with a clean score.
+    await until(() => fullyConnected(c.nodes), 10_000, 'reconnect after ban')
+    assert.ok(Date.now() - t0 >= 700, `reconnected after ${Date.now() - t0} ms, ban is 800 ms`)
+    assert.equal(scoreOf(judge, culprit.peerId), 100)
+  } finally {
+    await c.stop()
+  }
+})
