@@ -78,7 +78,13 @@ export class Host {
       listener.addEventListener('error', (evt) => {
         this.logger.warn({ addr: a, err: errorMessage(evt.detail) }, 'p2p listener error')
       })
-      await listener.listen(ma)
+      try {
+        await listener.listen(ma)
+      } catch (err) {
+        await Promise.all(this.listeners.splice(0).map(async l => { await withDeadline(l.close(), 1000) }))
+        this.running = false
+        throw new P2PError('ERR_LISTEN', `cannot listen on ${a}: ${errorMessage(err)}`)
+      }
       this.listeners.push(listener)
     }
   }

@@ -144,7 +144,12 @@ export class P2PNode {
   async start (): Promise<void> {
     if (this.running) return
     this.running = true
-    await this.host.listen(this.o.listen)
+    try {
+      await this.host.listen(this.o.listen)
+    } catch (err) {
+      this.running = false
+      throw err
+    }
     this.reconnector.start()
     this.heartbeat = setInterval(() => { this.tick() }, this.o.heartbeatMs)
     this.log.info({ peerId: this.peerId, addrs: this.addrs(), peers: this.o.peers.length, allowed: this.allowed.size }, 'p2p started')

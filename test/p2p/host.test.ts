@@ -37,3 +37,15 @@ test('two hosts negotiate noise+yamux and a protocol stream', async () => {
     await b.stop()
   }
 })
+
+test('listening on a port that is taken fails with ERR_LISTEN naming the address', async () => {
+  const a = await host(3)
+  const port = a.addrs()[0].split('/')[4]
+  const b = new Host({ privateKey: await generateKeyPairFromSeed('Ed25519', new Uint8Array(32).fill(4)), gater: {}, logger: silentLogger })
+  try {
+    await assert.rejects(b.listen([`/ip4/127.0.0.1/tcp/${port}`]), { code: 'ERR_LISTEN', message: new RegExp(`tcp/${port}`) })
+  } finally {
+    await a.stop()
+    await b.stop()
+  }
+})
