@@ -129,6 +129,10 @@ export function checkViewChange (ctx: Ctx, wire: Uint8Array): Result<ViewChangeI
   if ('error' in vc) return vc
   const p = vc.ok.payload
   const where = `view-change to ${p.newView} from ${vc.ok.from}`
+  // Cheap bounds first: each certificate costs 2f+1 signature checks.
+  if (p.prepared.length > ctx.config.windowSize) return { error: `${where}: ${p.prepared.length} certificates exceed the window ${ctx.config.windowSize}` }
+  if (p.stable.signatures.length > ctx.q.n) return { error: `${where}: ${p.stable.signatures.length} checkpoint signatures for ${ctx.q.n} validators` }
+  for (const c of p.prepared) if (c.prepares.length > ctx.q.n) return { error: `${where}: a certificate carries ${c.prepares.length} prepares for ${ctx.q.n} validators` }
   const stableError = checkStableProof(ctx, p.stable)
   if (stableError !== null) return { error: `${where}: ${stableError}` }
   const prepared = new Map<number, PreparedProof>()

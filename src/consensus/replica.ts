@@ -800,6 +800,10 @@ export class Replica {
       this.reject(from, `stale: ${what}, replica is at view ${this._inViewChange ? this.target : this._view}`)
       return
     }
+    if (p.viewChanges.length > this.n || p.prePrepares.length > this.L) {
+      this.reject(from, `invalid: ${what} carries ${p.viewChanges.length} view-changes and ${p.prePrepares.length} batches (max ${this.n} and ${this.L})`)
+      return
+    }
     const vcs: ViewChangeInfo[] = []
     const senders = new Set<number>()
     for (const w of p.viewChanges) {
