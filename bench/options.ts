@@ -24,6 +24,7 @@ export interface BenchOptions {
   verifyMs: number
   json: boolean
   warmup: boolean
+  quiet: boolean
 }
 
 const int = (name: string, min: number, max: number) => (v: string): number => {
@@ -73,7 +74,7 @@ export function benchProgram (defaultOut: string): Command {
     .option('--window <n>', 'closed loop: most txs submitted but not yet committed', int('--window', 1, 1_000_000), 6000)
     .option('--batch <n>', 'most txs per POST /txs/batch', int('--batch', 1, 1000), 500)
     .option('--inflight <n>', 'most HTTP requests open at once', int('--inflight', 1, 10_000), 64)
-    .option('--pool <n>', 'txs to pre-sign per run (default: rate x duration, or 6000/s x duration for max)', int('--pool', 1, 10_000_000))
+    .option('--pool <n>', 'txs to pre-sign per run (default: rate x duration, or 3000/s x duration + --window for max)', int('--pool', 1, 10_000_000))
     .option('--base-port <port>', 'first port of the testnet (p2p = base+2i, api = base+2i+1)', int('--base-port', 1024, 65000), 47000)
     .option('--seed <n>', 'seed of keys and recipients (printed; replays a run)', int('--seed', 0, 2 ** 31 - 1), Math.floor(Math.random() * 2 ** 31))
     .option('--profile [index]', 'run validator <index> (default 0, the first primary) under node --cpu-prof; summarise the profile at the end')
@@ -84,6 +85,7 @@ export function benchProgram (defaultOut: string): Command {
     .option('--drain <s>', 'seconds to wait after the load for accepted txs to commit', int('--drain', 1, 600), 30)
     .option('--verify-ms <ms>', 'time spent measuring the ed25519 verify rate', int('--verify-ms', 100, 60_000), 2000)
     .option('--json', 'print the report as JSON', false)
+    .option('--quiet', 'print nothing (the JSON report is still written to --out)', false)
     .option('--no-warmup', 'skip the untimed warm-up (one committed tx per sender before the clock starts)')
     .exitOverride()
 }

@@ -27,12 +27,13 @@ export function countersOf (text: string): NodeCounters {
   }
 }
 
+/** Null if the node does not answer (twice, 15 s each: a busy node can be slow to render metrics). */
 export async function scrapeCounters (url: string): Promise<NodeCounters | null> {
-  try {
-    const r = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })
-    if (!r.ok) return null
-    return countersOf(await r.text())
-  } catch {
-    return null
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const r = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(15_000) })
+      if (r.ok) return countersOf(await r.text())
+    } catch { /* retry once */ }
   }
+  return null
 }

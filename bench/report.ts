@@ -19,11 +19,13 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
     `committed        ${round(r.committedTps)} tx/s  (${r.committedInWindow} in window, ${r.committedTotal} total; sent ${r.sent}, accepted ${r.accepted})`,
     `verify bound     ${Math.round(v.bound)} tx/s  -> ratio ${round(r.ratioOfBound, 3)}`,
     `latency ms       p50 ${round(l.p50)}  p95 ${round(l.p95)}  p99 ${round(l.p99)}  max ${round(l.max)}  (n=${l.count})`,
-    `blocks           ${round(r.blocksPerS)} /s, avg batch ${round(r.avgBatch)} txs`,
+    `blocks           ${round(r.blocksPerS, 2)} /s, avg batch ${round(r.avgBatch)} txs`,
     `view changes     ${r.viewChanges}`,
     `rejected         client: ${rej}; node admission counter: ${r.nodeRejectedTxs}`,
     `lost/duplicate   ${r.lost} / ${r.duplicates}${r.clientStalls > 0 ? `   (client stalls: ${r.clientStalls})` : ''}`,
     ...r.validators.map((x, i) => `validator ${i}      cpu ${round(x.cpuPct)}%  rss max ${round(x.rssMaxMB)} MB, end ${round(x.rssEndMB)} MB  (pid ${x.pid})`),
+    `efficiency       ${round(r.txPerValidatorCpuSecond)} committed tx per validator CPU-second (x ${v.cores} cores / ${v.validators} validators = ${Math.round(r.txPerValidatorCpuSecond * v.cores / v.validators)} tx/s if the validators had the cores to themselves)`,
+    `load generator   cpu ${round(r.benchCpuPct)}%; machine load average ${round(r.loadAvg[0], 2)} -> ${round(r.loadAvg[1], 2)} (cores are shared with everything else running)`,
     `heads            ${r.heads.agreed ? 'AGREE' : 'DISAGREE'} height ${r.heads.heights.join(',')} head ${[...new Set(r.heads.headHashes.map(h => h.slice(0, 16)))].join(',')}`,
     `node commits     ${r.nodeCommittedTxs.join(', ')}`
   ]

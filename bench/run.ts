@@ -49,7 +49,7 @@ export async function main (argv: string[]): Promise<number> {
 }
 
 async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
-  const say = (s: string): void => { if (!opts.json) process.stdout.write(s + '\n') }
+  const say = (s: string): void => { if (!opts.json && !opts.quiet) process.stdout.write(s + '\n') }
   const cores = availableParallelism()
   const validators = opts.attach?.length ?? opts.validators
   say(`bft-ledger bench  seed=${opts.seed}  validators=${validators}  cores=${cores}  node ${process.version}`)
@@ -94,7 +94,9 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
       }
     }
   } else {
+    const t = performance.now()
     const cluster = await open(opts, senders, [])
+    say(`testnet up in ${((performance.now() - t) / 1000).toFixed(1)} s`)
     try {
       const pool = new TxPool({ chainId: cluster.chainId, senders, recipients: recipientsOf(senders, []), seed: opts.seed, progress: opts.progress })
       const rates = opts.sweep ? opts.rates : [opts.rate]
@@ -149,6 +151,8 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
       balances,
       logLevel: o.logLevel,
       keep: o.keep,
+      prebuildState: filler.length > 0,
+      onProgress: say,
       ...(o.profile === undefined ? {} : { profile: { index: o.profile, dir: profileDir } })
     })
   }
@@ -156,7 +160,7 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
 
 async function step (cluster: Cluster, opts: BenchOptions, pool: TxPool, rate: number | 'max', label: string, first: boolean): Promise<StepResult> {
   const durationMs = opts.duration * 1000
-  const poolSize = opts.pool ?? Math.ceil((rate === 'max' ? 6000 : rate * 1.05) * opts.duration) + 100
+  const poolSize = opts.pool ?? (rate === 'max' ? 3000 * opts.duration + opts.window : Math.ceil(rate * 1.05 * opts.duration)) + 100
   return await runStep(cluster, pool, {
     label,
     rate,

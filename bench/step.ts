@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os'
 import type { Cluster } from './cluster.js'
 import { BlockWatch, type SeenBlock } from './block-watch.js'
 import { runLoad, type LoadOptions, type LoadResult } from './load.js'
@@ -31,6 +32,15 @@ export interface StepResult extends LoadResult {
   nodeCommittedTxs: number[]
   heads: HeadCheck
   watchError?: string
+  /** 1-minute load average at the start and end of the window: other work on the machine shows here. */
+  loadAvg: [number, number]
+  /** CPU of this (load generator) process over the window, % of one core. */
+  benchCpuPct: number
+  /**
+   * Committed txs per CPU-second summed over all validators: throughput normalised by the CPU
+   * the validators actually got, which stays meaningful when other work shares the cores.
+   */
+  txPerValidatorCpuSecond: number
 }
 
 export interface StepOptions extends Omit<LoadOptions, 'urls'> {
@@ -63,9 +73,13 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
   })
   sampleRss()
   let cpu1: Array<ProcSample | null> | undefined
+  let self1: NodeJS.CpuUsage | undefined
+  let load1: number | undefined
+  const load0 = loadavg()[0]!
+  const self0 = process.cpuUsage()
   const t0 = performance.now()
   const rssTimer = setInterval(sampleRss, 1000)
-  const cpuTimer = setTimeout(() => { cpu1 = sampleRss() }, opts.durationMs)
+  const cpuTimer = setTimeout(() => { cpu1 = sampleRss(); self1 = process.cpuUsage(self0); load1 = loadavg()[0]! }, opts.durationMs)
   let load: LoadResult
   try {
     load = await runLoad(txs, watch, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls })
@@ -75,6 +89,8 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
   }
   const windowS = Math.min(opts.durationMs, performance.now() - t0) / 1000
   cpu1 ??= sampleRss()
+  self1 ??= process.cpuUsage(self0)
+  load1 ??= loadavg()[0]!
   const heads = await checkHeads(cluster.urls, 30_000)
   const end = sampleRss()
   await watch.stop()
@@ -93,8 +109,13 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
     viewChanges: Math.max(...delta('viewChanges')),
     nodeRejectedTxs: delta('rejectedTxs').reduce((a, b) => a + b, 0),
     nodeCommittedTxs: delta('committedTxs'),
-    heads
+    heads,
+    loadAvg: [load0, load1],
+    benchCpuPct: 100 * (self1.user + self1.system) / 1e6 / windowS,
+    txPerValidatorCpuSecond: NaN
   }
+  const cpuSum = result.validators.reduce((a, v) => a + v.cpuPct, 0) / 100 * windowS
+  if (cpuSum > 0) result.txPerValidatorCpuSecond = load.committedInWindow / cpuSum
   if (watch.error !== undefined) result.watchError = watch.error
   return result
 }
