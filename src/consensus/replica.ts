@@ -90,6 +90,7 @@ export class Replica {
   /** Per replica, the highest view of a valid normal-case message it sent us: evidence the view moved. */
   private readonly seenView = new Map<ReplicaId, number>()
   private readonly forwardedAt = new Map<ReplicaId, number>()
+  private lastCheckpointWire: Uint8Array | undefined = undefined
   /** Messages slightly ahead (next view, or just above the high watermark), replayed when the replica catches up. */
   private deferred: Array<{ from: ReplicaId, bytes: Uint8Array }> = []
   private replayDeferred = false
@@ -522,6 +523,7 @@ export class Replica {
     const signature = this.crypto.sign(checkpointSignBytes(this.config.chainId, seq, blockHash, stateRoot))
     const wire = signMessage({ chainId: this.config.chainId, from: this.self, kind: 'checkpoint', payload: { seq, blockHash, stateRoot, signature } }, this.crypto)
     this.checkpoints.add(this.self, seq, { blockHash, stateRoot, signature }, true)
+    this.lastCheckpointWire = wire
     this.fx.push({ type: 'persist', record: checkpointRecord(seq, wire) }, { type: 'send', to: 'all', bytes: wire })
     this.afterCheckpointVote(seq)
     this.tryExecute()
@@ -530,10 +532,15 @@ export class Replica {
   private onCheckpoint (body: CheckpointBody): void {
     const p = body.payload
     const from = body.from
-    if (p.seq <= this.low - this.L) { this.reject(from, `stale: checkpoint for seq ${p.seq}, low watermark is ${this.low}`); return }
+    if (p.seq <= this.low - this.L) {
+      this.reject(from, `stale: checkpoint for seq ${p.seq}, low watermark is ${this.low}`)
+      this.forwardDecided(from, p.seq)
+      return
+    }
     const store = p.seq <= this.low + 2 * this.L
     const r = this.checkpoints.add(from, p.seq, { blockHash: p.blockHash, stateRoot: p.stateRoot, signature: p.signature }, store)
-    if (r === 'duplicate') { this.reject(from, `duplicate: checkpoint for seq ${p.seq}`); return }
+    // A repeated checkpoint is a replica stuck at that seq asking for help (see onSyncTimer).
+    if (r === 'duplicate') { this.forwardDecided(from, p.seq); return }
     if (r === 'equivocation') { this.reject(from, `equivocation: ${from} sent two different checkpoints for seq ${p.seq}`); return }
     if (store) this.afterCheckpointVote(p.seq)
   }
@@ -585,7 +592,7 @@ export class Replica {
       this.fx.push({ type: 'needSync', seq: claimed })
       return
     }
-    if (!this.othersAhead()) { this.cancelTimer('sync'); return }
+    if (claimed <= this._lastExecuted) { this.cancelTimer('sync'); return }
     if (this.timers.sync === null) {
       this.syncArmedAt = this._lastExecuted
       this.armTimer('sync', this.config.viewChangeTimeoutMs)
@@ -601,12 +608,20 @@ export class Replica {
     return this.checkpoints.claimedBy(this.q.quorum, this.self) > this._lastExecuted
   }
 
+  /**
+   * f+1 replicas are ahead and we made no progress for a timeout. If 2f+1 are ahead a
+   * certificate exists: block sync. Either way, repeat our latest CHECKPOINT: the others read a
+   * repeated checkpoint as "stuck here" and answer with the commit proofs above it (the blocks
+   * just above may lack a certificate because too few replicas executed them, us included).
+   */
   private onSyncTimer (): void {
+    if (this._lastExecuted !== this.syncArmedAt) return
     const claimed = this.checkpoints.claimedBy(this.q.quorum, this.self)
-    if (claimed > this._lastExecuted && this._lastExecuted === this.syncArmedAt) {
+    if (claimed > this._lastExecuted) {
       this.lastNeedSync = Math.max(this.lastNeedSync, claimed)
       this.fx.push({ type: 'needSync', seq: claimed })
     }
+    if (this.lastCheckpointWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.lastCheckpointWire })
   }
 
   private onSynced (seq: number, blockHash: Uint8Array, stateRoot: Uint8Array, signatures: unknown): void {
