@@ -429,10 +429,12 @@ export class Replica {
         this.sendVote('commit', slot, batch, proof)
       }
     }
-    if (!slot.committed && (slot.prepared || this.bug === 'commit-without-prepare')) {
+    if (!slot.committed) {
       let count = 0
       for (const v of slot.commits.values()) if (bytesEqual(v.digest, batch.digest)) count++
-      if (count >= this.q.commits) {
+      // 2f+1 commits prove the batch committed even if our own prepares were lost (a commit proof).
+      const enough = count >= this.q.commits && (slot.prepared || this.bug === 'commit-without-prepare' || count >= this.q.quorum)
+      if (enough) {
         slot.committed = true
         entry.decidedCommits = [...slot.commits.values()].filter(v => bytesEqual(v.digest, batch.digest)).map(v => v.wire)
         this.decide(seq, entry, batch)
