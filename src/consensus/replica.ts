@@ -522,13 +522,17 @@ export class Replica {
     this.lastExecutedTimestamp = b?.timestamp
     this.vcAttempts = 0
     if (b !== undefined) this.pool.markExecuted(seq, b.requests.map(r => r.id))
+    this.signCheckpoint(seq, blockHash, stateRoot)
+    this.tryExecute()
+  }
+
+  private signCheckpoint (seq: number, blockHash: Uint8Array, stateRoot: Uint8Array): void {
     const signature = this.crypto.sign(checkpointSignBytes(this.config.chainId, seq, blockHash, stateRoot))
     const wire = signMessage({ chainId: this.config.chainId, from: this.self, kind: 'checkpoint', payload: { seq, blockHash, stateRoot, signature } }, this.crypto)
-    this.checkpoints.add(this.self, seq, { blockHash, stateRoot, signature }, true)
+    this.checkpoints.add(this.self, seq, { blockHash, stateRoot, signature }, seq > this.low - this.L && seq <= this.low + 2 * this.L)
     this.lastCheckpointWire = wire
     this.fx.push({ type: 'persist', record: checkpointRecord(seq, wire) }, { type: 'send', to: 'all', bytes: wire })
     this.afterCheckpointVote(seq)
-    this.tryExecute()
   }
 
   private onCheckpoint (body: CheckpointBody): void {
@@ -646,7 +650,11 @@ export class Replica {
       if (c !== undefined && bytesEqual(c.blockHash, blockHash) && bytesEqual(c.stateRoot, stateRoot)) proof = c
     }
     if (proof !== undefined && proof.seq > this.low) this.stabilize(proof)
-    else this.tryStabilize()
+    // The driver checked this block's certificate, so we hold that state now: say so. It tells
+    // the others where we are (they answer a repeat of it with what we still miss) and helps
+    // complete certificates. We never execute seq ourselves, so this cannot conflict.
+    this.signCheckpoint(seq, blockHash, stateRoot)
+    this.tryStabilize()
     this.tryExecute()
   }
 
@@ -947,6 +955,7 @@ export class Replica {
       if (c.seq > this.low - this.L) this.checkpoints.add(this.self, c.seq, { blockHash: c.blockHash, stateRoot: c.stateRoot, signature: c.signature }, true)
     }
     if (s.newViewWire !== undefined) this.newViewWire = s.newViewWire
+    if (s.lastCheckpointWire !== undefined) this.lastCheckpointWire = s.lastCheckpointWire
     if (s.ownViewChange !== undefined && this._inViewChange) {
       this.ownViewChangeWire = s.ownViewChange.wire
       this.viewChanges.set(this.self, s.ownViewChange)

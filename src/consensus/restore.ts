@@ -17,6 +17,8 @@ export interface RestoredState {
   ownViewChange?: ViewChangeInfo
   /** The accepted NEW-VIEW of the restored view, if it is not view 0. */
   newViewWire?: Uint8Array
+  /** The highest CHECKPOINT this replica signed. */
+  lastCheckpointWire?: Uint8Array
 }
 
 const GENESIS: StableProof = { seq: 0, blockHash: new Uint8Array(0), stateRoot: new Uint8Array(0), signatures: [] }
@@ -52,6 +54,7 @@ export function restoreState (records: PersistRecord[], lastExecuted: number, se
   let nextSeq = Math.max(lastExecuted, stable.seq) + 1
   let lastProposedTimestamp = 0
   let newViewWire: Uint8Array | undefined
+  let lastCheckpoint: { seq: number, wire: Uint8Array } | undefined
   const live = (seq: number): boolean => seq > stable.seq
   const ownProposal = (seq: number, timestamp: number): void => {
     nextSeq = Math.max(nextSeq, seq + 1)
@@ -106,6 +109,7 @@ export function restoreState (records: PersistRecord[], lastExecuted: number, se
       case 'checkpoint': {
         const c = p.checkpoint.payload
         checkpoints.push({ seq: c.seq, blockHash: c.blockHash, stateRoot: c.stateRoot, signature: c.signature })
+        if (lastCheckpoint === undefined || c.seq >= lastCheckpoint.seq) lastCheckpoint = { seq: c.seq, wire: p.wire }
         break
       }
       default: break
@@ -123,5 +127,6 @@ export function restoreState (records: PersistRecord[], lastExecuted: number, se
   const out: RestoredState = { stable, view, target, nextSeq, lastProposedTimestamp, log, checkpoints }
   if (ownViewChange !== undefined) out.ownViewChange = ownViewChange
   if (newViewWire !== undefined) out.newViewWire = newViewWire
+  if (lastCheckpoint !== undefined) out.lastCheckpointWire = lastCheckpoint.wire
   return out
 }

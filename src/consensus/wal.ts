@@ -44,7 +44,7 @@ export type ParsedRecord =
   | { kind: 'pre-prepare', pp: PrePrepareBody, ppWire: Uint8Array }
   | { kind: 'prepare', prepare: PrepareBody, prepareWire: Uint8Array, pp: PrePrepareBody, ppWire: Uint8Array }
   | { kind: 'commit', commit: CommitBody, commitWire: Uint8Array, pp: PrePrepareBody, ppWire: Uint8Array, prepares: Uint8Array[] }
-  | { kind: 'checkpoint', checkpoint: CheckpointBody }
+  | { kind: 'checkpoint', checkpoint: CheckpointBody, wire: Uint8Array }
   | { kind: 'view-change', vc: ViewChangeBody, wire: Uint8Array }
   | { kind: 'new-view', nv: NewViewBody, wire: Uint8Array, prePrepares: Array<{ pp: PrePrepareBody, wire: Uint8Array }> }
   | { kind: 'stable', proof: StableProof }
@@ -70,7 +70,7 @@ export function parseRecord (rec: PersistRecord, index: number): ParsedRecord {
         return { kind: 'commit', commit: expect(r.commit, 'commit'), commitWire: r.commit, pp: expect(r.prePrepare, 'pre-prepare'), ppWire: r.prePrepare, prepares: r.prepares }
       }
       case 'checkpoint':
-        return { kind: 'checkpoint', checkpoint: expect(rec.bytes, 'checkpoint') }
+        return { kind: 'checkpoint', checkpoint: expect(rec.bytes, 'checkpoint'), wire: rec.bytes }
       case 'view-change':
         return { kind: 'view-change', vc: expect(rec.bytes, 'view-change'), wire: rec.bytes }
       case 'new-view': {
