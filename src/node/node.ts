@@ -178,9 +178,15 @@ export class LedgerNode implements NodeService {
       persist: async (records) => { await this.wal.appendMany(records.map(r => ({ record: r, seq: r.seq ?? Number.MAX_SAFE_INTEGER }))) },
       truncate: async (below) => { await this.wal.truncate(below) },
       send: (to, bytes) => {
-        if (to === 'all') { this.p2p.broadcast('consensus', bytes); return }
-        const v = g.validators[to]
-        if (v !== undefined && to !== this.self) this.p2p.send(v.peerId, 'consensus', bytes)
+        // A message the transport refuses (e.g. larger than a frame) is lost like any dropped
+        // message; PBFT's retransmission paths (view change, checkpoints) cover it.
+        try {
+          if (to === 'all') { this.p2p.broadcast('consensus', bytes); return }
+          const v = g.validators[to]
+          if (v !== undefined && to !== this.self) this.p2p.send(v.peerId, 'consensus', bytes)
+        } catch (err) {
+          this.logger.error({ err: errorMessage(err), to, size: bytes.length }, 'consensus message not sent')
+        }
       },
       execute: async (e) => {
         const t0 = Date.now()
@@ -320,7 +326,9 @@ export class LedgerNode implements NodeService {
     const tr = this.trace(res.txId, opts.traceId ?? randomUUID())
     tr.timings.admitted ??= Date.now()
     this.logger.debug({ txId: res.txId, traceId: tr.traceId, status: res.status, from: opts.from ?? 'api' }, 'tx admitted')
-    if (opts.forward) this.p2p.broadcast('tx', bytes)
+    if (opts.forward) {
+      try { this.p2p.broadcast('tx', bytes) } catch (err) { this.logger.warn({ err: errorMessage(err), txId: res.txId }, 'tx not forwarded') }
+    }
     this.feedConsensus(false)
     return res.txId
   }
