@@ -242,6 +242,10 @@ async function main (): Promise<number> {
           const hs = await cluster.heights()
           checked = new Cluster(net.nodes.filter((_, i) => (hs[i] ?? -1) >= top))
           say(`final: checking only ${checked.nodes.map(n => n.name).join(', ')}: ${failures.at(-1)!}`)
+          // The stuck node's prefix must still match: compare every node at the lowest height.
+          const prefix = await cluster.agreement(0).catch((e: unknown) => ({ problem: String(e) }))
+          if ('problem' in prefix) failures.push(`final prefix: ${prefix.problem}`)
+          else say(`final: all nodes hold the same block at height ${prefix.height} (the lowest head)`)
         }
         if (checked.nodes.length > 0) {
           const agreed = await checked.waitAgreement(0, Date.now() + recoverMs)
