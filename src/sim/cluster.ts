@@ -18,6 +18,7 @@ import { EventQueue } from './queue.js'
 import type { ReplicaBug, ReplicaFactory, SimReplica } from './replica-api.js'
 import { RequestFactory } from './requests.js'
 import { SimStorage } from './storage.js'
+import { findSyncSource } from './sync.js'
 
 export interface ClusterOptions {
   seed: number
@@ -490,18 +491,8 @@ export class Cluster {
     const node = this.nodes[replica]!
     if (node.incarnation !== incarnation || node.replica === null) return
     const have = node.app.lastExecuted.seq
-    let best: { cert: Certificate, source: HashChainApp } | null = null
-    for (const [seq, cert] of this.certs) {
-      if (seq <= have || (best !== null && seq <= best.cert.seq)) continue
-      for (const other of this.nodes) {
-        if (other.byz !== null || other === node || other.app.lastExecuted.seq < seq) continue
-        const b = other.app.block(seq)
-        if (b !== undefined && Buffer.compare(b.blockHash, cert.blockHash) === 0 && Buffer.compare(b.stateRoot, cert.stateRoot) === 0) {
-          best = { cert, source: other.app }
-          break
-        }
-      }
-    }
+    const sources = this.nodes.filter(o => o.byz === null && o !== node).map(o => o.app)
+    const best = findSyncSource(have, this.certs, sources)
     if (best === null) {
       if (attempt < 20) this.queue.push(this.clock.now + 100, { kind: 'sync', replica, incarnation, attempt: attempt + 1 })
       else node.syncing = false
