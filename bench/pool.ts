@@ -27,14 +27,28 @@ export interface PoolOptions {
 export class TxPool {
   private readonly nonces: number[]
   private readonly rand: () => number
+  /** Signed but never sent by the last run: they hold nonces, so the next run sends them first. */
+  private leftover: PoolTx[] = []
 
   constructor (private readonly opts: PoolOptions) {
     this.nonces = opts.senders.map(() => 0)
     this.rand = prng(opts.seed)
   }
 
-  /** At least `count` txs (rounded up to whole rounds over the senders), in submission order. */
+  /** Txs a run did not send, in their order; they come first in the next sign(). */
+  giveBack (txs: PoolTx[]): void {
+    this.leftover = [...txs, ...this.leftover]
+  }
+
+  /** At least `count` txs (leftovers, then whole rounds over the senders), in submission order. */
   sign (count: number, label: string): PoolTx[] {
+    const reuse = this.leftover
+    this.leftover = []
+    if (reuse.length >= count) return reuse
+    return [...reuse, ...this.signRounds(count - reuse.length, label)]
+  }
+
+  private signRounds (count: number, label: string): PoolTx[] {
     const s = this.opts.senders.length
     const rounds = Math.max(1, Math.ceil(count / s))
     const out = new Array<PoolTx>(rounds * s)

@@ -40,13 +40,24 @@ export async function main (argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2
     throw err
   }
+  // Ctrl-C must not leave validator processes behind.
+  const onSignal = (): void => {
+    void Promise.all([...openClusters].map(async c => await c.close())).finally(() => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
     return await bench(opts, argv)
   } catch (err) {
     process.stderr.write(`bench failed: ${errorMessage(err)}\n`)
     return 1
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }
+
+const openClusters = new Set<Cluster>()
 
 async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
   const say = (s: string): void => { if (!opts.json && !opts.quiet) process.stdout.write(s + '\n') }
@@ -144,6 +155,14 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
 
   async function open (o: BenchOptions, s: Sender[], filler: string[]): Promise<Cluster> {
     if (o.attach !== undefined) return await attachCluster(o.attach)
+    const c = await launch(o, s, filler)
+    const close = c.close
+    openClusters.add(c)
+    c.close = async () => { openClusters.delete(c); await close() }
+    return c
+  }
+
+  async function launch (o: BenchOptions, s: Sender[], filler: string[]): Promise<Cluster> {
     const balances = [...s.map(x => ({ address: x.address, amount: SENDER_BALANCE })), ...filler.map(address => ({ address, amount: 1n }))]
     return await startCluster({
       validators: o.validators,

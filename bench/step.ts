@@ -83,6 +83,7 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
   let load: LoadResult
   try {
     load = await runLoad(txs, watch, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls })
+    pool.giveBack(txs.slice(load.sent))
   } finally {
     clearInterval(rssTimer)
     clearTimeout(cpuTimer)
@@ -128,6 +129,7 @@ async function warm (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise
   await watch.start(start.height + 1)
   try {
     const r = await runLoad(txs, watch, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls, rate: 'max', durationMs: 120_000, window: Math.min(opts.window, 2000), onTick: undefined })
+    pool.giveBack(txs.slice(r.sent))
     if (r.lost > 0 || Object.keys(r.rejected).length > 0) process.stderr.write(`warm-up: ${r.lost} txs not committed, rejected ${JSON.stringify(r.rejected)}\n`)
   } finally {
     await watch.stop()
