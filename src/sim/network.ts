@@ -20,12 +20,6 @@ export interface Partition {
   oneWay: boolean
 }
 
-export interface Delivery {
-  from: number
-  to: number
-  bytes: Uint8Array
-}
-
 export interface NetworkStats {
   sent: number
   delivered: number
