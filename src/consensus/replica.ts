@@ -266,10 +266,10 @@ export class Replica {
     if (from !== primaryOf(p.view, this.n)) { this.reject(from, `invalid: ${what} from ${from}, not the primary ${primaryOf(p.view, this.n)}`); return }
     const late = (): void => { if (digestMatches(this.crypto, p)) this.noteLate(p.seq, p.view, batchOf(body, wire)) }
     if (this.deferOrReject(from, what, p.view, p.seq, wire, late)) return
-    if (p.seq <= this._lastExecuted) { this.reject(from, `stale: ${what}, seq already executed`); return }
+    if (p.seq <= this._lastExecuted) { this.onRepeat(from, p.seq, `stale: ${what}, seq already executed`); return }
     const slot = this.slot(p.seq, p.view)
     if (slot.batch !== undefined) {
-      if (bytesEqual(slot.batch.digest, p.digest)) this.reject(from, `duplicate: ${what}`)
+      if (bytesEqual(slot.batch.digest, p.digest)) this.onRepeat(from, p.seq, `duplicate: ${what}`)
       else this.reject(from, `equivocation: primary ${from} sent two different ${what}`)
       return
     }
@@ -329,13 +329,22 @@ export class Replica {
     const votes = body.kind === 'prepare' ? slot.prepares : slot.commits
     const prev = votes.get(from)
     if (prev !== undefined) {
-      if (bytesEqual(prev.digest, p.digest)) this.reject(from, `duplicate: ${what}`)
+      if (bytesEqual(prev.digest, p.digest)) this.onRepeat(from, p.seq, `duplicate: ${what}`)
       else this.reject(from, `equivocation: ${from} sent two different ${what}`)
       return
     }
     votes.set(from, { digest: p.digest, wire })
     this.checkProgress(p.seq, p.view)
     if (body.kind === 'commit' && slot.batch === undefined) this.tryDecideLate(p.seq, p.view)
+  }
+
+  /**
+   * A message we already have, again: a retransmission or a replay. If it is about a seq we
+   * decided, the sender is stuck below it (see onSyncTimer): send it the commit proofs.
+   */
+  private onRepeat (from: ReplicaId, seq: number, reason: string): void {
+    this.reject(from, reason)
+    if (this.log.get(seq)?.decided !== undefined || seq <= this._lastExecuted) this.forwardDecided(from, seq - 1)
   }
 
   /** Keeps evidence from a view we cannot vote in; bounded to 4 views per seq inside the window. */
@@ -628,6 +637,12 @@ export class Replica {
       this.fx.push({ type: 'needSync', seq: claimed })
     }
     if (this.lastCheckpointWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.lastCheckpointWire })
+    // Also repeat what we signed for the next seq: a replica with nothing executed yet has no
+    // checkpoint to repeat, and a repeated vote for a seq the others decided reads the same way.
+    const slot = this.log.get(this._lastExecuted + 1)?.slots.get(this._view)
+    const own = slot?.commits.get(this.self)?.wire ?? slot?.prepares.get(this.self)?.wire ??
+      (slot?.batch !== undefined && primaryOf(this._view, this.n) === this.self ? slot.batch.wire : undefined)
+    if (own !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: own })
   }
 
   private onSynced (seq: number, blockHash: Uint8Array, stateRoot: Uint8Array, signatures: unknown): void {
