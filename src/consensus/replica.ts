@@ -91,6 +91,7 @@ export class Replica {
   private readonly seenView = new Map<ReplicaId, number>()
   private readonly forwardedAt = new Map<ReplicaId, number>()
   private lastCheckpointWire: Uint8Array | undefined = undefined
+  private readonly restored: boolean
   /** Messages slightly ahead (next view, or just above the high watermark), replayed when the replica catches up. */
   private deferred: Array<{ from: ReplicaId, bytes: Uint8Array }> = []
   private replayDeferred = false
@@ -118,6 +119,7 @@ export class Replica {
     this.pool = new RequestPool(4 * this.L + 64)
     this.checkpoints = new CheckpointTracker(this.n, this.q.quorum)
     this.maxDeferred = 4 * this.n * (this.L + 1)
+    this.restored = options.restore !== undefined
     if (options.restore !== undefined) this.restore(options.restore)
   }
 
@@ -140,6 +142,8 @@ export class Replica {
   /** Arms timers; after a restart re-announces an unfinished view change. */
   start (now: number): ReplicaEffect[] {
     return this.guard(this.self, now, () => {
+      // After a restart we may have missed blocks that nobody will resend unasked.
+      if (this.restored) this.statusPing()
       if (this._inViewChange) {
         if (this.ownViewChangeWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.ownViewChangeWire })
         this.armTimer('vc', this.backoff())
@@ -554,8 +558,9 @@ export class Replica {
     }
     const store = p.seq <= this.low + 2 * this.L
     const r = this.checkpoints.add(from, p.seq, { blockHash: p.blockHash, stateRoot: p.stateRoot, signature: p.signature }, store)
-    // A repeated checkpoint is a replica stuck at that seq asking for help (see onSyncTimer).
+    // A repeated checkpoint is a replica stuck at that seq asking for help (see statusPing).
     if (r === 'duplicate') { this.forwardDecided(from, p.seq); return }
+    if (p.seq < this.low) this.forwardDecided(from, p.seq)
     if (r === 'equivocation') { this.reject(from, `equivocation: ${from} sent two different checkpoints for seq ${p.seq}`); return }
     if (store) this.afterCheckpointVote(p.seq)
   }
@@ -636,6 +641,11 @@ export class Replica {
       this.lastNeedSync = Math.max(this.lastNeedSync, claimed)
       this.fx.push({ type: 'needSync', seq: claimed })
     }
+    this.statusPing()
+  }
+
+  /** Repeats our latest checkpoint and our vote for the next seq: "this is where I am stuck". */
+  private statusPing (): void {
     if (this.lastCheckpointWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.lastCheckpointWire })
     // Also repeat what we signed for the next seq: a replica with nothing executed yet has no
     // checkpoint to repeat, and a repeated vote for a seq the others decided reads the same way.
