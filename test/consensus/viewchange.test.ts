@@ -130,3 +130,21 @@ test('a replica cut off from every message catches up from forwarded commit proo
   assertPrefixAgreement(c, [0, 1, 2, 3])
   assert.equal(c.replicas[0]!.view, 0, 'the others stayed in view 0')
 })
+
+test('a primary that lost one commit (no certificate possible) recovers through a status ping', () => {
+  const c = new Cluster(4)
+  c.silent.add(3)
+  let dropped = 0
+  c.filter = (from, to, bytes) => {
+    if (from !== 2 || to !== 0 || dropped > 0) return true
+    const o = openMessage(bytes, c.configs[0]!, cryptoFor(c.keys[0]!))
+    if ('body' in o && o.body.kind === 'commit') { dropped++; return false }
+    return true
+  }
+  c.start()
+  for (let i = 0; i < 4; i++) c.submit(request(i), [0, 1, 2])
+  assert.equal(c.run(() => [0, 1, 2].every(i => idsOf(c, i).length === 4)), true, JSON.stringify(c.replicas.map(r => r.status())))
+  assert.equal(dropped, 1)
+  assert.equal(c.replicas[0]!.view, 0, 'no view change was needed')
+  assertPrefixAgreement(c, [0, 1, 2])
+})
