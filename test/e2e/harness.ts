@@ -112,7 +112,7 @@ export class ProcNet {
     return createTx({ chainId: this.chainId, sender: k.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to: toAddress, amount } }, k.secretKey)
   }
 
-  async submit (i: number, tx: Uint8Array, wait = false, timeoutMs = 10_000): Promise<{ status: number, body: { txId?: string, status?: string, height?: number, error?: { code: string } } }> {
+  async submit (i: number, tx: Uint8Array, wait = false, timeoutMs = 10_000): Promise<{ status: number, body: { txId?: string, status?: string, height?: number, error?: { code: string, message: string } } }> {
     const r = await fetch(`${this.url(i)}/txs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

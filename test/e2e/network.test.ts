@@ -85,3 +85,41 @@ test('a validator frozen (SIGSTOP) past the view-change timeout catches up by bl
     await net.waitFor(`tx ${id} on node ${victim}`, async () => await net.txOn(victim, id), v => v !== null, 20_000)
   }
 })
+
+test('bad input to a real node gets a typed 4xx and the node keeps committing', async () => {
+  const bob = await net.key('bob')
+  const post = async (body: string, type = 'application/json'): Promise<{ status: number, code?: string }> => {
+    const r = await fetch(`${net.url(1)}/txs`, { method: 'POST', headers: { 'content-type': type }, body })
+    const j = await r.json() as { error?: { code: string } }
+    return { status: r.status, ...(j.error !== undefined ? { code: j.error.code } : {}) }
+  }
+  assert.deepEqual(await post('{not json'), { status: 400, code: 'ERR_BAD_JSON' })
+  assert.equal((await post(JSON.stringify({ tx: 42 }))).status, 400)
+  assert.equal((await post(JSON.stringify({ tx: 'ab'.repeat(800_000) }))).status, 413)
+  const good = await net.transferTx('alice', bob.address, 1)
+  const { decode, encode } = await import('../../src/codec/index.js')
+  const wire = decode(good) as { body: Uint8Array, sig: Uint8Array }
+  const sig = Uint8Array.from(wire.sig)
+  sig[5]! ^= 0xff
+  const forged = encode({ body: wire.body, sig })
+  const f = await net.submit(1, forged)
+  assert.equal(f.status, 400, JSON.stringify(f.body))
+  assert.equal(f.body.error?.code, 'ERR_BAD_SIGNATURE')
+  const ok = await net.submit(1, good, true)
+  assert.equal(ok.body.status, 'committed')
+  // The same bytes again are idempotent; another tx reusing the spent nonce is a replay.
+  const again = await net.submit(2, good, true)
+  assert.equal(again.body.status, 'committed')
+  assert.equal(again.body.txId, ok.body.txId)
+  const k = await net.key('alice')
+  const { createTx } = await import('../../src/state/index.js')
+  const { decodeTx } = await import('../../src/state/index.js')
+  const replay = createTx({ ...decodeTx(good).body, args: { to: bob.address, amount: 2 } }, k.secretKey)
+  const rp = await net.submit(2, replay)
+  assert.equal(rp.status, 409, JSON.stringify(rp.body))
+  assert.equal(rp.body.error?.code, 'ERR_STALE_NONCE')
+  const unknown = await fetch(`${net.url(1)}/nope`)
+  assert.equal(unknown.status, 404)
+  const after = await net.submit(3, await net.transferTx('alice', bob.address, 1), true)
+  assert.equal(after.body.status, 'committed', 'still committing after the bad requests')
+})
