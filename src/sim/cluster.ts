@@ -275,6 +275,8 @@ export class Cluster {
       }
       case 'restart': {
         const node = this.nodes[ev.replica]!
+        // A mid-step crash still waiting for its step happens now, so the restart is real.
+        if (node.cutNextStep && node.replica !== null) this.crash(node)
         if (!this.isUp(node)) this.startNode(node, true)
         return
       }
