@@ -200,6 +200,15 @@ async function main (): Promise<number> {
         const tRec = Date.now()
         row.recoverS = (tRec - tHeal) / 1000
         say(`  recovered in ${row.recoverS.toFixed(1)} s: all at >= ${agreed.height} (heights ${agreed.heights.join('/')}), block ${agreed.hash.slice(0, 12)}, state ${agreed.stateRoot.slice(0, 12)}`)
+        // /status has no verification field: the node logs the start-time check of its stored
+        // chain (hash links, certificates, state root), so each restarted node must show it.
+        if (!stub) {
+          for (const name of f.restarts) {
+            const log = await podman.logsSince(name, tInject)
+            if (!log.includes('"msg":"stored chain verified"')) throw new Error(`${name} restarted without logging "stored chain verified"`)
+          }
+          if (f.restarts.length > 0) say(`  stored chain verified at start on ${f.restarts.join(', ')}`)
+        }
         if (load !== null) {
           await sleep(afterMs)
           row.tpsAfter = load.rate(tRec, tRec + afterMs)

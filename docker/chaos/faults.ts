@@ -19,6 +19,8 @@ export interface FaultRun {
   target: string
   note: string
   holdMs: number
+  /** Containers this fault starts afresh: each must log that its stored chain verified. */
+  restarts: string[]
   inject: () => Promise<void>
   heal: () => Promise<void>
 }
@@ -44,6 +46,7 @@ export const FAULTS: FaultSpec[] = [
       return {
         name: 'kill-restart',
         target: t.name,
+        restarts: [t.name],
         note: 'SIGKILL a backup, start it 3 s later (WAL + block sync recovery)',
         holdMs: 3000,
         inject: async () => { await ctx.podman.kill(t.name, 'KILL') },
@@ -58,6 +61,7 @@ export const FAULTS: FaultSpec[] = [
       return {
         name: 'kill-primary',
         target: t.name,
+        restarts: [t.name],
         note: 'SIGKILL the primary past the view-change timeout, then start it',
         holdMs: pastViewChange(ctx),
         inject: async () => { await ctx.podman.kill(t.name, 'KILL') },
@@ -72,6 +76,7 @@ export const FAULTS: FaultSpec[] = [
       return {
         name: 'partition',
         target: t.name,
+        restarts: [],
         note: 'network disconnect a backup for 10 s, reconnect (it must catch up)',
         holdMs: 10_000,
         inject: async () => { await ctx.podman.disconnect(ctx.network, t.name) },
@@ -86,6 +91,7 @@ export const FAULTS: FaultSpec[] = [
       return {
         name: 'pause-primary',
         target: t.name,
+        restarts: [],
         note: 'freeze the primary (SIGSTOP via cgroup freezer) past the view-change timeout',
         holdMs: pastViewChange(ctx),
         inject: async () => { await ctx.podman.pause(t.name) },
@@ -101,6 +107,7 @@ export const FAULTS: FaultSpec[] = [
       return {
         name: 'clock-skew',
         target: t.name,
+        restarts: [t.name],
         note: `simulated: containers share the host kernel clock, so the primary restarts with BFT_CLOCK_OFFSET_MS=${offset} (half the allowed skew) for 10 s, then restarts without it`,
         holdMs: 10_000,
         inject: async () => { await ctx.recreate(t, { BFT_CLOCK_OFFSET_MS: String(offset) }) },
@@ -113,6 +120,7 @@ export const FAULTS: FaultSpec[] = [
     plan: (ctx) => ({
       name: 'restart-all',
       target: 'all',
+      restarts: ctx.cluster.nodes.map(n => n.name),
       note: 'SIGTERM every validator at once, start them again: the ledger must reload and verify',
       holdMs: 1000,
       inject: async () => { await Promise.all(ctx.cluster.nodes.map(async n => { await ctx.podman.stop(n.name, 10) })) },

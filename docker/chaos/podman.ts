@@ -81,6 +81,12 @@ export class Podman {
     return r.stdout.split('\n').map(s => s.trim()).filter(s => s !== '')
   }
 
+  /** Log lines written since `since` (ms since the epoch), stdout and stderr interleaved. */
+  async logsSince (name: string, since: number): Promise<string> {
+    const r = await run('bash', ['-c', 'exec podman logs --since "$1" "$2" 2>&1', 'logs', new Date(since).toISOString(), name], { env: this.env, timeoutMs: 30_000, allowFail: true })
+    return r.stdout
+  }
+
   /** The container's stdout and stderr interleaved in the order they were written. */
   async logs (name: string, lines = 40): Promise<string> {
     const r = await run('bash', ['-c', 'exec podman logs --tail "$1" "$2" 2>&1', 'logs', String(lines), name], { env: this.env, timeoutMs: 30_000, allowFail: true })
