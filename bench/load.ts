@@ -1,7 +1,7 @@
 import { BftClient } from '../src/client/index.js'
 import { errorMessage } from '../src/errors.js'
 import type { PoolTx } from './pool.js'
-import type { BlockWatch, SeenBlock } from './block-watch.js'
+import type { SeenBlock } from './block-watch.js'
 import { summarize, type LatencySummary } from './stats.js'
 
 export interface LoadOptions {
@@ -48,7 +48,8 @@ export interface LoadResult {
  * arrive in order at one node), and commit times come from the block stream, so measuring
  * never competes with the nodes for HTTP capacity.
  */
-export async function runLoad (pool: PoolTx[], watch: BlockWatch, hook: { set: (fn: (b: SeenBlock) => void) => void }, opts: LoadOptions): Promise<LoadResult> {
+/** `hook.set` installs the per-block callback of the caller's BlockWatch for the duration of the run. */
+export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) => void) => void }, opts: LoadOptions): Promise<LoadResult> {
   const n = opts.urls.length
   // One client per node, each failing over to the others if its node is down.
   const clients = opts.urls.map((_, i) => new BftClient({ nodes: [...opts.urls.slice(i), ...opts.urls.slice(0, i)], timeoutMs: 30_000, retries: 0 }))

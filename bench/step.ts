@@ -82,7 +82,7 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
   const cpuTimer = setTimeout(() => { cpu1 = sampleRss(); self1 = process.cpuUsage(self0); load1 = loadavg()[0]! }, opts.durationMs)
   let load: LoadResult
   try {
-    load = await runLoad(txs, watch, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls })
+    load = await runLoad(txs, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls })
     pool.giveBack(txs.slice(load.sent))
   } finally {
     clearInterval(rssTimer)
@@ -128,7 +128,7 @@ async function warm (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise
   const watch = new BlockWatch(cluster.urls[0]!, b => sink(b))
   await watch.start(start.height + 1)
   try {
-    const r = await runLoad(txs, watch, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls, rate: 'max', durationMs: 120_000, window: Math.min(opts.window, 2000), onTick: undefined })
+    const r = await runLoad(txs, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls, rate: 'max', durationMs: 120_000, window: Math.min(opts.window, 2000), onTick: undefined })
     pool.giveBack(txs.slice(r.sent))
     if (r.lost > 0 || Object.keys(r.rejected).length > 0) process.stderr.write(`warm-up: ${r.lost} txs not committed, rejected ${JSON.stringify(r.rejected)}\n`)
   } finally {
