@@ -12,7 +12,7 @@ import { BlockStore } from '../ledger/store.js'
 import type { Wal } from '../ledger/wal.js'
 import { loadGenesis, genesisHash, genesisTip, type Genesis } from '../ledger/genesis.js'
 import { verifyStoredChain } from '../ledger/recovery.js'
-import { certificateFromCheckpoints } from '../ledger/certificate.js'
+import { certificateFromCheckpoints, type Certificate } from '../ledger/certificate.js'
 import { Mempool } from '../mempool/index.js'
 import { StateStore } from '../state/store.js'
 import { decodeTx, genesisWrites, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
@@ -38,6 +38,8 @@ interface Waiter {
 }
 
 const MAX_TRACES = 200_000
+/** WAL seq of records about views rather than one sequence number: never truncated. */
+const NO_SEQ = Number.MAX_SAFE_INTEGER
 
 /**
  * One validator: LevelDB (blocks, state, WAL) + mempool + the pure PBFT replica (through the
@@ -66,6 +68,7 @@ export class LedgerNode implements NodeService {
   private readonly blockListeners = new Set<(b: BlockView) => void>()
   private readonly startedAt = Date.now()
   private certifiedHeight = 0
+  private readonly pendingCerts = new Map<number, Certificate>()
   private view = 0
   private primary = 0
   private timers: NodeJS.Timeout[] = []
@@ -175,7 +178,7 @@ export class LedgerNode implements NodeService {
     this.driver = new ConsensusDriver({
       replica: this.replica,
       now: () => Date.now() + this.config.clockOffsetMs,
-      persist: async (records) => { await this.wal.appendMany(records.map(r => ({ record: r, seq: r.seq ?? Number.MAX_SAFE_INTEGER }))) },
+      persist: async (records) => { await this.wal.appendMany(records.map(r => ({ record: r, seq: r.seq ?? NO_SEQ }))) },
       truncate: async (below) => { await this.wal.truncate(below) },
       send: (to, bytes) => {
         // A message the transport refuses (e.g. larger than a frame) is lost like any dropped
@@ -196,10 +199,13 @@ export class LedgerNode implements NodeService {
         return r
       },
       onCertified: async (e) => {
-        const cert = certificateFromCheckpoints(e.seq, e.blockHash, e.stateRoot, e.signatures)
-        await this.store.putCertificate(cert)
         this.certifiedHeight = Math.max(this.certifiedHeight, e.seq)
         this.meters.certifiedHeight.set(this.certifiedHeight)
+        const cert = certificateFromCheckpoints(e.seq, e.blockHash, e.stateRoot, e.signatures)
+        // A lagging replica can collect 2f+1 checkpoints for a height it has not executed
+        // yet; keep the certificate until the block is here (or sync brings it with its own).
+        if (e.seq > this.pipeline.height) { this.pendingCerts.set(e.seq, cert); return }
+        await this.storeCertificate(cert)
       },
       onNeedSync: () => { void this.sync.catchUp().catch(err => this.logger.warn({ err: errorMessage(err) }, 'sync failed')) },
       onViewChanged: (view, primary) => {
@@ -234,7 +240,7 @@ export class LedgerNode implements NodeService {
       const verified = await verifyStoredChain(store, genesis)
       logger.info({ height: store.head()?.height ?? 0, verified }, 'stored chain verified')
       const wal = await store.openWal()
-      const walRecords = (await wal.load()).map(e => ({ kind: e.kind, bytes: e.bytes, seq: e.seq }))
+      const walRecords = (await wal.load()).map(e => e.seq === NO_SEQ ? { kind: e.kind, bytes: e.bytes } : { kind: e.kind, bytes: e.bytes, seq: e.seq })
       return new LedgerNode({ logger, genesis, config, key, db, store, state, wal, walRecords })
     } catch (err) {
       await db.close()
@@ -277,8 +283,15 @@ export class LedgerNode implements NodeService {
     this.healthProbes++
     if (reachable >= quorum) this.healthyProbes++
     this.meters.availability.set(this.healthyProbes / this.healthProbes)
-    if (Date.now() - this.lastHeightChange > 3000) {
+    const stalledMs = Date.now() - this.lastHeightChange
+    if (stalledMs > 3000) {
       void this.sync.catchUp().catch(err => this.logger.debug({ err: errorMessage(err) }, 'periodic sync failed'))
+    }
+    // PBFT's client retransmission: requests that sat in the mempool while nothing committed
+    // are handed to the replica again, so a replica that lost them (restart, view change) has
+    // them and its view-change timer runs against a primary that is not ordering them.
+    if (this.mempool.size > 0 && stalledMs > this.genesis.params.viewChangeTimeoutMs) {
+      this.feedConsensus(true)
     }
   }
 
@@ -355,8 +368,32 @@ export class LedgerNode implements NodeService {
     return this.mempool.reap(Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).map(r => toHex(r.id))
   }
 
+  /**
+   * A certificate that does not match our stored block means 2f+1 validators signed a
+   * different block or state root at that height than we executed: this node has diverged
+   * (disk corruption or non-determinism). That is logged loudly, never papered over.
+   */
+  private async storeCertificate (cert: Certificate): Promise<void> {
+    try {
+      await this.store.putCertificate(cert)
+    } catch (err) {
+      const code = err instanceof BftError ? err.code : 'ERR_INTERNAL'
+      if (code === 'ERR_CERT_MISMATCH') this.logger.fatal({ height: cert.height, err: errorMessage(err) }, 'certified block differs from the stored one: this node diverged')
+      else this.logger.warn({ height: cert.height, err: errorMessage(err) }, 'certificate not stored')
+    }
+  }
+
   private onBlockCommitted (c: CommittedBlock): void {
     const h = c.block.header.height
+    for (const height of this.pendingCerts.keys()) {
+      if (height < h) this.pendingCerts.delete(height)
+    }
+    const pending = this.pendingCerts.get(h)
+    if (pending !== undefined) {
+      this.pendingCerts.delete(h)
+      // After the pipeline's write finished (this runs inside it), so the block is there.
+      queueMicrotask(() => { void this.storeCertificate(pending) })
+    }
     this.lastHeightChange = Date.now()
     this.meters.blocks.inc()
     this.meters.height.set(h)
