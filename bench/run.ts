@@ -28,6 +28,8 @@ export interface BenchReport {
   verify: VerifyBound
   mode: 'single' | 'sweep' | 'accounts'
   runs: Array<StepResult & { accounts?: number, ratioOfBound: number }>
+  /** Runs that could not start (state-size mode). */
+  errors: Array<{ accounts: number, error: string }>
   profile?: { file: string, totalMs: number, frames: Array<{ frame: string, selfMs: number, pct: number }>, areas: Array<{ frame: string, selfMs: number, pct: number }> }
 }
 
@@ -79,7 +81,8 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
     validators,
     verify,
     mode: opts.accounts !== undefined ? 'accounts' : opts.sweep ? 'sweep' : 'single',
-    runs: []
+    runs: [],
+    errors: []
   }
   const profileDir = join(opts.out, 'profiles')
   let failed = false
@@ -96,7 +99,16 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
       say(`\n== state size: ${count} funded accounts (${senders.length} senders + ${fillers} others) ==`)
       const filler = makeFillerAddresses(fillers, opts.seed)
       const t = performance.now()
-      const cluster = await open(opts, senders, filler)
+      let cluster: Cluster
+      try {
+        cluster = await open(opts, senders, filler)
+      } catch (err) {
+        // e.g. the ledger's genesis hash encodes all balances in one value capped at 8 MiB (~140k accounts).
+        say(`state size ${count}: the testnet did not start: ${errorMessage(err)}`)
+        report.errors.push({ accounts: count, error: errorMessage(err) })
+        failed = true
+        continue
+      }
       say(`testnet up in ${((performance.now() - t) / 1000).toFixed(1)} s`)
       try {
         record(await step(cluster, opts, new TxPool({ chainId: cluster.chainId, senders, recipients: recipientsOf(senders, filler), seed: opts.seed, progress: opts.progress }), opts.rate, `${count} accounts`, true), count)
