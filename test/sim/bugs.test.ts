@@ -5,7 +5,7 @@ import type { ReplicaBug } from '../../src/sim/replica-api.js'
 import { runRange } from './helpers.js'
 
 /** Seeds allowed per broken variant and cluster size before the simulator counts as blind to it. */
-const BUDGET = 500
+const BUDGET = 1000
 
 for (const bug of ['weak-quorum', 'commit-without-prepare', 'drop-prepared-in-view-change'] as ReplicaBug[]) {
   test(`broken replica "${bug}" is caught as a safety violation within ${BUDGET} seeds`, () => {
