@@ -3,6 +3,8 @@ import { keyPairFromSeed, sha256, sign, verify, type KeyPair } from '../../src/c
 import { Replica, type ReplicaOptions } from '../../src/consensus/replica.js'
 import { openMessage } from '../../src/consensus/messages.js'
 import type { CheckpointSignature, ClientRequest, ConsensusCrypto, PersistRecord, ReplicaConfig, ReplicaEffect, ReplicaEvent } from '../../src/consensus/types.js'
+import { rng } from '../support/seeded.js'
+export { rng }
 
 /** Deterministic keys: validator i's seed is 32 bytes of (i+1). */
 export function validatorKeys (n: number): KeyPair[] {
@@ -34,17 +36,6 @@ export function request (i: number): ClientRequest {
   return { id: sha256(bytes), bytes }
 }
 
-/** Small seeded PRNG (mulberry32) so a failing run can be replayed from its printed seed. */
-export function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Pending { at: number, order: number, to: number, event: ReplicaEvent }
 

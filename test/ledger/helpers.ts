@@ -14,18 +14,9 @@ import type { Certificate } from '../../src/ledger/certificate.js'
 import { DEFAULT_PARAMS, genesisTip, parseGenesis, peerIdOfKey, type Genesis, type GenesisFile } from '../../src/ledger/genesis.js'
 import type { BlockStore } from '../../src/ledger/store.js'
 import type { Head } from '../../src/ledger/records.js'
+import { rng } from '../support/seeded.js'
+export { rng }
 
-/** mulberry32: small, seedable, and the same on every platform. */
-export function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export function testSeed (): number {
   const env = process.env.TEST_SEED
