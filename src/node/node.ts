@@ -228,7 +228,7 @@ export class LedgerNode implements NodeService {
   static async open (opts: { home: string, logLevel?: string, logger?: Logger }): Promise<LedgerNode> {
     const paths = homePaths(opts.home)
     const config = await loadNodeConfig(paths.config)
-    const logger = opts.logger ?? createLogger(config.moniker, opts.logLevel ?? config.logLevel)
+    const logger = opts.logger ?? createLogger(config.moniker, opts.logLevel ?? process.env.LOG_LEVEL ?? config.logLevel)
     const key = await readKeyFile(paths.key)
     const genesis = await loadGenesis(paths.genesis, logger)
     const db = await openLedgerDb(join(paths.data, 'ledger'))
@@ -285,7 +285,7 @@ export class LedgerNode implements NodeService {
     this.meters.availability.set(this.healthyProbes / this.healthProbes)
     const stalledMs = Date.now() - this.lastHeightChange
     if (stalledMs > 3000) {
-      void this.sync.catchUp().catch(err => this.logger.debug({ err: errorMessage(err) }, 'periodic sync failed'))
+      void this.sync.catchUp().catch(err => this.logger.warn({ err: errorMessage(err) }, 'periodic sync failed'))
     }
     // PBFT's client retransmission: requests that sat in the mempool while nothing committed
     // are handed to the replica again, so a replica that lost them (restart, view change) has

@@ -82,7 +82,7 @@ export class BlockSync {
         const r = await this.ask(peer, { type: 'head' })
         if (r.type === 'head') heads.push({ peer, height: r.certifiedHeight })
       } catch (err) {
-        this.d.logger.debug({ peer, err: errorMessage(err) }, 'sync: head request failed')
+        this.d.logger.info({ peer, err: errorMessage(err) }, 'sync: head request failed')
       }
     }))
     heads.sort((a, b) => b.height - a.height)
