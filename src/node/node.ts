@@ -76,6 +76,7 @@ export class LedgerNode implements NodeService {
   private healthyProbes = 0
   private lastHeightChange = Date.now()
   private stopped = false
+  private feedScheduled = false
 
   private constructor (parts: {
     logger: Logger, genesis: Genesis, config: NodeConfig, key: KeyFile, db: LevelDb, store: BlockStore,
@@ -342,7 +343,7 @@ export class LedgerNode implements NodeService {
     if (opts.forward) {
       try { this.p2p.broadcast('tx', bytes) } catch (err) { this.logger.warn({ err: errorMessage(err), txId: res.txId }, 'tx not forwarded') }
     }
-    this.feedConsensus(false)
+    this.scheduleFeed()
     return res.txId
   }
 
@@ -351,6 +352,19 @@ export class LedgerNode implements NodeService {
    * primary): backups need the requests to run their view-change timers, and a new primary
    * already holds them after a view change.
    */
+  /**
+   * One reap per event-loop turn, however many transactions arrived in it: reaping scans the
+   * mempool, so doing it per admitted tx made admission quadratic under load.
+   */
+  private scheduleFeed (): void {
+    if (this.feedScheduled) return
+    this.feedScheduled = true
+    setImmediate(() => {
+      this.feedScheduled = false
+      if (!this.stopped) this.feedConsensus(false)
+    })
+  }
+
   private feedConsensus (all: boolean): void {
     if (all) this.mempool.unmarkProposed(this.mempoolIds())
     const ready = this.mempool.reap(100_000, 64 * 1024 * 1024)
@@ -429,7 +443,7 @@ export class LedgerNode implements NodeService {
       for (const fn of this.blockListeners) { try { fn(view) } catch { /* a listener's failure is its own */ } }
     }
     // Queued future-nonce transactions may have become ready.
-    queueMicrotask(() => { this.feedConsensus(false) })
+    this.scheduleFeed()
   }
 
   private withTrace (r: ReceiptView): ReceiptView {
