@@ -38,6 +38,13 @@ interface Waiter {
 }
 
 const MAX_TRACES = 200_000
+/**
+ * Receipt codes of transactions that the executor refused before consuming their nonce
+ * (state/executor.ts): they leave the account nonce where it was.
+ */
+const NONCE_UNTOUCHED = new Set(['ERR_TX_MALFORMED', 'ERR_DUPLICATE_TX', 'ERR_WRONG_CHAIN', 'ERR_BAD_SIGNATURE', 'ERR_STALE_NONCE', 'ERR_NONCE_GAP', 'ERR_INTERNAL'])
+const NONCE_CACHE_SIZE = 100_000
+
 /** WAL seq of records about views rather than one sequence number: never truncated. */
 const NO_SEQ = Number.MAX_SAFE_INTEGER
 
@@ -77,6 +84,8 @@ export class LedgerNode implements NodeService {
   private lastHeightChange = Date.now()
   private stopped = false
   private feedScheduled = false
+  /** Next committed nonce per sender, kept current by onBlockCommitted: admission reads no LevelDB. */
+  private readonly nonceCache = new Map<string, number>()
 
   private constructor (parts: {
     logger: Logger, genesis: Genesis, config: NodeConfig, key: KeyFile, db: LevelDb, store: BlockStore,
@@ -101,7 +110,7 @@ export class LedgerNode implements NodeService {
       maxTxBytes: g.params.maxTxBytes,
       maxSize: g.params.mempoolSize,
       maxPerSender: g.params.mempoolPerSender,
-      nonceOf: async (sender) => await readNonce(this.state, sender),
+      nonceOf: async (sender) => await this.committedNonce(sender),
       log: this.logger.child({ component: 'mempool' })
     })
 
@@ -352,6 +361,18 @@ export class LedgerNode implements NodeService {
    * primary): backups need the requests to run their view-change timers, and a new primary
    * already holds them after a view change.
    */
+  private async committedNonce (sender: string): Promise<number> {
+    const hit = this.nonceCache.get(sender)
+    if (hit !== undefined) return hit
+    const n = await readNonce(this.state, sender)
+    // A block may have committed while we read; only an entry it did not set is filled in.
+    if (!this.nonceCache.has(sender)) {
+      if (this.nonceCache.size >= NONCE_CACHE_SIZE) this.nonceCache.clear()
+      this.nonceCache.set(sender, n)
+    }
+    return this.nonceCache.get(sender)!
+  }
+
   /**
    * One reap per event-loop turn, however many transactions arrived in it: reaping scans the
    * mempool, so doing it per admitted tx made admission quadratic under load.
@@ -425,10 +446,12 @@ export class LedgerNode implements NodeService {
         if (tr.timings.admitted !== undefined && tr.timings.ordered !== undefined) this.meters.phase.observe({ phase: 'order' }, (tr.timings.ordered - tr.timings.admitted) / 1000)
         this.logger.debug({ txId: id, traceId: tr.traceId, height: h, status: r.status }, 'tx executed')
       }
-      try {
-        const tx = decodeTx(c.block.txs[i]!)
-        nonces.set(tx.sender, Math.max(nonces.get(tx.sender) ?? 0, tx.body.nonce + 1))
-      } catch { /* malformed tx: failed receipt, nothing to evict */ }
+      if (!NONCE_UNTOUCHED.has(r.status)) {
+        try {
+          const tx = decodeTx(c.block.txs[i]!)
+          nonces.set(tx.sender, Math.max(nonces.get(tx.sender) ?? 0, tx.body.nonce + 1))
+        } catch { /* cannot happen for a tx that consumed its nonce */ }
+      }
       const ws = this.waiters.get(id)
       if (ws !== undefined) {
         this.waiters.delete(id)
@@ -436,6 +459,7 @@ export class LedgerNode implements NodeService {
         for (const w of ws) w.resolve(view)
       }
     })
+    for (const [sender, next] of nonces) this.nonceCache.set(sender, next)
     this.mempool.onCommitted(ids, nonces)
     this.meters.mempoolSize.set(this.mempool.size)
     if (this.blockListeners.size > 0) {
