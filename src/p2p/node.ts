@@ -1,5 +1,6 @@
 import { privateKeyFromRaw } from '@libp2p/crypto/keys'
-import type { Stream } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Connection, Stream } from '@libp2p/interface'
 import type { Logger } from '../log.js'
 import type { PeerView } from '../node/service.js'
 import { errorMessage } from '../errors.js'
@@ -7,7 +8,6 @@ import { keyPairFromSeed } from '../crypto/index.js'
 import { P2PError } from './errors.js'
 import { resolveOptions, type P2POptions, type ResolvedOptions } from './options.js'
 import { Host } from './host.js'
-import type { PeerConnection } from './connection.js'
 import { allowListGater, type GateRecord } from './gater.js'
 import { Outbox } from './outbox.js'
 import { readTopicStream, type Offence } from './inbox.js'
@@ -16,7 +16,6 @@ import { TokenBucket } from './rate-limit.js'
 import { PeerScores, DEFAULT_SCORES } from './scores.js'
 import { Reconnector } from './reconnector.js'
 import { FailureDetector } from './health.js'
-import { PING_PROTOCOL, handlePing, ping } from './ping.js'
 import { SYNC_PROTOCOL, serveSync, syncRequest, type SyncHandler } from './sync.js'
 
 export type Topic = 'consensus' | 'tx'
@@ -41,6 +40,9 @@ const COOLDOWN_MS = 1000
  */
 const MAX_BATCH_BYTES = 1024 * 1024
 
+/** Sync requests are short exchanges, but a catching-up node may have several in flight. */
+const SYNC_MAX_STREAMS = 64
+
 /** Points taken off a peer for each kind of protocol misbehaviour. */
 export const PENALTY = { oversized: 40, garbage: 40, rate: 25 } as const
 
@@ -59,6 +61,8 @@ export interface P2PStats {
   bytesOut: number
   /** Frames passed to send()/broadcast() for peers that are not allowed. */
   unroutable: number
+  /** Frames passed to send()/broadcast() that can never fit maxFrameBytes: logged and dropped. */
+  tooLargeDropped: number
 }
 
 /**
@@ -72,6 +76,7 @@ export class P2PNode {
   private readonly log: Logger
   private readonly host: Host
   private readonly allowed: Set<string>
+  private readonly staticPeers: string[]
   private readonly scores: PeerScores
   private readonly health: FailureDetector
   private readonly reconnector: Reconnector
@@ -84,7 +89,7 @@ export class P2PNode {
   private syncHandler: SyncHandler | undefined
   private heartbeat: NodeJS.Timeout | undefined
   private running = false
-  private readonly counters = { refusedConnections: 0, oversizedFrames: 0, garbageStreams: 0, rateLimited: 0, framesIn: 0, unroutable: 0 }
+  private readonly counters = { refusedConnections: 0, oversizedFrames: 0, garbageStreams: 0, rateLimited: 0, framesIn: 0, unroutable: 0, tooLargeDropped: 0 }
   // Send counters of outboxes already discarded (stop), so totals never go backwards.
   private readonly retired = { queueDropped: 0, writeLost: 0, framesOut: 0, batchesOut: 0, bytesOut: 0 }
 
@@ -101,10 +106,14 @@ export class P2PNode {
     this.host = new Host({
       privateKey,
       logger: this.log,
-      gater: allowListGater(id => this.allowed.has(id), id => this.refusedMs(id) > 0, r => { this.onRefused(r) })
+      gater: allowListGater(id => this.allowed.has(id), id => this.refusedMs(id) > 0, r => { this.onRefused(r) }),
+      bootstrap: bootstrapList(this.o.peers.filter(p => p.peerId !== peerIdFromPrivateKey(privateKey).toString())),
+      // After the reconnector's first dials (see dialsFirst), so bootstrap usually finds the connection made.
+      bootstrapDelayMs: 4 * Math.max(2 * this.o.backoff.baseMs, 250)
     })
     this.peerId = this.host.peerId.toString()
     this.allowed.delete(this.peerId)
+    this.staticPeers = this.o.peers.map(p => p.peerId).filter(id => id !== this.peerId)
     this.health = new FailureDetector({
       suspectAfterMs: this.o.suspectAfterMs,
       now: this.o.now,
@@ -131,14 +140,11 @@ export class P2PNode {
     for (const topic of TOPICS) {
       this.host.handle(TOPIC_PROTOCOLS[topic], (stream, conn) => { this.onTopicStream(topic, stream, conn) })
     }
-    this.host.handle(PING_PROTOCOL, (stream, conn) => {
-      this.health.seen(conn.remotePeer)
-      handlePing(stream)
-    })
     this.host.handle(SYNC_PROTOCOL, (stream, conn) => {
-      this.health.seen(conn.remotePeer)
-      serveSync(stream, conn.remotePeer, this.syncHandler, this.syncLimits(), this.o.dialTimeoutMs * 6, this.log)
-    })
+      const peer = conn.remotePeer.toString()
+      this.health.seen(peer)
+      serveSync(stream, peer, this.syncHandler, this.syncLimits(), this.o.dialTimeoutMs * 6, this.log)
+    }, { maxInboundStreams: SYNC_MAX_STREAMS, maxOutboundStreams: SYNC_MAX_STREAMS })
   }
 
   async start (): Promise<void> {
@@ -170,9 +176,13 @@ export class P2PNode {
     return this.host.addrs()
   }
 
-  /** Queues `frame` for `peerId`; never blocks. Throws P2PError('ERR_FRAME_TOO_LARGE') if it can never fit a batch. */
+  /**
+   * Queues `frame` for `peerId`; never blocks. A frame that can never fit a batch is logged,
+   * counted (stats().tooLargeDropped) and dropped: its size depends on data (a big
+   * transaction batch), so it must not throw into callers that cannot expect it.
+   */
   send (peerId: string, topic: Topic, frame: Uint8Array): void {
-    this.checkFrame(topic, frame)
+    if (!this.checkFrame(topic, frame)) return
     if (!this.allowed.has(peerId)) {
       this.counters.unroutable++
       this.log.debug({ peer: peerId, topic }, 'send to a peer that is not allowed: dropped')
@@ -181,9 +191,15 @@ export class P2PNode {
     this.outbox(peerId, topic).push(frame)
   }
 
+  /**
+   * Queues `frame` for every connected peer and every configured static peer, connected or
+   * not: like send(), frames for a static peer that is down wait in its bounded queue. A
+   * validator that connects a moment after the others must still get the first proposals.
+   * Oversized frames are dropped as in send().
+   */
   broadcast (topic: Topic, frame: Uint8Array): void {
-    this.checkFrame(topic, frame)
-    for (const peer of this.connected) this.outbox(peer, topic).push(frame)
+    if (!this.checkFrame(topic, frame)) return
+    for (const peer of new Set([...this.connected, ...this.staticPeers])) this.outbox(peer, topic).push(frame)
   }
 
   onMessage (topic: Topic, handler: MessageHandler): void {
@@ -252,12 +268,17 @@ export class P2PNode {
     return { maxRequestBytes: this.o.maxFrameBytes, maxResponseBytes: this.o.maxSyncResponseBytes }
   }
 
-  private checkFrame (topic: Topic, frame: Uint8Array): void {
+  /** Throws on programming errors (unknown topic, not bytes); false when the frame is too large to ever send. */
+  private checkFrame (topic: Topic, frame: Uint8Array): boolean {
     if (this.handlers[topic] === undefined) throw new P2PError('ERR_UNKNOWN_TOPIC', `unknown topic "${String(topic)}"`)
     if (!(frame instanceof Uint8Array)) throw new P2PError('ERR_BAD_FRAME', `frame for topic ${topic} must be a Uint8Array`)
     if (1 + framedLength(frame.byteLength) > this.o.maxFrameBytes) {
-      throw new P2PError('ERR_FRAME_TOO_LARGE', `${topic} frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.o.maxFrameBytes} (with batch overhead)`)
+      this.counters.tooLargeDropped++
+      const err = new P2PError('ERR_FRAME_TOO_LARGE', `${topic} frame of ${frame.byteLength} bytes exceeds maxFrameBytes ${this.o.maxFrameBytes} (with batch overhead)`)
+      this.log.error({ topic, bytes: frame.byteLength, maxFrameBytes: this.o.maxFrameBytes, code: err.code, err: err.message }, 'frame too large: dropped')
+      return false
     }
+    return true
   }
 
   private outbox (peerId: string, topic: Topic): Outbox {
@@ -300,14 +321,14 @@ export class P2PNode {
   private async openTopicStream (peerId: string, topic: Topic): Promise<Stream | undefined> {
     const conn = this.preferred(peerId)
     if (conn === undefined) return undefined
-    return await conn.newStream(TOPIC_PROTOCOLS[topic])
+    return await conn.newStream(TOPIC_PROTOCOLS[topic], { signal: AbortSignal.timeout(this.o.dialTimeoutMs) })
   }
 
   /**
    * With both sides dialing, a pair can end up with two connections. Both sides keep the one
    * dialed by the smaller peer id (a rule both compute alike) and close the other (dedup).
    */
-  private preferred (peerId: string): PeerConnection | undefined {
+  private preferred (peerId: string): Connection | undefined {
     const conns = this.host.connections(peerId)
     if (conns.length === 0) return undefined
     const wantDir = this.peerId < peerId ? 'outbound' : 'inbound'
@@ -320,8 +341,8 @@ export class P2PNode {
     return Math.max(0, cool, this.scores.banRemainingMs(peerId))
   }
 
-  private onConnection (conn: PeerConnection): void {
-    const peer = conn.remotePeer
+  private onConnection (conn: Connection): void {
+    const peer = conn.remotePeer.toString()
     if (this.refusedMs(peer) > 0) {
       // Passed the gater just before the peer was cut off.
       conn.abort(new P2PError('ERR_PEER_REFUSED', `peer ${peer} is banned or cooling down`))
@@ -346,16 +367,16 @@ export class P2PNode {
     const conns = this.host.connections(peer)
     if (conns.length < 2) return
     const keep = this.preferred(peer)
-    if (keep === undefined || Date.now() - keep.openedAt < DEDUP_GRACE_MS) return
+    if (keep === undefined || Date.now() - keep.timeline.open < DEDUP_GRACE_MS) return
     for (const c of conns) {
       if (c === keep) continue
       this.log.debug({ peer, conn: c.id, keep: keep.id }, 'closing duplicate connection')
-      void c.close()
+      void c.close().catch(() => {})
     }
   }
 
-  private onConnectionClosed (conn: PeerConnection): void {
-    const peer = conn.remotePeer
+  private onConnectionClosed (conn: Connection): void {
+    const peer = conn.remotePeer.toString()
     if (this.host.connections(peer).length > 0) {
       for (const ob of this.outboxes.get(peer)?.values() ?? []) ob.kick()
       return
@@ -368,8 +389,8 @@ export class P2PNode {
     if (this.running) this.reconnector.onDisconnect(peer)
   }
 
-  private onTopicStream (topic: Topic, stream: Stream, conn: PeerConnection): void {
-    const peer = conn.remotePeer
+  private onTopicStream (topic: Topic, stream: Stream, conn: Connection): void {
+    const peer = conn.remotePeer.toString()
     void readTopicStream(stream, this.o.maxFrameBytes, {
       onFrames: (frames) => {
         this.health.seen(peer)
@@ -439,7 +460,7 @@ export class P2PNode {
       const conn = this.preferred(peer)
       this.dedup(peer)
       if (conn === undefined || !this.health.beginPing(peer)) continue
-      ping(conn, Math.max(this.o.heartbeatMs, 1000))
+      this.host.ping(peer, Math.max(this.o.heartbeatMs, 1000))
         .then(rtt => { this.health.seen(peer, rtt) })
         .catch(err => { this.log.debug({ peer, err: errorMessage(err) }, 'ping failed') })
         .finally(() => { this.health.endPing(peer) })
@@ -458,4 +479,9 @@ export class P2PNode {
       }
     }
   }
+}
+
+/** `<addr>/p2p/<peerId>` for every static peer address, as @libp2p/bootstrap wants them. */
+function bootstrapList (peers: Array<{ peerId: string, addrs: string[] }>): string[] {
+  return peers.flatMap(p => p.addrs.map(a => a.includes('/p2p/') ? a : `${a}/p2p/${p.peerId}`))
 }

@@ -1,9 +1,8 @@
 import { lpStream } from '@libp2p/utils'
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import type { Logger } from '../log.js'
 import { errorMessage } from '../errors.js'
 import { P2PError } from './errors.js'
-import type { PeerConnection } from './connection.js'
 
 export const SYNC_PROTOCOL = '/bft-ledger/sync/1.0.0'
 
@@ -23,14 +22,14 @@ export interface SyncLimits {
   maxResponseBytes: number
 }
 
-export async function syncRequest (conn: PeerConnection, req: Uint8Array, limits: SyncLimits, timeoutMs: number): Promise<Uint8Array> {
+export async function syncRequest (conn: Connection, req: Uint8Array, limits: SyncLimits, timeoutMs: number): Promise<Uint8Array> {
   if (req.byteLength > limits.maxRequestBytes) {
     throw new P2PError('ERR_SYNC_TOO_LARGE', `sync request is ${req.byteLength} bytes, limit ${limits.maxRequestBytes}`)
   }
   const signal = AbortSignal.timeout(timeoutMs)
   let stream: Stream | undefined
   try {
-    stream = await conn.newStream(SYNC_PROTOCOL, signal)
+    stream = await conn.newStream(SYNC_PROTOCOL, { signal })
     const s = lpStream(stream, { maxDataLength: limits.maxResponseBytes + 1 })
     await s.write(req, { signal })
     const res = (await s.read({ signal })).subarray()

@@ -1,17 +1,15 @@
 import '../../src/polyfill.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { SEED, cluster, until, fullyConnected, identity, testLogger, freePort } from './helpers.js'
-import { Host } from '../../src/p2p/host.js'
+import { multiaddr } from '@multiformats/multiaddr'
+import { SEED, cluster, until, fullyConnected, identity, testLogger, freePort, rawPeer } from './helpers.js'
 import { P2PNode, TOPIC_PROTOCOLS } from '../../src/p2p/index.js'
 
 test('a peer not in allowedPeers is refused by the gater before any protocol runs', async () => {
   console.log(`# P2P_SEED=${SEED}`)
   const c = await cluster(2, 60)
   const stranger = identity(69)
-  const raw = new Host({ privateKey: await generateKeyPairFromSeed('Ed25519', stranger.seed), gater: {}, logger: testLogger() })
-  await raw.listen(['/ip4/127.0.0.1/tcp/0'])
+  const raw = await rawPeer(stranger.seed)
   // A full P2PNode stranger that keeps dialing node 0 from its static peer list.
   const strangerNode = new P2PNode({
     secretKey: identity(68).seed,
@@ -33,8 +31,8 @@ test('a peer not in allowedPeers is refused by the gater before any protocol run
     // dial fails or the connection it returns is already being torn down by the remote.
     let streamOpened = false
     try {
-      const conn = await raw.dial(guarded.peerId, guarded.addrs()[0], 3000)
-      const s = await conn.newStream(TOPIC_PROTOCOLS.consensus, AbortSignal.timeout(2000))
+      const conn = await raw.dial(multiaddr(guarded.addrs()[0]), { signal: AbortSignal.timeout(3000) })
+      const s = await conn.newStream(TOPIC_PROTOCOLS.consensus, { signal: AbortSignal.timeout(2000) })
       s.send(Uint8Array.of(1, 2, 3))
       streamOpened = true
     } catch {}

@@ -3,7 +3,13 @@ import { createServer } from 'node:net'
 import { silentLogger, createLogger, type Logger } from '../../src/log.js'
 import { keyPairFromSeed } from '../../src/crypto/index.js'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
-import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { publicKeyFromRaw, generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { ping, type Ping } from '@libp2p/ping'
+import { identify, type Identify } from '@libp2p/identify'
 import { P2PNode, type P2POptions } from '../../src/p2p/index.js'
 
 /** Seed for this run: P2P_SEED=<n> replays it. Printed by every test that uses it. */
@@ -96,4 +102,19 @@ export async function until (cond: () => boolean, timeoutMs: number, what: strin
 
 export function fullyConnected (nodes: P2PNode[]): boolean {
   return nodes.every(nd => nd.peers().filter(p => p.connected).length === nodes.length - 1)
+}
+
+/**
+ * A bare libp2p node (TCP, Noise, yamux; no gater, no P2PNode rules) on 127.0.0.1, for tests
+ * that play a stranger or a rogue peer speaking our protocols badly.
+ */
+export async function rawPeer (seed: Uint8Array): Promise<Libp2p<{ ping: Ping, identify: Identify }>> {
+  return await createLibp2p({
+    privateKey: await generateKeyPairFromSeed('Ed25519', seed),
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { ping: ping(), identify: identify() }
+  })
 }

@@ -50,11 +50,16 @@ test('frames queued while a peer is down are delivered after it comes back (boun
     await c.nodes[1].stop()
     await until(() => !fullyConnected([a, c.nodes[1]]) && a.peers()[0].connected === false, 10_000, 'a sees b down')
     for (let i = 0; i < 80; i++) a.send(c.ids[1].peerId, 'consensus', Uint8Array.of(i))
+    // A broadcast reaches a static peer that is down too, once it is back.
+    a.broadcast('tx', Uint8Array.of(200))
     c.nodes[1] = c.make(1)
     const got: number[] = []
+    const gotTx: number[] = []
     c.nodes[1].onMessage('consensus', (_from, f) => { got.push(f[0]) })
+    c.nodes[1].onMessage('tx', (_from, f) => { gotTx.push(f[0]) })
     await c.nodes[1].start()
-    await until(() => got.length === 50, 10_000, 'queued frames')
+    await until(() => got.length === 50 && gotTx.length === 1, 10_000, 'queued frames')
+    assert.deepEqual(gotTx, [200])
     // Oldest 30 dropped, newest 50 kept in order.
     assert.deepEqual(got, Array.from({ length: 50 }, (_, k) => 30 + k))
     assert.equal(a.stats().queueDropped, 30)
