@@ -92,6 +92,10 @@ export class Replica {
   private readonly forwardedAt = new Map<ReplicaId, number>()
   private lastCheckpointWire: Uint8Array | undefined = undefined
   private readonly restored: boolean
+  /** The block the driver had executed durably before the restart (seq 0 = genesis). */
+  private restoredExecuted: { seq: number, blockHash: Uint8Array, stateRoot: Uint8Array } | undefined = undefined
+  /** seq of lastCheckpointWire. */
+  private lastCheckpointSeq = -1
   /** Messages slightly ahead (next view, or just above the high watermark), replayed when the replica catches up. */
   private deferred: Array<{ from: ReplicaId, bytes: Uint8Array }> = []
   private replayDeferred = false
@@ -143,7 +147,7 @@ export class Replica {
   start (now: number): ReplicaEffect[] {
     return this.guard(this.self, now, () => {
       // After a restart we may have missed blocks that nobody will resend unasked.
-      if (this.restored) this.statusPing()
+      if (this.restored) this.announceRestart()
       if (this._inViewChange) {
         if (this.ownViewChangeWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.ownViewChangeWire })
         this.armTimer('vc', this.backoff())
@@ -333,9 +337,9 @@ export class Replica {
     const votes = body.kind === 'prepare' ? slot.prepares : slot.commits
     const prev = votes.get(from)
     if (prev !== undefined) {
-      if (bytesEqual(prev.digest, p.digest)) this.onRepeat(from, p.seq, `duplicate: ${what}`)
-      else this.reject(from, `equivocation: ${from} sent two different ${what}`)
-      return
+      if (bytesEqual(prev.digest, p.digest)) { this.onRepeat(from, p.seq, `duplicate: ${what}`); return }
+      this.reject(from, `equivocation: ${from} sent two different ${what}`)
+      if (!this.preferVote(prev.digest, p.digest, slot.batch ?? this.log.get(p.seq)?.late?.get(p.view)?.batch)) return
     }
     votes.set(from, { digest: p.digest, wire })
     this.checkProgress(p.seq, p.view)
@@ -369,8 +373,24 @@ export class Replica {
       entry.late.set(view, ev)
     }
     if (batch !== undefined) ev.batch ??= batch
-    if (from !== undefined && vote !== undefined && !ev.commits.has(from)) ev.commits.set(from, vote)
+    if (from !== undefined && vote !== undefined) {
+      const prev = ev.commits.get(from)
+      const known = ev.batch ?? entry.slots.get(view)?.batch
+      if (prev === undefined || this.preferVote(prev.digest, vote.digest, known)) ev.commits.set(from, vote)
+    }
     this.tryDecideLate(seq, view)
+  }
+
+  /**
+   * A sender equivocated: should its new vote replace the one we hold? Yes when only the new one
+   * is for the batch we know. A Byzantine replica that reached us first with a vote for another
+   * digest must not hide its vote for the real batch (the one the others forward to us), or a
+   * slot that 2f+1 replicas committed can stay undecided here forever. Safe: a vote still counts
+   * at most once per sender for a digest, and PBFT's quorum intersection already assumes faulty
+   * replicas vote for both sides.
+   */
+  private preferVote (held: Uint8Array, offered: Uint8Array, batch: Batch | undefined): boolean {
+    return batch !== undefined && bytesEqual(batch.digest, offered) && !bytesEqual(batch.digest, held)
   }
 
   /** A signed pre-prepare of view u plus 2f+1 matching COMMITs of u: committed, whatever view we are in. */
@@ -401,6 +421,7 @@ export class Replica {
     const last = this.forwardedAt.get(to)
     if (last !== undefined && this.now - last < this.config.viewChangeTimeoutMs) return
     let sent = 0
+    const at = this.fx.length
     for (const seq of [...this.log.keys()].sort((a, b) => a - b)) {
       if (seq <= afterSeq || sent >= this.L) continue
       const e = this.log.get(seq)!
@@ -409,6 +430,18 @@ export class Replica {
       this.fx.push({ type: 'send', to, bytes: e.decided.wire })
       for (const w of e.decidedCommits) this.fx.push({ type: 'send', to, bytes: w })
       sent++
+    }
+    // A replica stuck at or below our stable checkpoint may hold that block but not its
+    // certificate (its votes went by while it was down): then its window stays below the seqs
+    // we just sent, and it would only defer them. Our own CHECKPOINT for it, sent again by each
+    // replica that answers, completes the certificate there.
+    if (sent > 0 && afterSeq <= this.low && this.low > 0) {
+      const own = this.checkpoints.own(this.self, this.low)
+      if (own !== undefined) {
+        const payload = { seq: this.low, blockHash: own.blockHash, stateRoot: own.stateRoot, signature: own.signature }
+        const wire = signMessage({ chainId: this.config.chainId, from: this.self, kind: 'checkpoint', payload }, this.crypto)
+        this.fx.splice(at, 0, { type: 'send', to, bytes: wire })
+      }
     }
   }
 
@@ -544,6 +577,7 @@ export class Replica {
     const wire = signMessage({ chainId: this.config.chainId, from: this.self, kind: 'checkpoint', payload: { seq, blockHash, stateRoot, signature } }, this.crypto)
     this.checkpoints.add(this.self, seq, { blockHash, stateRoot, signature }, seq > this.low - this.L && seq <= this.low + 2 * this.L)
     this.lastCheckpointWire = wire
+    this.lastCheckpointSeq = seq
     this.fx.push({ type: 'persist', record: checkpointRecord(seq, wire) }, { type: 'send', to: 'all', bytes: wire })
     this.afterCheckpointVote(seq)
   }
@@ -551,6 +585,8 @@ export class Replica {
   private onCheckpoint (body: CheckpointBody): void {
     const p = body.payload
     const from = body.from
+    // Genesis needs no certificate: a seq-0 checkpoint only says "I have executed nothing" (announceRestart).
+    if (p.seq === 0) { this.answerStuck(from, 0); return }
     if (p.seq <= this.low - this.L) {
       this.reject(from, `stale: checkpoint for seq ${p.seq}, low watermark is ${this.low}`)
       this.forwardDecided(from, p.seq)
@@ -642,6 +678,44 @@ export class Replica {
       this.fx.push({ type: 'needSync', seq: claimed })
     }
     this.statusPing()
+  }
+
+  /**
+   * After a restart: the status ping, from the block we really hold. A WAL that lost its
+   * checkpoints (or never had one: nothing executed) would otherwise leave nothing to repeat,
+   * and nobody resends decided seqs unasked. Re-signing the durably executed block's checkpoint
+   * is deterministic (same bytes as before, so others read it as a repeat). A seq-0 (genesis)
+   * checkpoint is persisted like any signed message but never counted: it certifies nothing.
+   */
+  private announceRestart (): void {
+    const done = this.restoredExecuted
+    if (done !== undefined && done.seq > 0 && this.lastCheckpointSeq < done.seq) this.signCheckpoint(done.seq, done.blockHash, done.stateRoot)
+    else if (done !== undefined && done.seq === 0 && this.lastCheckpointWire === undefined) {
+      const wire = signMessage({
+        chainId: this.config.chainId,
+        from: this.self,
+        kind: 'checkpoint',
+        payload: { seq: 0, blockHash: done.blockHash, stateRoot: done.stateRoot, signature: this.crypto.sign(checkpointSignBytes(this.config.chainId, 0, done.blockHash, done.stateRoot)) }
+      }, this.crypto)
+      this.lastCheckpointWire = wire
+      this.lastCheckpointSeq = 0
+      this.fx.push({ type: 'persist', record: checkpointRecord(0, wire) })
+    }
+    // Sends the checkpoint (again, when just signed: only a repeat reads as "stuck here").
+    this.statusPing()
+  }
+
+  /**
+   * A replica told us it is stuck at `seq`: the commit proofs above it, and our latest
+   * checkpoint (rate-limited with them) so it learns how far the others are.
+   */
+  private answerStuck (to: ReplicaId, seq: number): void {
+    if (to === this.self || to < 0 || to >= this.n) return
+    const last = this.forwardedAt.get(to)
+    if (last !== undefined && this.now - last < this.config.viewChangeTimeoutMs) return
+    this.forwardDecided(to, seq)
+    this.forwardedAt.set(to, this.now)
+    if (this.lastCheckpointWire !== undefined) this.fx.push({ type: 'send', to, bytes: this.lastCheckpointWire })
   }
 
   /** Repeats our latest checkpoint and our vote for the next seq: "this is where I am stuck". */
@@ -768,7 +842,12 @@ export class Replica {
     const prev = this.viewChanges.get(from)
     if (prev !== undefined && prev.newView >= p.newView) {
       // Retransmissions are part of the protocol; only a different one for the same view is news.
-      if (prev.newView === p.newView && bytesEqual(prev.wire, wire)) return
+      // A repeat still says the sender is stuck: the proofs we gave it at the first copy may have
+      // been lost (e.g. a partition that cut only our direction), so offer them again.
+      if (prev.newView === p.newView && bytesEqual(prev.wire, wire)) {
+        this.forwardDecided(from, Math.max(p.stable.seq, this.checkpoints.claimedByReplica(from)))
+        return
+      }
       this.reject(from, prev.newView === p.newView ? `duplicate: another view-change to ${p.newView}` : `stale: view-change to ${p.newView} after one to ${prev.newView}`)
       return
     }
@@ -981,6 +1060,8 @@ export class Replica {
     }
     if (s.newViewWire !== undefined) this.newViewWire = s.newViewWire
     if (s.lastCheckpointWire !== undefined) this.lastCheckpointWire = s.lastCheckpointWire
+    this.lastCheckpointSeq = s.checkpoints.reduce((m, c) => Math.max(m, c.seq), -1)
+    this.restoredExecuted = r.lastExecuted
     if (s.ownViewChange !== undefined && this._inViewChange) {
       this.ownViewChangeWire = s.ownViewChange.wire
       this.viewChanges.set(this.self, s.ownViewChange)
