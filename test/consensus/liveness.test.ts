@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { batchDigest, openMessage, signMessage } from '../../src/consensus/messages.js'
 import { Replica } from '../../src/consensus/replica.js'
-import type { ReplicaEffect } from '../../src/consensus/types.js'
+import { checkpointSignBytes, type ReplicaEffect } from '../../src/consensus/types.js'
+import { sha256 } from '../../src/crypto/index.js'
 import { Cluster, assertNoInternal, assertPersistBeforeSendAndNoEquivocation, cryptoFor, makeConfig, request, validatorKeys } from './harness.js'
 
 // Regressions for liveness failures the simulator found (docs/simulator.md): each is a correct
@@ -87,4 +88,59 @@ test('a conflicting vote never displaces a vote for the batch, and never counts 
   deliver(2, sign(2, 'commit', bogus))
   deliver(3, sign(3, 'commit', digest))
   assert.equal(fx.filter(e => e.type === 'execute').length, 1)
+})
+
+/** Replicas 0..2 decide seqs 1..3 (K = 2, so seq 2 is their stable checkpoint) while replica 3 hears nothing. */
+function clusterWithReplica3Behind (): Cluster {
+  const c = new Cluster(4, { over: { checkpointInterval: 2, windowSize: 4, maxBatchSize: 1 } })
+  c.silent.add(3)
+  c.start()
+  for (let i = 0; i < 3; i++) c.submit(request(i), [0, 1, 2])
+  assert.equal(c.run(() => [0, 1, 2].every(i => c.executed[i]!.length === 3 && c.replicas[i]!.lowWatermark === 2)), true)
+  return c
+}
+
+/** What replica 1 sends to replica 3 when `bytes` arrives from 3 at `at`: the kinds and seqs. */
+function answersTo3 (c: Cluster, bytes: Uint8Array, at: number): string[] {
+  const fx = c.replicas[1]!.step({ type: 'message', from: 3, bytes }, at)
+  return fx.flatMap(e => {
+    if (e.type !== 'send' || e.to !== 3) return []
+    const o = openMessage(e.bytes, c.configs[1]!, cryptoFor(c.keys[1]!))
+    if (!('body' in o)) return ['unreadable']
+    const b = o.body
+    return [`${b.kind}:${b.from}:${'seq' in b.payload ? b.payload.seq : '-'}`]
+  })
+}
+
+test('a VIEW-CHANGE repeated by a replica stuck in it is answered with the commit proofs again, once per timeout (sim seed 76)', () => {
+  const c = clusterWithReplica3Behind()
+  const vc = signMessage({
+    chainId: c.configs[3]!.chainId,
+    from: 3,
+    kind: 'view-change',
+    payload: { newView: 1, stable: { seq: 0, blockHash: new Uint8Array(0), stateRoot: new Uint8Array(0), signatures: [] }, prepared: [] }
+  }, cryptoFor(c.keys[3]!))
+  const first = answersTo3(c, vc, c.now)
+  assert.ok(first.includes('pre-prepare:0:3'), first.join(' '))
+  // The answer was lost (say, a one-way partition); the retransmission comes within a timeout: rate-limited.
+  assert.deepEqual(answersTo3(c, vc, c.now + 100), [])
+  // After a timeout the same bytes again: the proofs again.
+  const again = answersTo3(c, vc, c.now + 600)
+  assert.ok(again.includes('pre-prepare:0:3'), again.join(' '))
+  assert.equal(again.filter(x => x.startsWith('commit:')).length, 3)
+})
+
+test('proofs sent to a replica stuck at our stable checkpoint come with our CHECKPOINT for it (sim seed 20528)', () => {
+  const c = clusterWithReplica3Behind()
+  // Replica 3 executed up to seq 2 but never saw a checkpoint: it repeats its own for seq 2.
+  const blockHash = c.executed[0]![1]!.blockHash
+  const stateRoot = sha256(blockHash)
+  const chainId = c.configs[3]!.chainId
+  const signature = cryptoFor(c.keys[3]!).sign(checkpointSignBytes(chainId, 2, blockHash, stateRoot))
+  const cp = signMessage({ chainId, from: 3, kind: 'checkpoint', payload: { seq: 2, blockHash, stateRoot, signature } }, cryptoFor(c.keys[3]!))
+  assert.deepEqual(answersTo3(c, cp, c.now), [], 'a first checkpoint is news, not a call for help')
+  const answer = answersTo3(c, cp, c.now + 1)
+  assert.deepEqual(answer.slice(0, 2), ['checkpoint:1:2', 'pre-prepare:0:3'], answer.join(' '))
+  // The re-sent checkpoint is byte-identical to the one replica 1 persisted: no second signature.
+  assertPersistBeforeSendAndNoEquivocation(c)
 })
