@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Logger } from '../log.js'
 import { createLogger } from '../log.js'
 import { BftError, ConfigError, ValidationError, errorMessage } from '../errors.js'
-import { fromHex, toHex } from '../codec/index.js'
+import { bytesEqual, fromHex, toHex } from '../codec/index.js'
 import { sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
 import type { ClientRequest, ConsensusCrypto, PersistRecord, ReplicaConfig } from '../consensus/types.js'
@@ -482,6 +482,16 @@ export class LedgerNode implements NodeService {
     try {
       id = await this.admit(txBytes, { forward: true, ...(opts.traceId !== undefined ? { traceId: opts.traceId } : {}) })
     } catch (err) {
+      // The same bytes already pending here (e.g. forwarded by a peer, or a client retrying
+      // after failover) are the same request: answer as for the first submission.
+      if (err instanceof BftError && err.code === 'ERR_DUPLICATE_TX') {
+        let pendingId: string | undefined
+        try { pendingId = txIdHex(txBytes) } catch { /* not decodable: rethrow below */ }
+        const pending = pendingId !== undefined ? this.mempool.get(pendingId) : undefined
+        if (pendingId !== undefined && pending !== undefined && bytesEqual(pending, txBytes)) {
+          return await this.afterAdmission(pendingId, opts)
+        }
+      }
       // Resubmitting a committed tx is idempotent: report its receipt instead of an error.
       if (err instanceof BftError && (err.code === 'ERR_STALE_NONCE' || err.code === 'ERR_DUPLICATE_TX')) {
         let txid: string | undefined
@@ -491,6 +501,10 @@ export class LedgerNode implements NodeService {
       }
       throw err
     }
+    return await this.afterAdmission(id, opts)
+  }
+
+  private async afterAdmission (id: string, opts: { wait: boolean, timeoutMs: number }): Promise<SubmitResult> {
     const traceId = this.traces.get(id)?.traceId ?? ''
     if (!opts.wait) return { txId: id, status: 'accepted', traceId }
     const existing = await this.getTx(id)

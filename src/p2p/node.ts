@@ -117,7 +117,14 @@ export class P2PNode {
     this.health = new FailureDetector({
       suspectAfterMs: this.o.suspectAfterMs,
       now: this.o.now,
-      onSuspect: id => { this.emit('peer:suspect', id) },
+      onSuspect: id => {
+        // Nothing heard for suspectAfterMs, not even a ping reply: the connection is most
+        // likely dead without a reset (a partition drops packets, it sends no RST). Abort it so
+        // the reconnector dials a fresh one when the peer is reachable again; otherwise requests
+        // (block sync) keep timing out on the dead connection.
+        this.host.disconnect(id, new P2PError('ERR_PEER_SUSPECTED', `no traffic from ${id} for ${this.o.suspectAfterMs} ms`))
+        this.emit('peer:suspect', id)
+      },
       onAlive: id => { this.emit('peer:alive', id) }
     })
     this.reconnector = new Reconnector({
