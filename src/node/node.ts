@@ -6,7 +6,7 @@ import { BftError, ConfigError, ValidationError, errorMessage } from '../errors.
 import { bytesEqual, fromHex, toHex } from '../codec/index.js'
 import { sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
-import type { ClientRequest, ConsensusCrypto, PersistRecord, ReplicaConfig } from '../consensus/types.js'
+import { faultTolerance, type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig } from '../consensus/types.js'
 import { openLedgerDb, writeOptions } from '../ledger/db.js'
 import { BlockStore } from '../ledger/store.js'
 import type { Wal } from '../ledger/wal.js'
@@ -288,7 +288,7 @@ export class LedgerNode implements NodeService {
     this.meters.suspectedPeers.set(peers.filter(p => p.suspected).length)
     this.meters.mempoolSize.set(this.mempool.size)
     this.meters.uptime.set((Date.now() - this.startedAt) / 1000)
-    const quorum = Math.floor((this.genesis.validators.length - 1) / 3) * 2 + 1
+    const { quorum } = faultTolerance(this.genesis.validators.length)
     const reachable = 1 + peers.filter(p => p.connected && !p.suspected && this.peerIndex.has(p.peerId)).length
     this.healthProbes++
     if (reachable >= quorum) this.healthyProbes++
@@ -616,7 +616,7 @@ export class LedgerNode implements NodeService {
 
   health (): { ok: boolean, height: number, reason?: string } {
     const peers = this.p2p.peers()
-    const quorum = Math.floor((this.genesis.validators.length - 1) / 3) * 2 + 1
+    const { quorum } = faultTolerance(this.genesis.validators.length)
     const reachable = 1 + peers.filter(p => p.connected && this.peerIndex.has(p.peerId)).length
     const height = this.pipeline.height
     if (this.stopped) return { ok: false, height, reason: 'stopping' }
