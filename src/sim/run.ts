@@ -1,22 +1,10 @@
-import { Cluster, type ClusterStats } from './cluster.js'
+import { Cluster, type ClusterOptions, type ClusterStats } from './cluster.js'
 import type { Violation } from './checkers/types.js'
-import type { CryptoKind } from './crypto.js'
-import type { FaultMix } from './faults.js'
-import type { ReplicaBug, ReplicaFactory } from './replica-api.js'
+import type { ReplicaFactory } from './replica-api.js'
 import { realReplica } from './replica-factory.js'
 
-export interface RunOptions {
-  validators: number
-  crypto?: CryptoKind
-  bug?: ReplicaBug
-  mix?: FaultMix
-  livenessBoundMs?: number
-  maxEvents?: number
-  /** Receives a line per notable event (crash, view change, execute...) when set. */
-  trace?: (line: string) => void
-  /** Defaults to the real Replica. */
-  factory?: ReplicaFactory
-}
+/** ClusterOptions without the seed (runSeed takes it) and with the real Replica as default factory. */
+export type RunOptions = Omit<ClusterOptions, 'seed' | 'factory'> & { factory?: ReplicaFactory }
 
 export interface SeedResult {
   seed: number
