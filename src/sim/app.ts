@@ -1,6 +1,7 @@
 import { encode } from '../codec/index.js'
 import { sha256, taggedHash } from '../crypto/index.js'
 import type { ClientRequest, ReplicaId } from '../consensus/types.js'
+import type { DecodedTx } from '../state/index.js'
 
 /** The batch a replica asked to execute (the `execute` effect without its type tag). */
 export interface ExecuteBatch {
@@ -25,28 +26,55 @@ export interface ExecutedBlock {
 }
 
 /**
+ * A mempool in front of consensus (the full ledger's): client requests are admitted here and
+ * handed to the replica when ready, as the node does it.
+ */
+export interface SimMempool {
+  /** Admission; a refusal (replay, bad signature, ...) is counted by the app, not thrown. */
+  admit: (request: ClientRequest) => Promise<void>
+  /** Ready transactions not handed to consensus yet; `all`: after a view change, every pending one. */
+  reap: (all: boolean) => ClientRequest[]
+  /** The replica's isValidRequest. */
+  isValid: (request: ClientRequest) => boolean
+  isSignatureValid: (txId: string, tx: DecodedTx) => boolean
+  /** A block committed these request ids; senders' next nonces moved to these values. */
+  committed: (ids: Uint8Array[], nonces: ReadonlyMap<string, number>) => void
+}
+
+/**
  * The application a simulated replica drives: executes committed batches in seq order and
  * derives blockHash and stateRoot from content only, so correct replicas that executed the
  * same history hold the same hashes. Its state is durable (the real node commits a block in
- * one atomic LevelDB batch): a crash does not lose it. A later issue can plug the full ledger
- * in behind this interface.
+ * one atomic LevelDB batch): a crash does not lose it. `HashChainApp` is synchronous; the full
+ * ledger (ledger/app.ts) is async (`isAsync`): the cluster then defers `execute` and awaits
+ * it, one call at a time.
  */
 export interface SimApp {
+  readonly isAsync: boolean
   readonly lastExecuted: { seq: number, blockHash: Uint8Array, stateRoot: Uint8Array }
-  execute: (batch: ExecuteBatch) => ExecutedBlock
+  /** Apps without a mempool get client requests straight into the replica. */
+  readonly mempool?: SimMempool
+  execute: (batch: ExecuteBatch) => ExecutedBlock | Promise<ExecutedBlock>
   block: (seq: number) => ExecutedBlock | undefined
   hasApplied: (requestId: string) => boolean
   /** Block sync stand-in: adopt another replica's blocks (lastExecuted.seq, upTo]. */
-  adoptFrom: (source: SimApp, upTo: number) => void
+  adoptFrom: (source: SimApp, upTo: number) => void | Promise<void>
+  /** The replica crashed: drop what a process loses (the mempool). */
+  reset?: () => void
 }
 
 export const GENESIS_HASH = taggedHash('bft-ledger/sim/genesis')
 
 export function batchDigest (requests: ClientRequest[]): Uint8Array {
-  return taggedHash('bft-ledger/sim/batch', ...requests.map(r => r.id))
+  return batchDigestOfIds(requests.map(r => r.id))
+}
+
+export function batchDigestOfIds (ids: Uint8Array[]): Uint8Array {
+  return taggedHash('bft-ledger/sim/batch', ...ids)
 }
 
 export class HashChainApp implements SimApp {
+  readonly isAsync = false
   private readonly blocks = new Map<number, ExecutedBlock>()
   private readonly applied = new Set<string>()
   private last: { seq: number, blockHash: Uint8Array, stateRoot: Uint8Array } = { seq: 0, blockHash: GENESIS_HASH, stateRoot: GENESIS_HASH }

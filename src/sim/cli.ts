@@ -4,6 +4,8 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { REPLICA_BUGS, type ReplicaBug } from './replica-api.js'
+import { APP_KINDS, type AppKind } from './cluster.js'
+import { LEDGER_BUGS, type LedgerBug } from './ledger/bugs.js'
 import { formatFailure, formatViolation, runSeed, type RunOptions, type SeedResult } from './run.js'
 import type { WorkerReply, WorkerRequest } from './worker.js'
 
@@ -13,6 +15,8 @@ interface CliOptions {
   seed?: number
   start: string
   bug?: ReplicaBug
+  app: AppKind
+  ledgerBug?: LedgerBug
   realCrypto: boolean
   verbose: boolean
   jobs: number
@@ -29,12 +33,14 @@ function int (name: string, min: number): (v: string) => number {
 
 const program = new Command()
   .name('sim')
-  .description('Deterministic simulator: runs the real PBFT replica under a seeded fault plan and checks agreement, validity, certificates and liveness.')
+  .description('Deterministic simulator: runs the real PBFT replica under a seeded fault plan and checks agreement, validity, certificates and liveness (and, with --app ledger, conservation and exactly-once over the full ledger).')
   .option('--seeds <n>', 'number of seeds to run', int('--seeds', 1), 100)
   .option('--validators <n>', 'cluster size n (f = floor((n-1)/3))', int('--validators', 1), 4)
   .option('--seed <s>', 'run this one seed (with --verbose: print its trace)', int('--seed', 0))
   .option('--start <s>', 'first seed of the range, or "random"', '1')
   .addOption(new Option('--bug <name>', 'run a deliberately broken replica variant').choices(REPLICA_BUGS as string[]))
+  .addOption(new Option('--app <kind>', 'application of every correct replica: the hash chain stand-in or the full ledger (mempool, execution, Merkle state, block store)').choices(APP_KINDS as string[]).default('hash-chain'))
+  .addOption(new Option('--ledger-bug <name>', 'with --app ledger: a deliberately broken executor').choices(LEDGER_BUGS as string[]))
   .option('--real-crypto', 'sign with ed25519 instead of the simulated signatures', false)
   .option('--verbose', 'print the trace of a single seed, or every failure in full', false)
   .option('--jobs <n>', 'worker threads', int('--jobs', 1), Math.max(1, Math.min(availableParallelism(), 8)))
@@ -45,12 +51,14 @@ const o = program.opts<CliOptions>()
 const runOpts: RunOptions = {
   validators: o.validators,
   ...(o.realCrypto ? { crypto: 'real' as const } : {}),
-  ...(o.bug !== undefined ? { bug: o.bug } : {})
+  ...(o.bug !== undefined ? { bug: o.bug } : {}),
+  ...(o.app !== 'hash-chain' ? { app: o.app } : {}),
+  ...(o.ledgerBug !== undefined ? { ledgerBug: o.ledgerBug, app: 'ledger' as const } : {})
 }
 const out = (s: string): void => { process.stdout.write(s + '\n') }
 
 if (o.seed !== undefined) {
-  const r = runSeed(o.seed, { ...runOpts, ...(o.verbose ? { trace: out } : {}) })
+  const r = await runSeed(o.seed, { ...runOpts, ...(o.verbose ? { trace: out } : {}) })
   out(`seed ${r.seed}: ${r.plan}`)
   out(`stats: ${JSON.stringify(r.stats)}`)
   out(`trace hash ${r.traceHash}, ${r.wallMs.toFixed(0)} ms wall`)
@@ -70,7 +78,7 @@ async function runRange (start: number, count: number): Promise<void> {
   const end = start + count
   let lastPrint = t0
   const totals = { height: 0, viewChanges: 0, crashes: 0, syncs: 0, events: 0, virtualMs: 0 }
-  out(`[sim] seeds ${start}..${end - 1}, n=${o.validators}${o.bug !== undefined ? `, bug=${o.bug}` : ''}${o.realCrypto ? ', real crypto' : ''}, ${o.jobs} worker(s)`)
+  out(`[sim] seeds ${start}..${end - 1}, n=${o.validators}, app=${runOpts.app ?? 'hash-chain'}${o.bug !== undefined ? `, bug=${o.bug}` : ''}${o.ledgerBug !== undefined ? `, ledger-bug=${o.ledgerBug}` : ''}${o.realCrypto ? ', real crypto' : ''}, ${o.jobs} worker(s)`)
 
   const onResult = (r: SeedResult): void => {
     done++

@@ -1,11 +1,12 @@
 import { createHash, type Hash } from 'node:crypto'
 import { faultTolerance, type ClientRequest, type ReplicaConfig, type ReplicaEffect, type ReplicaEvent } from '../consensus/types.js'
 import { errorMessage } from '../errors.js'
-import { HashChainApp, type ExecutedBlock } from './app.js'
+import { HashChainApp, type ExecuteBatch, type ExecutedBlock, type SimApp } from './app.js'
 import { ByzantineHost, type ByzantineStats } from './byzantine.js'
 import { createMessageTools, type MessageTools } from './message-tools.js'
 import { AgreementChecker } from './checkers/agreement.js'
 import { CertificateChecker, type Certificate } from './checkers/certificates.js'
+import { LedgerChecker } from './checkers/ledger.js'
 import { LivenessChecker } from './checkers/liveness.js'
 import type { Violation } from './checkers/types.js'
 import { ValidityChecker } from './checkers/validity.js'
@@ -19,6 +20,18 @@ import type { ReplicaBug, ReplicaFactory, SimReplica } from './replica-api.js'
 import { RequestFactory } from './requests.js'
 import { SimStorage } from './storage.js'
 import { findSyncSource } from './sync.js'
+import { DEFAULT_PARAMS, type Genesis } from '../ledger/genesis.js'
+import { LedgerApp } from './ledger/app.js'
+import type { LedgerBug } from './ledger/bugs.js'
+import { LedgerWorkload, type Workload, type WorkloadItem } from './ledger/workload.js'
+
+/**
+ * The application every correct replica runs: `hash-chain` (HashChainApp, synchronous, the
+ * fast default) or `ledger` (ledger/app.ts: mempool, execution, Merkle state and block store
+ * on an in-memory LevelDB; clients send real signed transactions).
+ */
+export type AppKind = 'hash-chain' | 'ledger'
+export const APP_KINDS: readonly AppKind[] = ['hash-chain', 'ledger']
 
 export interface ClusterOptions {
   seed: number
@@ -26,6 +39,9 @@ export interface ClusterOptions {
   factory: ReplicaFactory
   crypto?: CryptoKind
   bug?: ReplicaBug
+  app?: AppKind
+  /** A deliberately broken executor for the ledger app (ledger/bugs.ts). */
+  ledgerBug?: LedgerBug
   mix?: FaultMix
   /** Virtual ms after the last fault heals by which every correct replica must have executed every request. */
   livenessBoundMs?: number
@@ -56,6 +72,12 @@ export interface ClusterStats {
   certificates: number
   duplicateInclusions: number
   byzantine: ByzantineStats
+  /** Ledger app: receipts in the committed chain ('ok' and failures), by status. */
+  txsOk: number
+  txsFailed: number
+  receipts: Record<string, number>
+  /** Ledger app: mempool admissions the correct replicas refused, by error code. */
+  refused: Record<string, number>
 }
 
 export interface ClusterResult {
@@ -85,7 +107,9 @@ interface Node {
   byz: ByzantineHost | null
   replica: SimReplica | null
   incarnation: number
-  app: HashChainApp
+  app: SimApp
+  /** Ready mempool transactions are to be handed to the replica ('all': again, after a view change). */
+  feed: 'new' | 'all' | null
   timers: Map<string, number>
   cutNextStep: boolean
   syncing: boolean
@@ -118,9 +142,15 @@ export class Cluster {
   private readonly suite: CryptoSuite
   private readonly nodes: Node[] = []
   private readonly tools: MessageTools
-  private readonly requestFactory: RequestFactory
+  private readonly workload: Workload
   private readonly requests: ClientRequest[] = []
-  private readonly submitted: string[] = []
+  /** Submitted requests a correct cluster must execute (liveness, client retries). */
+  private readonly submitted: Array<{ id: string, index: number }> = []
+  private submitCount = 0
+  /** Executions of async apps, carried out one at a time after the current event (settle). */
+  private readonly work: Array<{ node: Node, incarnation: number, batch: ExecuteBatch }> = []
+  private readonly ledger: LedgerChecker | null = null
+  private readonly genesis: Genesis | null = null
   private readonly certs = new Map<number, Certificate>()
   private readonly violations: Violation[] = []
   private readonly agreement: AgreementChecker
@@ -132,8 +162,10 @@ export class Cluster {
   private readonly deadline: number
   private readonly maxEvents: number
   private tokens = 0
+  /** Per request index: must a correct cluster execute it (WorkloadItem.expectCommit)? */
+  private expected: boolean[] = []
   private done = false
-  private readonly stats: Omit<ClusterStats, 'byzantine' | 'messagesSent' | 'messagesDelivered' | 'dropped' | 'duplicated' | 'cut' | 'duplicateInclusions'> = {
+  private readonly stats: Omit<ClusterStats, 'byzantine' | 'messagesSent' | 'messagesDelivered' | 'dropped' | 'duplicated' | 'cut' | 'duplicateInclusions' | 'txsOk' | 'txsFailed' | 'receipts' | 'refused'> = {
     events: 0, virtualMs: 0, healAt: 0, height: 0, requests: 0, viewChanges: 0, maxView: 0, crashes: 0, midStepCrashes: 0, restarts: 0, syncs: 0, rejected: 0, certificates: 0
   }
 
@@ -165,8 +197,23 @@ export class Cluster {
     this.clock = new VirtualClock(this.plan.skews)
     this.network = new SimNetwork(n, this.netPrng, this.plan.network, this.plan.partitions, this.plan.healAt)
     this.storage = new SimStorage(n)
-    this.requestFactory = new RequestFactory(opts.seed)
     const report = (v: Violation): void => { this.violations.push(v) }
+    if (opts.app === 'ledger') {
+      const w = new LedgerWorkload(opts.seed, this.config.chainId)
+      this.workload = w
+      this.genesis = {
+        chainId: this.config.chainId,
+        // Before any replica's (skewed) clock: block 1's timestamp must not precede it.
+        genesisTime: EPOCH_MS - 10_000,
+        validators: this.suite.validators.map((v, i) => ({ name: `sim-${i}`, publicKey: v.publicKey, peerId: `sim-${i}` })),
+        balances: w.balances,
+        params: { ...DEFAULT_PARAMS, maxBatchSize: this.config.maxBatchSize, batchTimeoutMs: this.config.batchTimeoutMs, checkpointInterval: checkpointInterval, windowSize: this.config.windowSize, viewChangeTimeoutMs: this.config.viewChangeTimeoutMs }
+      }
+      this.ledger = new LedgerChecker(w.totalSupply, report)
+    } else {
+      const f = new RequestFactory(opts.seed)
+      this.workload = { next: () => ({ request: f.next(), expectCommit: true, kind: 'transfer' }), isValid: r => f.isValid(r) }
+    }
     this.agreement = new AgreementChecker(report)
     this.validity = new ValidityChecker(report)
     this.certificates = new CertificateChecker(this.config.chainId, this.suite.validators, this.suite.forReplica(0), this.agreement, report)
@@ -181,14 +228,18 @@ export class Cluster {
     return `n=${this.opts.validators} f=${this.f} batch=${c.maxBatchSize}/${c.batchTimeoutMs}ms K=${c.checkpointInterval} L=${c.windowSize} vcTimeout=${c.viewChangeTimeoutMs}ms ${describePlan(this.plan)}`
   }
 
-  run (): ClusterResult {
+  async run (): Promise<ClusterResult> {
     const n = this.opts.validators
-    for (let i = 0; i < n; i++) this.nodes.push(this.createNode(i))
+    for (let i = 0; i < n; i++) this.nodes.push(this.createNode(i, await this.createApp(i)))
     for (const node of this.nodes) this.startNode(node, false)
+    const items: WorkloadItem[] = []
     this.plan.requestTimes.forEach((t, index) => {
-      this.requests.push(this.requestFactory.next())
+      const item = this.workload.next()
+      items.push(item)
+      this.requests.push(item.request)
       this.queue.push(t, { kind: 'submit', index })
     })
+    this.expected = items.map(i => i.expectCommit)
     for (const c of this.plan.crashes) {
       if (this.nodes[c.replica]!.byz !== null) continue
       this.queue.push(c.at, { kind: 'crash', crash: c })
@@ -209,16 +260,22 @@ export class Cluster {
         this.violations.push({ invariant: 'liveness', time: this.clock.now, message: `event budget of ${this.maxEvents} exhausted at t=${this.clock.now}ms (message storm?)` })
         break
       }
-      this.handle(next.item)
+      await this.handle(next.item)
+      await this.settle()
     }
     if (!this.done && this.violations.length === 0) {
       this.clock.advanceTo(Math.max(this.clock.now, this.deadline))
-      this.liveness.check(this.correctApps(), this.submitted, this.plan.healAt, this.deadline, r => this.describeReplica(r))
+      this.liveness.check(this.correctApps(), this.submittedIds(), this.plan.healAt, this.deadline, r => this.describeReplica(r))
+    }
+    if (this.ledger !== null && this.violations.length === 0) {
+      const apps = new Map<number, LedgerApp>()
+      for (const [id, app] of this.correctApps()) if (app instanceof LedgerApp) apps.set(id, app)
+      await this.ledger.final(apps, seq => this.agreement.canonicalBlock(seq)?.stateRoot, this.clock.now)
     }
     return { violations: this.violations, stats: this.collectStats(), traceHash: this.trace.digest('hex'), plan: this.describe() }
   }
 
-  private handle (ev: SimEvent): void {
+  private async handle (ev: SimEvent): Promise<void> {
     const now = this.clock.now
     this.hashEvent(ev, now)
     switch (ev.kind) {
@@ -242,19 +299,26 @@ export class Cluster {
         return
       }
       case 'sync':
-        this.sync(ev.replica, ev.incarnation, ev.attempt)
+        await this.sync(ev.replica, ev.incarnation, ev.attempt)
         return
       case 'submit': {
         const request = this.requests[ev.index]!
         this.validity.onSubmit(request, now)
-        this.submitted.push(Buffer.from(request.id).toString('hex'))
+        this.submitCount++
+        if (this.expected[ev.index] === true) this.submitted.push({ id: Buffer.from(request.id).toString('hex'), index: ev.index })
         this.stats.requests++
         for (const node of this.nodes) this.queue.push(now + this.netPrng.int(0, 5), { kind: 'request', replica: node.id, index: ev.index })
         return
       }
       case 'request': {
         const node = this.nodes[ev.replica]!
-        if (this.isUp(node)) this.step(node, { type: 'request', request: this.requests[ev.index]! })
+        if (!this.isUp(node)) return
+        const request = this.requests[ev.index]!
+        const pool = node.byz === null ? node.app.mempool : undefined
+        if (pool === undefined) { this.step(node, { type: 'request', request }); return }
+        // As the node: admission first; ready transactions reach the replica in settle().
+        await pool.admit(request)
+        node.feed ??= 'new'
         return
       }
       case 'crash': {
@@ -294,7 +358,7 @@ export class Cluster {
         this.queue.push(now + STATUS_INTERVAL_MS, { kind: 'status' })
         return
       case 'probe':
-        if (this.submitted.length === this.requests.length && this.liveness.missing(this.correctApps(), this.submitted).size === 0) {
+        if (this.submitCount === this.requests.length && this.liveness.missing(this.correctApps(), this.submittedIds()).size === 0) {
           this.done = true
         } else {
           this.queue.push(now + 50, { kind: 'probe' })
@@ -302,12 +366,18 @@ export class Cluster {
     }
   }
 
-  private createNode (id: number): Node {
+  /** Byzantine replicas get no ledger: their execution is never checked (ByzantineHost runs its own). */
+  private async createApp (id: number): Promise<SimApp> {
+    if (this.genesis === null || this.plan.byzantine.has(id)) return new HashChainApp()
+    return await LedgerApp.open({ replica: id, genesis: this.genesis, ...(this.opts.ledgerBug !== undefined ? { bug: this.opts.ledgerBug } : {}) })
+  }
+
+  private createNode (id: number, app: SimApp): Node {
     const behaviours = this.plan.byzantine.get(id)
-    const node: Node = { id, byz: null, replica: null, incarnation: 0, app: new HashChainApp(), timers: new Map(), cutNextStep: false, syncing: false, behindAt: -1 }
+    const node: Node = { id, byz: null, replica: null, incarnation: 0, app, feed: null, timers: new Map(), cutNextStep: false, syncing: false, behindAt: -1 }
     if (behaviours !== undefined) {
       node.byz = new ByzantineHost(id, this.opts.validators, behaviours, this.byzPrng.fork(`byz-${id}`),
-        () => this.opts.factory({ ...this.config, self: id }, this.suite.forReplica(id), { isValidRequest: r => this.requestFactory.isValid(r) }),
+        () => this.opts.factory({ ...this.config, self: id }, this.suite.forReplica(id), { isValidRequest: r => this.workload.isValid(r) }),
         this.suite.forReplica(id), this.tools, new Set(this.plan.byzantine.keys()))
     }
     return node
@@ -320,7 +390,8 @@ export class Cluster {
       return
     }
     const options = {
-      isValidRequest: (r: ClientRequest) => this.requestFactory.isValid(r),
+      // The node's isValidRequest is its mempool's stateless check (verdict cache).
+      isValidRequest: (r: ClientRequest) => node.app.mempool?.isValid(r) ?? this.workload.isValid(r),
       ...(this.opts.bug !== undefined ? { bug: this.opts.bug } : {}),
       ...(restart ? { restore: { records: this.storage.records(node.id), lastExecuted: node.app.lastExecuted } } : {})
     }
@@ -345,6 +416,8 @@ export class Cluster {
     node.timers.clear()
     node.cutNextStep = false
     node.syncing = false
+    node.feed = null
+    node.app.reset?.()
     this.opts.trace?.(`t=${this.clock.now} crash replica ${node.id} (wal ${this.storage.count(node.id)} records, executed ${node.app.lastExecuted.seq})`)
   }
 
@@ -434,6 +507,7 @@ export class Cluster {
         this.stats.viewChanges++
         this.stats.maxView = Math.max(this.stats.maxView, e.view)
         this.opts.trace?.(`t=${now} replica ${node.id} view ${e.view}`)
+        if (node.byz === null && node.app.mempool !== undefined) node.feed = 'all'
         return
       case 'needSync':
         if (node.byz === null) this.requestSync(node)
@@ -448,22 +522,68 @@ export class Cluster {
   }
 
   private execute (node: Node, e: ReplicaEffect & { type: 'execute' }): void {
-    const now = this.clock.now
+    // An async app executes after this step's effects, in settle(); the effect is carried out
+    // all the same (the app is durable), so a crash later in this step does not undo it.
+    if (node.app.isAsync) { this.work.push({ node, incarnation: node.incarnation, batch: e }); return }
     let block: ExecutedBlock
     try {
-      block = node.app.execute(e)
+      block = node.app.execute(e) as ExecutedBlock
     } catch (err) {
-      this.violations.push({ invariant: 'agreement', time: now, replica: node.id, seq: e.seq, message: `replica ${node.id} asked to execute seq ${e.seq}: ${errorMessage(err)}` })
+      this.executeFailed(node, e, err)
       return
     }
+    this.afterExecute(node, e, block, node.incarnation)
+  }
+
+  private executeFailed (node: Node, e: ExecuteBatch, err: unknown): void {
+    this.violations.push({ invariant: 'agreement', time: this.clock.now, replica: node.id, seq: e.seq, message: `replica ${node.id} asked to execute seq ${e.seq}: ${errorMessage(err)}` })
+  }
+
+  private afterExecute (node: Node, e: ExecuteBatch, block: ExecutedBlock, incarnation: number): void {
+    const now = this.clock.now
     this.opts.trace?.(`t=${now} replica ${node.id} executes seq ${e.seq} view ${e.view} [${e.requests.length} reqs]`)
     if (node.byz === null) {
       this.agreement.onExecute(node.id, block, now)
       this.validity.onExecute(node.id, block, e.requests, now)
+      this.ledger?.onBlock(node.id, block, this.agreement.canonicalBlock(e.seq) === block, now)
       this.certificates.flush()
       this.stats.height = Math.max(this.stats.height, e.seq)
     }
-    this.queue.push(now + this.prng.int(0, 2), { kind: 'executed', replica: node.id, incarnation: node.incarnation, seq: e.seq, blockHash: block.blockHash, stateRoot: block.stateRoot })
+    this.queue.push(now + this.prng.int(0, 2), { kind: 'executed', replica: node.id, incarnation, seq: e.seq, blockHash: block.blockHash, stateRoot: block.stateRoot })
+  }
+
+  /**
+   * Runs what the last event left for async apps, one call at a time and in order, so a run
+   * stays deterministic: deferred executions, then handing ready mempool transactions to
+   * replicas (which may order more executions).
+   */
+  private async settle (): Promise<void> {
+    while (this.violations.length === 0) {
+      const w = this.work.shift()
+      if (w !== undefined) {
+        let block: ExecutedBlock
+        try {
+          block = await w.node.app.execute(w.batch)
+        } catch (err) {
+          this.executeFailed(w.node, w.batch, err)
+          continue
+        }
+        this.afterExecute(w.node, w.batch, block, w.incarnation)
+        // Queued future-nonce transactions may have become ready (the node's scheduleFeed).
+        if (w.node.app.mempool !== undefined) w.node.feed ??= 'new'
+        continue
+      }
+      const node = this.nodes.find(x => x.feed !== null)
+      if (node === undefined) return
+      const all = node.feed === 'all'
+      node.feed = null
+      const pool = node.app.mempool
+      if (pool === undefined || node.replica === null) continue
+      for (const request of pool.reap(all)) {
+        if (node.replica === null) break
+        this.step(node, { type: 'request', request })
+      }
+    }
   }
 
   private requestSync (node: Node): void {
@@ -489,7 +609,7 @@ export class Cluster {
   }
 
   /** Block-sync stand-in: copy certified blocks from a correct replica's app, then tell the replica. */
-  private sync (replica: number, incarnation: number, attempt: number): void {
+  private async sync (replica: number, incarnation: number, attempt: number): Promise<void> {
     const node = this.nodes[replica]!
     if (node.incarnation !== incarnation || node.replica === null) return
     const have = node.app.lastExecuted.seq
@@ -502,12 +622,20 @@ export class Cluster {
     }
     node.syncing = false
     const from = have + 1
-    node.app.adoptFrom(best.source, best.cert.seq)
+    try {
+      await node.app.adoptFrom(best.source, best.cert.seq)
+    } catch (err) {
+      const src = this.nodes.find(o => o.app === best.source)?.id
+      this.violations.push({ invariant: 'agreement', time: this.clock.now, replica, seq: best.cert.seq, message: `replica ${replica} syncing ${from}..${best.cert.seq} from replica ${src}: ${errorMessage(err)}` })
+      return
+    }
     for (let s = from; s <= best.cert.seq; s++) {
       const b = node.app.block(s)!
       this.agreement.onExecute(node.id, b, this.clock.now)
       this.validity.onExecute(node.id, b, undefined, this.clock.now)
+      this.ledger?.onBlock(node.id, b, this.agreement.canonicalBlock(s) === b, this.clock.now)
     }
+    if (node.app.mempool !== undefined) node.feed ??= 'new'
     this.stats.syncs++
     this.opts.trace?.(`t=${this.clock.now} replica ${replica} synced ${from}..${best.cert.seq}`)
     this.step(node, { type: 'synced', seq: best.cert.seq, blockHash: best.cert.blockHash, stateRoot: best.cert.stateRoot, signatures: best.cert.signatures })
@@ -517,12 +645,11 @@ export class Cluster {
   private clientRetry (): void {
     const now = this.clock.now
     const apps = [...this.correctApps().values()]
-    for (let i = 0; i < this.submitted.length; i++) {
-      const id = this.submitted[i]!
+    for (const { id, index } of this.submitted) {
       let replies = 0
       for (const a of apps) if (a.hasApplied(id)) replies++
       if (replies > this.f) continue
-      for (const node of this.nodes) this.queue.push(now + this.netPrng.int(0, 5), { kind: 'request', replica: node.id, index: i })
+      for (const node of this.nodes) this.queue.push(now + this.netPrng.int(0, 5), { kind: 'request', replica: node.id, index })
     }
     this.queue.push(now + this.retryInterval(), { kind: 'client-retry' })
   }
@@ -531,8 +658,12 @@ export class Cluster {
     return 4 * this.config.viewChangeTimeoutMs
   }
 
-  private correctApps (): Map<number, HashChainApp> {
-    const m = new Map<number, HashChainApp>()
+  private submittedIds (): string[] {
+    return this.submitted.map(s => s.id)
+  }
+
+  private correctApps (): Map<number, SimApp> {
+    const m = new Map<number, SimApp>()
     for (const node of this.nodes) if (node.byz === null) m.set(node.id, node.app)
     return m
   }
@@ -559,6 +690,11 @@ export class Cluster {
       for (const k of Object.keys(byzantine) as Array<keyof ByzantineStats>) byzantine[k] += node.byz.stats[k]
     }
     const net = this.network.stats
+    const refused: Record<string, number> = {}
+    for (const node of this.nodes) {
+      if (node.byz !== null || !(node.app instanceof LedgerApp)) continue
+      for (const [code, k] of Object.entries(node.app.refused)) refused[code] = (refused[code] ?? 0) + k
+    }
     return {
       ...this.stats,
       virtualMs: this.clock.now,
@@ -568,7 +704,11 @@ export class Cluster {
       duplicated: net.duplicated,
       cut: net.cut,
       duplicateInclusions: this.validity.duplicateInclusions,
-      byzantine
+      byzantine,
+      txsOk: this.ledger?.totals.txsOk ?? 0,
+      txsFailed: this.ledger?.totals.txsFailed ?? 0,
+      receipts: { ...this.ledger?.totals.receipts },
+      refused
     }
   }
 }

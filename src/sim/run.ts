@@ -21,7 +21,7 @@ export interface SeedResult {
 }
 
 /** Runs one seed to completion (liveness deadline, all requests executed, or first violation). */
-export function runSeed (seed: number, opts: RunOptions): SeedResult {
+export async function runSeed (seed: number, opts: RunOptions): Promise<SeedResult> {
   const t0 = performance.now()
   const cluster = new Cluster({
     seed,
@@ -29,12 +29,14 @@ export function runSeed (seed: number, opts: RunOptions): SeedResult {
     factory: opts.factory ?? realReplica,
     ...(opts.crypto !== undefined ? { crypto: opts.crypto } : {}),
     ...(opts.bug !== undefined ? { bug: opts.bug } : {}),
+    ...(opts.app !== undefined ? { app: opts.app } : {}),
+    ...(opts.ledgerBug !== undefined ? { ledgerBug: opts.ledgerBug } : {}),
     ...(opts.mix !== undefined ? { mix: opts.mix } : {}),
     ...(opts.livenessBoundMs !== undefined ? { livenessBoundMs: opts.livenessBoundMs } : {}),
     ...(opts.maxEvents !== undefined ? { maxEvents: opts.maxEvents } : {}),
     ...(opts.trace !== undefined ? { trace: opts.trace } : {})
   })
-  const r = cluster.run()
+  const r = await cluster.run()
   return {
     seed,
     ok: r.violations.length === 0,
@@ -47,10 +49,12 @@ export function runSeed (seed: number, opts: RunOptions): SeedResult {
   }
 }
 
-export function replayCommand (seed: number, opts: Pick<RunOptions, 'validators' | 'crypto' | 'bug'>): string {
+export function replayCommand (seed: number, opts: Pick<RunOptions, 'validators' | 'crypto' | 'bug' | 'app' | 'ledgerBug'>): string {
   let cmd = `npm run sim -- --seed ${seed} --validators ${opts.validators}`
+  if (opts.app !== undefined && opts.app !== 'hash-chain') cmd += ` --app ${opts.app}`
   if (opts.crypto === 'real') cmd += ' --real-crypto'
   if (opts.bug !== undefined) cmd += ` --bug ${opts.bug}`
+  if (opts.ledgerBug !== undefined) cmd += ` --ledger-bug ${opts.ledgerBug}`
   return cmd + ' --verbose'
 }
 

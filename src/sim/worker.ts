@@ -8,6 +8,10 @@ export type WorkerReply = { results: SeedResult[] }
 const opts = workerData as RunOptions
 parentPort?.on('message', (msg: WorkerRequest) => {
   if ('stop' in msg) { process.exit(0) }
-  const results = msg.seeds.map(seed => runSeed(seed, opts))
-  parentPort!.postMessage({ results } satisfies WorkerReply)
+  void (async () => {
+    // One seed at a time: runs must not interleave (each awaits its own async app).
+    const results: SeedResult[] = []
+    for (const seed of msg.seeds) results.push(await runSeed(seed, opts))
+    parentPort!.postMessage({ results } satisfies WorkerReply)
+  })()
 })

@@ -107,26 +107,26 @@ test('real-crypto suite: ed25519 signatures verify only under the signer key', (
 
 const calm = { byzantine: 0, crashes: false, partitions: false, networkFaults: false }
 
-test('toy replica on a calm network passes every invariant, deterministically', () => {
-  const r1 = runSeed(11, { validators: 4, factory: toyReplica, mix: calm })
-  const r2 = runSeed(11, { validators: 4, factory: toyReplica, mix: calm })
+test('toy replica on a calm network passes every invariant, deterministically', async () => {
+  const r1 = await runSeed(11, { validators: 4, factory: toyReplica, mix: calm })
+  const r2 = await runSeed(11, { validators: 4, factory: toyReplica, mix: calm })
   assert.equal(r1.ok, true, r1.violations.map(v => v.message).join('\n'))
   assert.equal(r1.traceHash, r2.traceHash)
   assert.ok(r1.stats.height > 0)
-  const r3 = runSeed(12, { validators: 4, factory: toyReplica, mix: calm })
+  const r3 = await runSeed(12, { validators: 4, factory: toyReplica, mix: calm })
   assert.notEqual(r1.traceHash, r3.traceHash)
 })
 
-test('toy replica is caught: equivocating primary breaks agreement, a lossy network breaks liveness', () => {
+test('toy replica is caught: equivocating primary breaks agreement, a lossy network breaks liveness', async () => {
   let agreementCaught = -1
   for (let seed = 1; seed <= 40 && agreementCaught < 0; seed++) {
-    const r = runSeed(seed, { validators: 4, factory: toyReplica, mix: { ...calm, byzantine: 1, behaviours: ['equivocate'] } })
+    const r = await runSeed(seed, { validators: 4, factory: toyReplica, mix: { ...calm, byzantine: 1, behaviours: ['equivocate'] } })
     if (r.violations.some(v => v.invariant === 'agreement')) agreementCaught = seed
   }
   assert.ok(agreementCaught > 0, 'no seed in 1..40 caught the equivocating toy primary')
   let livenessCaught = -1
   for (let seed = 1; seed <= 20 && livenessCaught < 0; seed++) {
-    const r = runSeed(seed, { validators: 4, factory: toyReplica, mix: { ...calm, partitions: true }, livenessBoundMs: 2000 })
+    const r = await runSeed(seed, { validators: 4, factory: toyReplica, mix: { ...calm, partitions: true }, livenessBoundMs: 2000 })
     if (r.violations.some(v => v.invariant === 'liveness')) livenessCaught = seed
   }
   assert.ok(livenessCaught > 0, 'no seed in 1..20 caught the toy replica losing messages to a partition')

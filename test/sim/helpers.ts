@@ -8,11 +8,11 @@ export interface RangeResult {
 }
 
 /** Runs seeds start..start+count-1 and prints the range, failures (with replay commands) and seeds/s. */
-export function runRange (label: string, start: number, count: number, opts: RunOptions, stopWhen?: (r: SeedResult) => boolean): RangeResult {
+export async function runRange (label: string, start: number, count: number, opts: RunOptions, stopWhen?: (r: SeedResult) => boolean): Promise<RangeResult> {
   const t0 = performance.now()
   const results: SeedResult[] = []
   for (let seed = start; seed < start + count; seed++) {
-    const r = runSeed(seed, opts)
+    const r = await runSeed(seed, opts)
     results.push(r)
     if (stopWhen?.(r) === true) break
   }

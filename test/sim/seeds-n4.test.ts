@@ -7,8 +7,8 @@ import { describeFailures, runRange } from './helpers.js'
 // Seeds are fixed so a red run is reproducible; SIM_SEED_START shifts the window to explore.
 const start = Number(process.env.SIM_SEED_START ?? 1)
 
-test('500 seeds, n=4 (f=1): random mixes of Byzantine replicas, crashes, partitions and a lossy network', () => {
-  const r = runRange('n=4', start, 500, { validators: 4 })
+test('500 seeds, n=4 (f=1): random mixes of Byzantine replicas, crashes, partitions and a lossy network', async () => {
+  const r = await runRange('n=4', start, 500, { validators: 4 })
   const byz = r.results.filter(x => x.plan.includes('byzantine=[') && !x.plan.includes('byzantine=[none]')).length
   const crashes = r.results.filter(x => x.stats.crashes > 0).length
   const partitions = r.results.filter(x => !x.plan.includes('partitions=[none]')).length

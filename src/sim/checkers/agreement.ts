@@ -2,9 +2,10 @@ import type { ExecutedBlock } from '../app.js'
 import { shortHex, type Violation } from './types.js'
 
 /**
- * Agreement: no two correct replicas execute different blocks at one sequence number, and
- * each replica executes seq 1, 2, 3... without gaps or regressions. Keeps the canonical
- * history (first block seen at each seq) and checks every execution against it.
+ * Agreement: no two correct replicas execute different blocks at one sequence number, or the
+ * same block to different state roots, and each replica executes seq 1, 2, 3... without gaps
+ * or regressions. Keeps the canonical history (first block seen at each seq) and checks every
+ * execution against it.
  */
 export class AgreementChecker {
   private readonly canonical = new Map<number, { block: ExecutedBlock, replica: number }>()
@@ -57,6 +58,8 @@ export class AgreementChecker {
       })
     } else if (Buffer.compare(a.blockHash, block.blockHash) !== 0) {
       this.report({ invariant: 'agreement', time, replica, seq: block.seq, message: `replica ${replica} block hash ${shortHex(block.blockHash)} at seq ${block.seq} differs from replica ${c.replica}'s ${shortHex(a.blockHash)} (different history before it)` })
+    } else if (Buffer.compare(a.stateRoot, block.stateRoot) !== 0) {
+      this.report({ invariant: 'agreement', time, replica, seq: block.seq, message: `replica ${replica} state root ${shortHex(block.stateRoot)} after seq ${block.seq} differs from replica ${c.replica}'s ${shortHex(a.stateRoot)}: same block, different execution (nondeterminism)` })
     }
   }
 }

@@ -1,4 +1,4 @@
-export type Invariant = 'agreement' | 'validity' | 'liveness' | 'certificate' | 'replica-error'
+export type Invariant = 'agreement' | 'validity' | 'liveness' | 'certificate' | 'replica-error' | 'conservation' | 'exactly-once'
 
 /** One broken invariant, precise enough to start debugging from: what, where, when. */
 export interface Violation {
