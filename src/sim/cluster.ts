@@ -212,7 +212,7 @@ export class Cluster {
       this.ledger = new LedgerChecker(w.totalSupply, report)
     } else {
       const f = new RequestFactory(opts.seed)
-      this.workload = { next: () => ({ request: f.next(), expectCommit: true, kind: 'transfer' }), isValid: r => f.isValid(r) }
+      this.workload = { next: () => ({ request: f.next(), expectCommit: true, kind: 'request' }), isValid: r => f.isValid(r) }
     }
     this.agreement = new AgreementChecker(report)
     this.validity = new ValidityChecker(report)

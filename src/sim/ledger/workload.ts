@@ -17,6 +17,8 @@ export interface WorkloadItem {
 }
 
 export type WorkloadKind =
+  /** HashChainApp's MAC'd stand-in requests (requests.ts). */
+  | 'request'
   | 'transfer' | 'overdraft' | 'kv' | 'lock' | 'atomic' | 'atomic-failing'
   | 'replay' | 'bad-signature' | 'wrong-chain' | 'nonce-gap'
 
