@@ -103,6 +103,8 @@ export class Replica {
   private lastNeedSync = 0
   private syncArmedAt = 0
   private readonly timers: Record<TimerKind, number | null> = { batch: null, vc: null, sync: null }
+  /** The batch timer fired but maxInFlightBatches held the partial batch back. */
+  private batchDue = false
   private timerGen = 0
   private fx: ReplicaEffect[] = []
   private now = 0
@@ -519,18 +521,26 @@ export class Replica {
     return !this._inViewChange && primaryOf(this._view, this.n) === this.self
   }
 
-  /** Cuts batches while the window allows: full ones always, a partial one when the batch timer fired. */
+  /**
+   * Cuts batches while the window allows: full ones always, a partial one when the batch timer
+   * fired (now or earlier, while maxInFlightBatches held it back).
+   */
   private tryPropose (force: boolean): void {
-    if (!this.isPrimary()) { this.cancelTimer('batch'); return }
+    if (!this.isPrimary()) { this.cancelTimer('batch'); this.batchDue = false; return }
     const { maxBatchSize, maxBatchBytes, batchTimeoutMs } = this.config
+    const maxInFlight = this.config.maxInFlightBatches ?? Number.POSITIVE_INFINITY
+    if (force) this.batchDue = true
     while (this.pool.unproposedCount > 0 && this.nextSeq <= this.low + this.L) {
       const full = this.pool.unproposedCount >= maxBatchSize || this.pool.unproposedBytes >= maxBatchBytes
-      if (!full && !force) break
+      const inFlight = this.nextSeq - 1 - Math.max(this._lastExecuted, this.low)
+      if (!full && !(this.batchDue && inFlight < maxInFlight)) break
       this.propose(this.pool.takeBatch(maxBatchSize, maxBatchBytes))
+      this.batchDue = false
     }
-    if (this.pool.unproposedCount > 0 && this.nextSeq <= this.low + this.L) {
+    if (this.pool.unproposedCount === 0) this.batchDue = false
+    if (this.pool.unproposedCount > 0 && this.nextSeq <= this.low + this.L && !this.batchDue) {
       if (this.timers.batch === null) this.armTimer('batch', batchTimeoutMs)
-    } else {
+    } else if (!this.batchDue) {
       this.cancelTimer('batch')
     }
   }

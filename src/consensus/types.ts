@@ -38,6 +38,15 @@ export interface ReplicaConfig {
   viewChangeTimeoutMs: number
   /** Max |proposer timestamp - local now| a backup accepts in a pre-prepare. */
   maxClockSkewMs: number
+  /**
+   * Proposer policy, not a consensus rule (backups never check it): while this many of the
+   * primary's batches are proposed but not yet executed here, it does not cut a partial batch
+   * when the batch timer fires; it waits for one to execute. Under load the batches then grow
+   * with the backlog instead of the block count growing with time, so per-block costs (votes,
+   * signatures, one fsynced write) are paid per many transactions. Full batches are always cut.
+   * Default: no limit (the window L still bounds them).
+   */
+  maxInFlightBatches?: number
 }
 
 /** A request is an opaque, already-signed client transaction. The replica only needs its id. */

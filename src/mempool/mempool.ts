@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { toHex } from '../codec/index.js'
+import { bytesEqual, toHex } from '../codec/index.js'
 import { BftError, ValidationError, errorMessage } from '../errors.js'
 import { silentLogger } from '../log.js'
 import type { ClientRequest } from '../consensus/types.js'
@@ -175,6 +175,9 @@ export class Mempool {
    * this id that passes the stateless checks. A cache hit costs one decode and no signature check.
    */
   isValid (txId: TxKey, bytes: Uint8Array): boolean {
+    // The same bytes under the same id passed these checks at admission (they are stateless).
+    const held = this.entries.get(keyHex(txId))
+    if (held !== undefined && bytesEqual(held.bytes, bytes)) return true
     let tx: DecodedTx
     try {
       tx = decodeTx(bytes)
@@ -206,6 +209,12 @@ export class Mempool {
 
   get (txId: TxKey): Uint8Array | undefined {
     return this.entries.get(keyHex(txId))?.bytes
+  }
+
+  /** Sender and nonce of a pending tx, without decoding it again. */
+  senderNonce (txId: TxKey): { sender: string, nonce: number } | undefined {
+    const e = this.entries.get(keyHex(txId))
+    return e === undefined ? undefined : { sender: e.sender, nonce: e.nonce }
   }
 
   get size (): number {
@@ -256,6 +265,11 @@ export class Mempool {
       const e = this.entries.get(keyHex(id))
       if (e !== undefined) e.proposed = false
     }
+  }
+
+  /** Every held tx becomes reapable again (the node re-feeds consensus after a stall). */
+  unmarkAllProposed (): void {
+    for (const e of this.entries.values()) e.proposed = false
   }
 
   /**

@@ -24,7 +24,8 @@ export function tryDecode (bytes: Uint8Array | null | undefined): unknown {
   try { return jsonSafe(decode(bytes)) } catch { return null }
 }
 
-export function blockView (stored: Pick<StoredBlock, 'hash' | 'block' | 'stateRoot'>, cert: Certificate | null): BlockView {
+/** `txIds`: the ids when the caller already has them (receipts of a just-executed block), to skip re-decoding every tx. */
+export function blockView (stored: Pick<StoredBlock, 'hash' | 'block' | 'stateRoot'>, cert: Certificate | null, txIds?: string[]): BlockView {
   const h = stored.block.header
   return {
     height: h.height,
@@ -39,7 +40,7 @@ export function blockView (stored: Pick<StoredBlock, 'hash' | 'block' | 'stateRo
       timestamp: h.timestamp
     },
     txs: stored.block.txs.map(toHex),
-    txIds: stored.block.txs.map(t => txIdHex(t)),
+    txIds: txIds ?? stored.block.txs.map(t => txIdHex(t)),
     stateRoot: toHex(stored.stateRoot),
     certificate: cert === null ? null : { signatures: cert.signatures.map(s => ({ validator: s.validator, signature: toHex(s.signature) })) }
   }

@@ -7,6 +7,8 @@ import { decodeNode, EMPTY, encodeNode, lookup, nodeKey as cacheKey, proveKey, s
 export interface StateStoreOptions {
   /** Tree nodes kept decoded in memory (default 200,000 ≈ 60 MB). */
   nodeCacheSize?: number
+  /** Flat state values (and known-absent keys) kept in memory (default 200,000). */
+  valueCacheSize?: number
 }
 
 /** Key of the current root in the 'smt' sublevel; node keys are 32-byte hashes, so no clash. */
@@ -25,11 +27,19 @@ const ROOT_KEY = utf8('root')
 export class StateStore {
   private currentRoot: Uint8Array
   private readonly cache: Lru<string, TreeNode>
-  private pending = new Map<string, TreeNode[]>()
+  /**
+   * Committed flat values by hex key, null for a key known to be absent. Execution reads every
+   * touched key (a LevelDB get each was the top frame of a validator under load); the cache is
+   * only updated in commitPrepared, after the block's batch is durable, so it never runs ahead
+   * of the disk.
+   */
+  private readonly values: Lru<string, Uint8Array | null>
+  private pending = new Map<string, { created: TreeNode[], writes: StateWrite[] }>()
 
-  private constructor (private readonly flat: Sublevel, private readonly nodes: Sublevel, root: Uint8Array, cacheSize: number) {
+  private constructor (private readonly flat: Sublevel, private readonly nodes: Sublevel, root: Uint8Array, opts: StateStoreOptions) {
     this.currentRoot = root
-    this.cache = new Lru(cacheSize)
+    this.cache = new Lru(opts.nodeCacheSize ?? 200_000)
+    this.values = new Lru(opts.valueCacheSize ?? 200_000)
   }
 
   static async open (db: LevelDb, opts: StateStoreOptions = {}): Promise<StateStore> {
@@ -37,7 +47,7 @@ export class StateStore {
     const nodes = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
     const stored = await nodes.get(ROOT_KEY)
     if (stored !== undefined && stored.length !== 32) throw new CorruptionError(`state root pointer has ${stored.length} bytes, expected 32`)
-    const store = new StateStore(flat, nodes, stored === undefined ? EMPTY : new Uint8Array(stored), opts.nodeCacheSize ?? 200_000)
+    const store = new StateStore(flat, nodes, stored === undefined ? EMPTY : new Uint8Array(stored), opts)
     // Fail at open, not at the first block, if the root's node is missing.
     if (stored !== undefined && !isZero(stored)) await store.load(stored)
     return store
@@ -49,8 +59,14 @@ export class StateStore {
   }
 
   async get (key: Uint8Array): Promise<Uint8Array | undefined> {
+    const k = toHex(key)
+    const hit = this.values.get(k)
+    if (hit !== undefined) return hit ?? undefined
     const v = await this.flat.get(key)
-    return v === undefined ? undefined : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+    const value = v === undefined ? null : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+    // A block committed while we read may have changed this key; only fill an entry it did not set.
+    if (this.values.get(k) === undefined) this.values.set(k, value)
+    return value ?? undefined
   }
 
   /** Value of `key` under an older (or the current) root, read from the tree. */
@@ -79,15 +95,16 @@ export class StateStore {
     }
     for (const n of created) ops.push({ type: 'put', sublevel: this.nodes, key: n.hash, value: encodeNode(n) })
     ops.push({ type: 'put', sublevel: this.nodes, key: ROOT_KEY, value: root })
-    this.pending.set(toHex(root), created)
+    this.pending.set(toHex(root), { created, writes })
     return { root, ops }
   }
 
   /** After the batch from prepare() is durably written: `root` becomes the committed root. */
   commitPrepared (root: Uint8Array): void {
-    const created = this.pending.get(toHex(root))
-    if (created === undefined) throw new ValidationError('ERR_NOT_PREPARED', `state root ${toHex(root)} was not prepared`)
-    for (const n of created) this.cache.set(cacheKey(n.hash), n)
+    const p = this.pending.get(toHex(root))
+    if (p === undefined) throw new ValidationError('ERR_NOT_PREPARED', `state root ${toHex(root)} was not prepared`)
+    for (const n of p.created) this.cache.set(cacheKey(n.hash), n)
+    for (const w of p.writes) this.values.set(toHex(w.key), w.value)
     this.pending = new Map()
     this.currentRoot = root
   }

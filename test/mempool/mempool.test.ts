@@ -48,6 +48,11 @@ test('reap: arrival order, a sender\'s nonces in order, byte and count limits, p
   mp.unmarkProposed([id(tx(0, 0))])
   assert.deepEqual(noncesOf(mp.reap(10, 1e6)), ['0:0', '0:1', '2:0', '1:1'])
   assert.equal(mp.stats().proposed, 1)
+  // A re-feed after a stall hands everything over again, including what was marked proposed.
+  mp.markProposed([id(tx(0, 0)), id(tx(0, 1)), id(tx(2, 0)), id(tx(1, 1))])
+  assert.deepEqual(noncesOf(mp.reap(10, 1e6)), [])
+  mp.unmarkAllProposed()
+  assert.deepEqual(noncesOf(mp.reap(10, 1e6)), ['1:0', '0:0', '0:1', '2:0', '1:1'])
   // Same adds, same order: a second pool reaps identically.
   const other = pool()
   for (const t of [tx(0, 1), tx(1, 0), tx(0, 0), tx(2, 0), tx(1, 1)]) await other.add(t)
@@ -124,17 +129,21 @@ test('verify once: isValid and execution hit the admission verdict cache', async
   const t = tx(3, 0)
   await mp.add(t)
   const after = mp.stats()
+  // The very bytes admitted: answered from the pending entry, no decode and no cache lookup.
   assert.equal(mp.isValid(id(t), t), true)
   assert.equal(mp.isValid(decodeTx(t).id, t), true)
   assert.equal(mp.isSignatureValid(id(t), decodeTx(t)), true)
   const s = mp.stats()
-  assert.equal(s.verdictCacheHits - after.verdictCacheHits, 3)
+  assert.equal(s.verdictCacheHits - after.verdictCacheHits, 1)
   assert.equal(s.verdictCacheMisses, after.verdictCacheMisses)
+  // Same id (the id covers the body only), another signature: not the admitted bytes, so checked.
+  assert.equal(mp.isValid(id(t), forge(t)), false)
+  assert.equal(mp.stats().verdictCacheMisses, s.verdictCacheMisses + 1)
   // A valid tx never admitted here (arrived in a pre-prepare): verified once, then cached.
   const u = tx(4, 0)
   assert.equal(mp.isValid(id(u), u), true)
   assert.equal(mp.isValid(id(u), u), true)
-  assert.equal(mp.stats().verdictCacheMisses, s.verdictCacheMisses + 1)
+  assert.equal(mp.stats().verdictCacheMisses, s.verdictCacheMisses + 2)
   // Bytes that do not match the id are invalid.
   assert.equal(mp.isValid(id(t), u), false)
   assert.equal(mp.isValid(id(t), utf8('junk')), false)
