@@ -279,8 +279,12 @@ export class Replica {
     if (p.seq <= this._lastExecuted) { this.onRepeat(from, p.seq, `stale: ${what}, seq already executed`); return }
     const slot = this.slot(p.seq, p.view)
     if (slot.batch !== undefined) {
-      if (bytesEqual(slot.batch.digest, p.digest)) this.onRepeat(from, p.seq, `duplicate: ${what}`)
-      else this.reject(from, `equivocation: primary ${from} sent two different ${what}`)
+      if (bytesEqual(slot.batch.digest, p.digest)) { this.onRepeat(from, p.seq, `duplicate: ${what}`); return }
+      this.reject(from, `equivocation: primary ${from} sent two different ${what}`)
+      // We voted for the other one, but an equivocating primary may have had this one
+      // committed by 2f+1 others (they forward it to us with its commits): keep it as
+      // evidence, or this seq stays undecided here forever.
+      late()
       return
     }
     const problem = this.checkFreshBatch(p)
@@ -341,11 +345,17 @@ export class Replica {
     if (prev !== undefined) {
       if (bytesEqual(prev.digest, p.digest)) { this.onRepeat(from, p.seq, `duplicate: ${what}`); return }
       this.reject(from, `equivocation: ${from} sent two different ${what}`)
-      if (!this.preferVote(prev.digest, p.digest, slot.batch ?? this.log.get(p.seq)?.late?.get(p.view)?.batch)) return
+      if (!this.preferVote(prev.digest, p.digest, slot.batch ?? this.log.get(p.seq)?.late?.get(p.view)?.batch)) {
+        // Still a valid signed commit: kept with the evidence, it may complete the commit proof
+        // of a batch held there (the one an equivocating primary had the others commit).
+        late?.()
+        return
+      }
     }
     votes.set(from, { digest: p.digest, wire })
     this.checkProgress(p.seq, p.view)
-    if (body.kind === 'commit' && slot.batch === undefined) this.tryDecideLate(p.seq, p.view)
+    // Commits for a batch other than the one we accepted may decide a batch held as evidence.
+    if (body.kind === 'commit' && (slot.batch === undefined || !bytesEqual(slot.batch.digest, p.digest))) this.tryDecideLate(p.seq, p.view)
   }
 
   /**
@@ -374,7 +384,13 @@ export class Replica {
       ev = { commits: new Map() }
       entry.late.set(view, ev)
     }
-    if (batch !== undefined) ev.batch ??= batch
+    // One batch is kept per (seq, view). A Byzantine primary can sign many (equivocation,
+    // rebatched copies), and the first to arrive is not necessarily the one 2f+1 replicas
+    // committed: a batch replaces the held one unless fewer commits support it. The newest
+    // wins a tie because the committed batch reaches a stuck replica as a forwarded proof,
+    // its pre-prepare just before its commits. Once 2f+1 commits support a batch it decides
+    // at once, and a batch with fewer commits can no longer displace it before that.
+    if (batch !== undefined && (ev.batch === undefined || this.commitSupport(entry, view, batch.digest) >= this.commitSupport(entry, view, ev.batch.digest))) ev.batch = batch
     if (from !== undefined && vote !== undefined) {
       const prev = ev.commits.get(from)
       const known = ev.batch ?? entry.slots.get(view)?.batch
@@ -395,22 +411,36 @@ export class Replica {
     return batch !== undefined && bytesEqual(batch.digest, offered) && !bytesEqual(batch.digest, held)
   }
 
-  /** A signed pre-prepare of view u plus 2f+1 matching COMMITs of u: committed, whatever view we are in. */
+  /** Signed COMMITs of `view` for `digest` at this seq, one per sender (normal-case and late evidence). */
+  private commitWires (entry: SeqEntry, view: number, digest: Uint8Array): Map<ReplicaId, Uint8Array> {
+    const wires = new Map<ReplicaId, Uint8Array>()
+    for (const src of [entry.slots.get(view)?.commits, entry.late?.get(view)?.commits]) {
+      if (src === undefined) continue
+      for (const [r, v] of src) if (bytesEqual(v.digest, digest)) wires.set(r, v.wire)
+    }
+    return wires
+  }
+
+  private commitSupport (entry: SeqEntry, view: number, digest: Uint8Array): number {
+    return this.commitWires(entry, view, digest).size
+  }
+
+  /**
+   * A signed pre-prepare of view u plus 2f+1 matching COMMITs of u: committed, whatever view
+   * we are in, and whatever batch we ourselves accepted for (u, seq) (an equivocating primary
+   * may have shown us another one).
+   */
   private tryDecideLate (seq: number, view: number): void {
     const entry = this.log.get(seq)
     if (entry === undefined || entry.decided !== undefined) return
-    const ev = entry.late?.get(view)
-    const slot = entry.slots.get(view)
-    const batch = ev?.batch ?? slot?.batch
-    if (batch === undefined) return
-    const wires = new Map<ReplicaId, Uint8Array>()
-    for (const src of [slot?.commits, ev?.commits]) {
-      if (src === undefined) continue
-      for (const [r, v] of src) if (bytesEqual(v.digest, batch.digest)) wires.set(r, v.wire)
+    for (const batch of [entry.late?.get(view)?.batch, entry.slots.get(view)?.batch]) {
+      if (batch === undefined) continue
+      const wires = this.commitWires(entry, view, batch.digest)
+      if (wires.size < this.q.commits) continue
+      entry.decidedCommits = [...wires.values()]
+      this.decide(seq, entry, batch)
+      return
     }
-    if (wires.size < this.q.commits) return
-    entry.decidedCommits = [...wires.values()]
-    this.decide(seq, entry, batch)
   }
 
   /**

@@ -23,8 +23,9 @@ export interface SeqEntry {
   decidedCommits?: Uint8Array[]
   /**
    * Evidence from views this replica is not working in (older views, or a pre-prepare it
-   * could not accept itself, e.g. too late for the clock-skew rule): enough of it (a
-   * pre-prepare and 2f+1 matching commits) decides the seq anyway.
+   * could not accept itself, e.g. too late for the clock-skew rule, or a second one from an
+   * equivocating primary, and commits that conflict with a sender's first vote): enough of it
+   * (a pre-prepare and 2f+1 matching commits) decides the seq anyway.
    */
   late?: Map<number, { batch?: Batch, commits: Map<ReplicaId, Vote> }>
 }

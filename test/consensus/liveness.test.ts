@@ -144,3 +144,68 @@ test('proofs sent to a replica stuck at our stable checkpoint come with our CHEC
   // The re-sent checkpoint is byte-identical to the one replica 1 persisted: no second signature.
   assertPersistBeforeSendAndNoEquivocation(c)
 })
+
+/**
+ * Replica 1 as a backup of view 0 whose Byzantine primary 0 equivocates: `pre` is signed by
+ * 0 for seq 1 with the given requests and timestamp; `vote` is a PREPARE/COMMIT for seq 1.
+ */
+function backupOfEquivocatingPrimary (): {
+  deliver: (from: number, bytes: Uint8Array) => void
+  fx: ReplicaEffect[]
+  pre: (requests: ReturnType<typeof request>[], timestamp: number) => { wire: Uint8Array, digest: Uint8Array }
+  vote: (from: number, kind: 'prepare' | 'commit', digest: Uint8Array) => Uint8Array
+  now: number
+} {
+  const keys = validatorKeys(4)
+  const cfg = makeConfig(keys, 1, { maxBatchSize: 2 })
+  const now = 1_000_000
+  const r1 = new Replica(cfg, cryptoFor(keys[1]!))
+  r1.start(now)
+  const fx: ReplicaEffect[] = []
+  return {
+    fx,
+    now,
+    deliver: (from, bytes) => { fx.push(...r1.step({ type: 'message', from, bytes }, now)) },
+    pre: (requests, timestamp) => {
+      const digest = batchDigest(cryptoFor(keys[0]!), timestamp, 0, 0, requests.map(r => r.id))
+      const wire = signMessage({ chainId: cfg.chainId, from: 0, kind: 'pre-prepare', payload: { view: 0, seq: 1, timestamp, originView: 0, proposer: 0, digest, requests } }, cryptoFor(keys[0]!))
+      return { wire, digest }
+    },
+    vote: (from, kind, digest) => signMessage({ chainId: cfg.chainId, from, kind, payload: { view: 0, seq: 1, digest } }, cryptoFor(keys[from]!))
+  }
+}
+
+const executedIds = (fx: ReplicaEffect[]): string[][] =>
+  fx.flatMap(e => e.type === 'execute' ? [e.requests.map(r => Buffer.from(r.id).toString('hex'))] : [])
+
+test('a batch 2f+1 others committed decides here although an equivocating primary showed us another one (sim ledger seeds 32, 59)', () => {
+  for (const order of ['commits-first', 'pre-prepare-first'] as const) {
+    const b = backupOfEquivocatingPrimary()
+    const shadow = b.pre([request(9)], b.now)
+    const real = b.pre([request(1)], b.now)
+    // We accepted (and prepared) the shadow; the primary also votes for it to us (seed 59).
+    b.deliver(0, shadow.wire)
+    b.deliver(0, b.vote(0, 'commit', shadow.digest))
+    // Replicas 2 and 3 committed the real batch; the proof (pre-prepare + 2f+1 commits, the
+    // primary's included) is forwarded to us by 2.
+    const proof = [b.vote(0, 'commit', real.digest), b.vote(2, 'commit', real.digest), b.vote(3, 'commit', real.digest)]
+    if (order === 'pre-prepare-first') b.deliver(2, real.wire)
+    for (const c of proof) b.deliver(2, c)
+    if (order === 'commits-first') b.deliver(2, real.wire)
+    assert.ok(b.fx.some(e => e.type === 'rejected' && e.reason.startsWith('equivocation: primary 0')), `${order}: equivocation reported`)
+    assert.deepEqual(executedIds(b.fx), [[Buffer.from(request(1).id).toString('hex')]], order)
+  }
+})
+
+test('the first of several invalid pre-prepares held as evidence does not hide the committed one (sim ledger seed 170)', () => {
+  const b = backupOfEquivocatingPrimary()
+  // Both arrive too late for the clock-skew rule, so we vote for neither. The first is a
+  // rebatched copy (digest matching) that nobody committed.
+  const old = b.now - 10_000
+  const forged = b.pre([request(1), request(2)], old)
+  const real = b.pre([request(1)], old)
+  b.deliver(0, forged.wire)
+  b.deliver(2, real.wire)
+  for (const r of [0, 2, 3]) b.deliver(r, b.vote(r, 'commit', real.digest))
+  assert.deepEqual(executedIds(b.fx), [[Buffer.from(request(1).id).toString('hex')]])
+})
