@@ -47,6 +47,20 @@ const NONCE_CACHE_SIZE = 100_000
 
 /** WAL seq of records about views rather than one sequence number: never truncated. */
 const NO_SEQ = Number.MAX_SAFE_INTEGER
+const MiB = 1024 * 1024
+
+/**
+ * The largest frame this genesis lets an honest validator send. A VIEW-CHANGE carries the
+ * prepared pre-prepares (full batches) of up to windowSize sequence numbers, and a NEW-VIEW
+ * carries a quorum of those plus the re-proposed batches: with large batches in flight they
+ * exceeded the p2p default of 4 MiB, were dropped, and the view change never completed (seen
+ * in the benchmark at 600 tx/s). Clamped to 256 MiB; config.p2p.maxFrameBytes overrides.
+ */
+export function consensusFrameBytes (g: Genesis): number {
+  const { quorum } = faultTolerance(g.validators.length)
+  const worst = (quorum + 1) * g.params.windowSize * (g.params.maxBatchBytes + 64 * 1024) + MiB
+  return Math.min(256 * MiB, Math.max(4 * MiB, worst))
+}
 const fromDecoded = (tx: DecodedTx): { sender: string, nonce: number } => ({ sender: tx.sender, nonce: tx.body.nonce })
 /**
  * Partial batches the primary keeps in flight (proposed, not yet executed). Two lets ordering
@@ -137,7 +151,7 @@ export class LedgerNode implements NodeService {
       listen: parts.config.p2p.listen,
       peers: parts.config.p2p.peers,
       allowedPeers: [...g.validators.map(v => v.peerId), ...parts.config.p2p.allowedPeers],
-      ...(parts.config.p2p.maxFrameBytes !== undefined ? { maxFrameBytes: parts.config.p2p.maxFrameBytes } : {}),
+      maxFrameBytes: parts.config.p2p.maxFrameBytes ?? consensusFrameBytes(g),
       logger: this.logger.child({ component: 'p2p' })
     })
 
