@@ -7,7 +7,7 @@ import { bytesEqual, fromHex, toHex } from '../codec/index.js'
 import { sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
 import { faultTolerance, type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig } from '../consensus/types.js'
-import { openLedgerDb, writeOptions } from '../ledger/db.js'
+import { binarySublevel, openLedgerDb, writeOptions } from '../ledger/db.js'
 import { BlockStore } from '../ledger/store.js'
 import type { Wal } from '../ledger/wal.js'
 import { loadGenesis, genesisHash, genesisTip, type Genesis } from '../ledger/genesis.js'
@@ -48,6 +48,10 @@ const NONCE_CACHE_SIZE = 100_000
 /** WAL seq of records about views rather than one sequence number: never truncated. */
 const NO_SEQ = Number.MAX_SAFE_INTEGER
 const MiB = 1024 * 1024
+/** Genesis accounts written per LevelDB batch at first start. */
+const GENESIS_CHUNK = 50_000
+/** In the store's 'meta' sublevel: set once the whole genesis allocation is written. */
+const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
 
 /**
  * The largest frame this genesis lets an honest validator send. A VIEW-CHANGE carries the
@@ -268,7 +272,9 @@ export class LedgerNode implements NodeService {
       const store = await BlockStore.open(db, { log: logger.child({ component: 'store' }) })
       await store.checkGenesis(genesisHash(genesis))
       const state = await StateStore.open(db)
-      if (store.head() === null && state.root().every(b => b === 0)) await LedgerNode.applyGenesisState(db, state, genesis)
+      if (store.head() === null && await binarySublevel(db, 'meta').get(GENESIS_STATE_KEY) === undefined) {
+        await LedgerNode.applyGenesisState(db, state, genesis)
+      }
       const verified = await verifyStoredChain(store, genesis)
       logger.info({ height: store.head()?.height ?? 0, verified }, 'stored chain verified')
       const wal = await store.openWal()
@@ -280,10 +286,20 @@ export class LedgerNode implements NodeService {
     }
   }
 
+  /**
+   * Writes the genesis allocation in chunks: one prepare() over a million accounts held every new
+   * tree node in memory at once and ran out of heap. A crash between chunks leaves a partial
+   * state without the completion marker; the next start applies every chunk again, which is
+   * harmless because the tree is canonical (re-writing a key with the same value changes nothing).
+   */
   private static async applyGenesisState (db: LevelDb, state: StateStore, genesis: Genesis): Promise<void> {
-    const { root, ops } = await state.prepare(genesisWrites(genesis.balances))
-    await db.batch(ops, writeOptions(true))
-    state.commitPrepared(root)
+    const writes = genesisWrites(genesis.balances)
+    for (let i = 0; i < writes.length; i += GENESIS_CHUNK) {
+      const { root, ops } = await state.prepare(writes.slice(i, i + GENESIS_CHUNK))
+      await db.batch(ops, writeOptions(i + GENESIS_CHUNK >= writes.length))
+      state.commitPrepared(root)
+    }
+    await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(1), writeOptions(true))
   }
 
   async start (): Promise<void> {
