@@ -203,7 +203,7 @@ export class Replica {
           this.reject(this.self, `invalid: ${event.type} event needs a seq and blockHash/stateRoot byte arrays`)
           return
         }
-        if (event.type === 'executed') this.onExecuted(event.seq, event.blockHash, event.stateRoot)
+        if (event.type === 'executed') this.onExecuted(event.seq, event.blockHash, event.stateRoot, event.retryable)
         else this.onSynced(event.seq, event.blockHash, event.stateRoot, event.signatures)
         return
       default:
@@ -595,7 +595,7 @@ export class Replica {
 
   // ---------------------------------------------------------------- execution and checkpoints
 
-  private onExecuted (seq: number, blockHash: Uint8Array, stateRoot: Uint8Array): void {
+  private onExecuted (seq: number, blockHash: Uint8Array, stateRoot: Uint8Array, retryable: unknown): void {
     // A block the driver also obtained by sync: nothing left to do for it.
     if (seq <= this._lastExecuted && this.executing === null) return
     if (seq !== this.executing) {
@@ -607,7 +607,14 @@ export class Replica {
     this._lastExecuted = seq
     this.lastExecutedTimestamp = b?.timestamp
     this.vcAttempts = 0
-    if (b !== undefined) this.pool.markExecuted(seq, b.requests.map(r => r.id))
+    if (b !== undefined) {
+      this.pool.markExecuted(seq, b.requests.map(r => r.id))
+      // Only ids of this batch: the driver cannot lift the dedup of anything else.
+      if (Array.isArray(retryable) && retryable.length > 0) {
+        const inBatch = new Set(b.requests.map(r => toHex(r.id)))
+        this.pool.forgetExecuted(retryable.filter((id): id is Uint8Array => id instanceof Uint8Array && inBatch.has(toHex(id))))
+      }
+    }
     this.signCheckpoint(seq, blockHash, stateRoot)
     this.tryExecute()
   }

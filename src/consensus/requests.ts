@@ -83,6 +83,15 @@ export class RequestPool {
     }
   }
 
+  /**
+   * The application executed these ids without applying them, and a later block may (see the
+   * `executed` event's `retryable`): a resubmission is welcome again. Their recentBySeq entries
+   * stay; the expiry loop only deletes an id still recorded at that old seq.
+   */
+  forgetExecuted (ids: Uint8Array[]): void {
+    for (const id of ids) this.recent.delete(toHex(id))
+  }
+
   /** After a block sync the replica cannot tell which pending requests the synced blocks held. */
   clearPending (): void {
     this.pending.clear()

@@ -62,7 +62,19 @@ export type ReplicaEvent =
   | { type: 'request', request: ClientRequest }
   | { type: 'timer', id: string }
   /** The driver executed the batch at seq and built its block. */
-  | { type: 'executed', seq: number, blockHash: Uint8Array, stateRoot: Uint8Array }
+  | {
+    type: 'executed', seq: number, blockHash: Uint8Array, stateRoot: Uint8Array
+    /**
+     * Optional: ids of requests in this batch that the application refused without any
+     * effect and that a later block may still apply (the ledger: receipt ERR_NONCE_GAP, a
+     * transaction ordered before the one that fills its sender's nonce gap). The replica
+     * otherwise refuses an executed id for the next 4L+64 seqs, so the client's resubmission
+     * would never be proposed; listed ids are forgotten and may be proposed again. List
+     * nothing that was applied or can never apply (stale nonce, duplicate, bad signature,
+     * wrong chain, malformed): those must stay deduplicated. Ids not in the batch are ignored.
+     */
+    retryable?: Uint8Array[]
+  }
   /**
    * The driver fetched and verified, by block sync, a certified block at seq (and all before it);
    * the replica jumps forward to it.

@@ -23,6 +23,11 @@ export interface ExecutedBlock {
   requestIds: Uint8Array[]
   /** Ids applied for the first time in this block (duplicates of earlier ones are skipped). */
   appliedIds: string[]
+  /**
+   * Ids executed without effect that a later block may still apply (the ledger's nonce gaps):
+   * passed to the replica as the `executed` event's `retryable`, so a resubmission is proposed.
+   */
+  retryable?: Uint8Array[]
 }
 
 /**

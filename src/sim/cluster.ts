@@ -90,7 +90,7 @@ export interface ClusterResult {
 type SimEvent =
   | { kind: 'deliver', from: number, to: number, bytes: Uint8Array }
   | { kind: 'timer', replica: number, id: string, token: number }
-  | { kind: 'executed', replica: number, incarnation: number, seq: number, blockHash: Uint8Array, stateRoot: Uint8Array }
+  | { kind: 'executed', replica: number, incarnation: number, seq: number, blockHash: Uint8Array, stateRoot: Uint8Array, retryable?: Uint8Array[] }
   | { kind: 'sync', replica: number, incarnation: number, attempt: number }
   | { kind: 'request', replica: number, index: number }
   | { kind: 'submit', index: number }
@@ -295,7 +295,7 @@ export class Cluster {
       case 'executed': {
         const node = this.nodes[ev.replica]!
         if (node.incarnation !== ev.incarnation || !this.isUp(node)) return
-        this.step(node, { type: 'executed', seq: ev.seq, blockHash: ev.blockHash, stateRoot: ev.stateRoot })
+        this.step(node, { type: 'executed', seq: ev.seq, blockHash: ev.blockHash, stateRoot: ev.stateRoot, ...(ev.retryable !== undefined && ev.retryable.length > 0 ? { retryable: ev.retryable } : {}) })
         return
       }
       case 'sync':
@@ -549,7 +549,7 @@ export class Cluster {
       this.certificates.flush()
       this.stats.height = Math.max(this.stats.height, e.seq)
     }
-    this.queue.push(now + this.prng.int(0, 2), { kind: 'executed', replica: node.id, incarnation, seq: e.seq, blockHash: block.blockHash, stateRoot: block.stateRoot })
+    this.queue.push(now + this.prng.int(0, 2), { kind: 'executed', replica: node.id, incarnation, seq: e.seq, blockHash: block.blockHash, stateRoot: block.stateRoot, ...(block.retryable !== undefined ? { retryable: block.retryable } : {}) })
   }
 
   /**

@@ -209,3 +209,46 @@ test('the first of several invalid pre-prepares held as evidence does not hide t
   for (const r of [0, 2, 3]) b.deliver(r, b.vote(r, 'commit', real.digest))
   assert.deepEqual(executedIds(b.fx), [[Buffer.from(request(1).id).toString('hex')]])
 })
+
+/**
+ * Primary 0 proposes `req` at seq 1, the backups commit it, the driver executes it (with
+ * `retryable` as given) and the client resubmits it. What does the primary propose next?
+ */
+function resubmitAfterExecution (retryable: Uint8Array[] | undefined): string[] {
+  const keys = validatorKeys(4)
+  const cfg = makeConfig(keys, 0, { maxBatchSize: 1 })
+  const crypto0 = cryptoFor(keys[0]!)
+  const r0 = new Replica(cfg, crypto0)
+  let now = 1_000_000
+  r0.start(now)
+  const req = request(1)
+  const proposed = (fx: ReplicaEffect[]): Array<{ seq: number, digest: Uint8Array, ids: string[] }> => fx.flatMap(e => {
+    if (e.type !== 'send') return []
+    const o = openMessage(e.bytes, cfg, crypto0)
+    return 'body' in o && o.body.kind === 'pre-prepare' ? [{ seq: o.body.payload.seq, digest: o.body.payload.digest, ids: o.body.payload.requests.map(r => Buffer.from(r.id).toString('hex')) }] : []
+  })
+  const first = proposed(r0.step({ type: 'request', request: req }, now))
+  assert.equal(first.length, 1)
+  const fx: ReplicaEffect[] = []
+  for (const [from, kind] of [[1, 'prepare'], [2, 'prepare'], [1, 'commit'], [2, 'commit']] as const) {
+    const wire = signMessage({ chainId: cfg.chainId, from, kind, payload: { view: 0, seq: 1, digest: first[0]!.digest } }, cryptoFor(keys[from]!))
+    fx.push(...r0.step({ type: 'message', from, bytes: wire }, now))
+  }
+  assert.equal(fx.filter(e => e.type === 'execute').length, 1)
+  const blockHash = sha256(new Uint8Array([1]))
+  now += 5
+  r0.step({ type: 'executed', seq: 1, blockHash, stateRoot: blockHash, ...(retryable !== undefined ? { retryable } : {}) }, now)
+  now += 100
+  return proposed(r0.step({ type: 'request', request: req }, now)).flatMap(p => p.ids)
+}
+
+test('a request executed without effect that may apply later (a nonce gap) can be proposed again; others stay deduplicated (sim ledger seed 244)', () => {
+  const id = Buffer.from(request(1).id).toString('hex')
+  // The ledger refused it (ERR_NONCE_GAP): the resubmission must be proposed again.
+  assert.deepEqual(resubmitAfterExecution([request(1).id]), [id])
+  // Applied (or refused for good): a resubmission within 4L+64 seqs is not proposed again.
+  assert.deepEqual(resubmitAfterExecution(undefined), [])
+  // Ids outside the executed batch are ignored: the driver cannot lift other dedup entries.
+  assert.deepEqual(resubmitAfterExecution([request(2).id]), [])
+})
+

@@ -18,6 +18,13 @@ import { executorFor, type Executor, type LedgerBug } from './bugs.js'
  */
 const NOT_APPLIED = new Set(['ERR_TX_MALFORMED', 'ERR_TX_OVERSIZE', 'ERR_DUPLICATE_TX', 'ERR_WRONG_CHAIN', 'ERR_BAD_SIGNATURE', 'ERR_STALE_NONCE', 'ERR_NONCE_GAP'])
 
+/**
+ * Of those, the codes that can change: a nonce gap closes once the sender's earlier nonces
+ * commit. A stale nonce, a duplicate, a bad signature, a wrong chain or malformed bytes stay
+ * so forever (the id is a hash of the bytes), so consensus keeps deduplicating them.
+ */
+const MAY_APPLY_LATER = new Set(['ERR_NONCE_GAP'])
+
 export function isApplied (r: Receipt): boolean {
   return !NOT_APPLIED.has(r.status)
 }
@@ -171,6 +178,7 @@ export class LedgerApp implements SimApp {
       timestamp: h.timestamp,
       requestIds,
       appliedIds,
+      retryable: result.receipts.filter(r => MAY_APPLY_LATER.has(r.status)).map(r => r.txId),
       receiptCodes: result.receipts.map(r => r.status),
       supply: await this.supply()
     }
