@@ -102,6 +102,12 @@ export class Replica {
   private readonly maxDeferred: number
   private lastNeedSync = 0
   private syncArmedAt = 0
+  /**
+   * After a restart: the others that sent us a checkpoint since (they know we are back and
+   * we know where they are), and how many status pings went out unanswered.
+   */
+  private readonly heardSinceRestart = new Set<ReplicaId>()
+  private restartPings = 0
   private readonly timers: Record<TimerKind, number | null> = { batch: null, vc: null, sync: null }
   /** The batch timer fired but maxInFlightBatches held the partial batch back. */
   private batchDue = false
@@ -640,6 +646,7 @@ export class Replica {
       return
     }
     const store = p.seq <= this.low + 2 * this.L
+    if (this.restored) this.heardSinceRestart.add(from)
     const r = this.checkpoints.add(from, p.seq, { blockHash: p.blockHash, stateRoot: p.stateRoot, signature: p.signature }, store)
     // A repeated checkpoint is a replica stuck at that seq asking for help (see statusPing).
     if (r === 'duplicate') { this.forwardDecided(from, p.seq); return }
@@ -695,10 +702,19 @@ export class Replica {
       this.fx.push({ type: 'needSync', seq: claimed })
       return
     }
-    if (claimed <= this._lastExecuted) { this.cancelTimer('sync'); return }
+    // A primary whose batches stay undecided is stalled too, and nothing else would make it
+    // speak up: only backups run the view-change timer, and the others (in a later view it
+    // missed, or idle because they executed everything) resend nothing unasked.
+    const stalledPrimary = this.isPrimary() && this.nextSeq - 1 > this._lastExecuted
+    // The restart announcement (start()) can be lost (a partition, a one-way cut): while
+    // fewer than f+1 others have sent us a checkpoint since, nobody may know we are back
+    // and an idle cluster would tell us nothing. Repeat it, backing off, until they answer.
+    const unheard = this.restored && this.heardSinceRestart.size <= this.q.f
+    if (claimed <= this._lastExecuted && !stalledPrimary && !unheard) { this.cancelTimer('sync'); return }
     if (this.timers.sync === null) {
       this.syncArmedAt = this._lastExecuted
-      this.armTimer('sync', this.config.viewChangeTimeoutMs)
+      const onlyUnheard = claimed <= this._lastExecuted && !stalledPrimary
+      this.armTimer('sync', this.config.viewChangeTimeoutMs * (onlyUnheard ? 2 ** Math.min(this.restartPings, 6) : 1))
     }
   }
 
@@ -719,6 +735,7 @@ export class Replica {
    */
   private onSyncTimer (): void {
     if (this._lastExecuted !== this.syncArmedAt) return
+    if (this.restored && this.heardSinceRestart.size <= this.q.f) this.restartPings++
     const claimed = this.checkpoints.claimedBy(this.q.quorum, this.self)
     if (claimed > this._lastExecuted) {
       this.lastNeedSync = Math.max(this.lastNeedSync, claimed)
@@ -737,19 +754,25 @@ export class Replica {
   private announceRestart (): void {
     const done = this.restoredExecuted
     if (done !== undefined && done.seq > 0 && this.lastCheckpointSeq < done.seq) this.signCheckpoint(done.seq, done.blockHash, done.stateRoot)
-    else if (done !== undefined && done.seq === 0 && this.lastCheckpointWire === undefined) {
-      const wire = signMessage({
-        chainId: this.config.chainId,
-        from: this.self,
-        kind: 'checkpoint',
-        payload: { seq: 0, blockHash: done.blockHash, stateRoot: done.stateRoot, signature: this.crypto.sign(checkpointSignBytes(this.config.chainId, 0, done.blockHash, done.stateRoot)) }
-      }, this.crypto)
-      this.lastCheckpointWire = wire
-      this.lastCheckpointSeq = 0
-      this.fx.push({ type: 'persist', record: checkpointRecord(0, wire) })
-    }
+    else if (done !== undefined && done.seq === 0 && this.lastCheckpointWire === undefined) this.signGenesisCheckpoint(done.blockHash, done.stateRoot)
     // Sends the checkpoint (again, when just signed: only a repeat reads as "stuck here").
     this.statusPing()
+  }
+
+  /**
+   * "I have executed nothing": a seq-0 checkpoint, which others answer with what they decided
+   * (answerStuck) and never count towards a certificate. Persisted like every signed message.
+   */
+  private signGenesisCheckpoint (blockHash: Uint8Array, stateRoot: Uint8Array): void {
+    const wire = signMessage({
+      chainId: this.config.chainId,
+      from: this.self,
+      kind: 'checkpoint',
+      payload: { seq: 0, blockHash, stateRoot, signature: this.crypto.sign(checkpointSignBytes(this.config.chainId, 0, blockHash, stateRoot)) }
+    }, this.crypto)
+    this.lastCheckpointWire = wire
+    this.lastCheckpointSeq = 0
+    this.fx.push({ type: 'persist', record: checkpointRecord(0, wire) })
   }
 
   /**
@@ -767,12 +790,18 @@ export class Replica {
 
   /** Repeats our latest checkpoint and our vote for the next seq: "this is where I am stuck". */
   private statusPing (): void {
-    if (this.lastCheckpointWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.lastCheckpointWire })
-    // Also repeat what we signed for the next seq: a replica with nothing executed yet has no
-    // checkpoint to repeat, and a repeated vote for a seq the others decided reads the same way.
+    // Also repeat what we signed for the next seq: a repeated vote for a seq the others
+    // decided reads the same way, and a stale view in it makes them relay their NEW-VIEW.
     const slot = this.log.get(this._lastExecuted + 1)?.slots.get(this._view)
     const own = slot?.commits.get(this.self)?.wire ?? slot?.prepares.get(this.self)?.wire ??
       (slot?.batch !== undefined && primaryOf(this._view, this.n) === this.self ? slot.batch.wire : undefined)
+    // A replica that executed nothing and never saw the pre-prepare of seq 1 (a Byzantine
+    // primary sent it a corrupt one) has neither to repeat and would never be heard: it says
+    // "executed nothing" with a seq-0 checkpoint. The replica does not know the genesis
+    // hashes (restarts get them from the driver); seq-0 checkpoints certify nothing, so
+    // zeros stand in.
+    if (this.lastCheckpointWire === undefined && this._lastExecuted === 0) this.signGenesisCheckpoint(new Uint8Array(32), new Uint8Array(32))
+    if (this.lastCheckpointWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.lastCheckpointWire })
     if (own !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: own })
   }
 

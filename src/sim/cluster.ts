@@ -191,6 +191,10 @@ export class Cluster {
       viewChangeTimeoutMs: configPrng.int(300, 800),
       maxClockSkewMs: 1000
     }
+    // Drawn last so the draws above (and so every seed's other parameters) stay as they were.
+    // 0 stands for "no limit" (the option left out); the node runs with 2.
+    const maxInFlight = configPrng.pick([0, 1, 2, 4])
+    if (maxInFlight > 0) this.config.maxInFlightBatches = maxInFlight
     this.suite = createCryptoSuite(opts.crypto ?? 'sim', opts.seed, n)
     this.config.validators = this.suite.validators
     this.tools = createMessageTools(this.config, this.suite.forReplica(0))
@@ -225,7 +229,7 @@ export class Cluster {
 
   describe (): string {
     const c = this.config
-    return `n=${this.opts.validators} f=${this.f} batch=${c.maxBatchSize}/${c.batchTimeoutMs}ms K=${c.checkpointInterval} L=${c.windowSize} vcTimeout=${c.viewChangeTimeoutMs}ms ${describePlan(this.plan)}`
+    return `n=${this.opts.validators} f=${this.f} batch=${c.maxBatchSize}/${c.batchTimeoutMs}ms inFlight=${c.maxInFlightBatches ?? 'any'} K=${c.checkpointInterval} L=${c.windowSize} vcTimeout=${c.viewChangeTimeoutMs}ms ${describePlan(this.plan)}`
   }
 
   async run (): Promise<ClusterResult> {

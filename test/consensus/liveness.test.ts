@@ -210,15 +210,20 @@ test('the first of several invalid pre-prepares held as evidence does not hide t
   assert.deepEqual(executedIds(b.fx), [[Buffer.from(request(1).id).toString('hex')]])
 })
 
+/** Replica `self` of a fresh 4-validator cluster (test keys), not started. */
+function freshReplica (self: number, over: Parameters<typeof makeConfig>[2] = {}): { keys: ReturnType<typeof validatorKeys>, cfg: ReturnType<typeof makeConfig>, crypto: ReturnType<typeof cryptoFor>, replica: Replica } {
+  const keys = validatorKeys(4)
+  const cfg = makeConfig(keys, self, over)
+  const crypto = cryptoFor(keys[self]!)
+  return { keys, cfg, crypto, replica: new Replica(cfg, crypto) }
+}
+
 /**
  * Primary 0 proposes `req` at seq 1, the backups commit it, the driver executes it (with
  * `retryable` as given) and the client resubmits it. What does the primary propose next?
  */
 function resubmitAfterExecution (retryable: Uint8Array[] | undefined): string[] {
-  const keys = validatorKeys(4)
-  const cfg = makeConfig(keys, 0, { maxBatchSize: 1 })
-  const crypto0 = cryptoFor(keys[0]!)
-  const r0 = new Replica(cfg, crypto0)
+  const { keys, cfg, crypto: crypto0, replica: r0 } = freshReplica(0, { maxBatchSize: 1 })
   let now = 1_000_000
   r0.start(now)
   const req = request(1)
@@ -252,3 +257,76 @@ test('a request executed without effect that may apply later (a nonce gap) can b
   assert.deepEqual(resubmitAfterExecution([request(2).id]), [])
 })
 
+/** Sends (kind:seq) among `fx`, opened with replica `self`'s config. */
+function sentKinds (fx: ReplicaEffect[], cfg: ReturnType<typeof makeConfig>, crypto: ReturnType<typeof cryptoFor>): string[] {
+  return fx.flatMap(e => {
+    if (e.type !== 'send') return []
+    const o = openMessage(e.bytes, cfg, crypto)
+    return 'body' in o ? [`${o.body.kind}:${'seq' in o.body.payload ? o.body.payload.seq : '-'}`] : ['unreadable']
+  })
+}
+
+/** Validator `from`'s CHECKPOINT for seq 1 (blockHash doubles as the state root). */
+function checkpointAt1 (keys: ReturnType<typeof validatorKeys>, chainId: string, from: number, blockHash: Uint8Array): Uint8Array {
+  const signature = cryptoFor(keys[from]!).sign(checkpointSignBytes(chainId, 1, blockHash, blockHash))
+  return signMessage({ chainId, from, kind: 'checkpoint', payload: { seq: 1, blockHash, stateRoot: blockHash, signature } }, cryptoFor(keys[from]!))
+}
+
+const syncTimer = (fx: ReplicaEffect[]): string | undefined => fx.flatMap(e => e.type === 'setTimer' && e.id.startsWith('sync:') ? [e.id] : []).at(-1)
+
+test('a primary whose batches stay undecided repeats its pre-prepare once per timeout (sim ledger seeds 573, 745)', () => {
+  // Cut off while the others moved to a later view and went idle: nobody would ever tell it.
+  const { cfg, crypto, replica: r0 } = freshReplica(0, { maxBatchSize: 1 })
+  const now = 1_000_000
+  r0.start(now)
+  const fx = r0.step({ type: 'request', request: request(1) }, now)
+  assert.deepEqual(sentKinds(fx, cfg, crypto), ['pre-prepare:1'])
+  const timer = syncTimer(fx)
+  assert.ok(timer !== undefined, 'a stalled primary arms the status timer')
+  // Its pre-prepare (others in a later view relay their NEW-VIEW and forward what they decided),
+  // after a seq-0 checkpoint: it has executed nothing.
+  assert.deepEqual(sentKinds(r0.step({ type: 'timer', id: timer }, now + 500), cfg, crypto), ['checkpoint:0', 'pre-prepare:1'])
+})
+
+test('a backup that executed nothing and never saw seq 1 pings with a seq-0 checkpoint (sim ledger seed 630)', () => {
+  const keys = validatorKeys(4)
+  const cfg = makeConfig(keys, 1)
+  const crypto = cryptoFor(keys[1]!)
+  const r1 = new Replica(cfg, crypto)
+  const now = 1_000_000
+  r1.start(now)
+  // Replicas 2 and 3 executed seq 1 (its pre-prepare reached us corrupted: we hold nothing for it).
+  const blockHash = sha256(new Uint8Array([1]))
+  const fx: ReplicaEffect[] = []
+  for (const from of [2, 3]) fx.push(...r1.step({ type: 'message', from, bytes: checkpointAt1(keys, cfg.chainId, from, blockHash) }, now))
+  const timer = syncTimer(fx)
+  assert.ok(timer !== undefined)
+  const ping = r1.step({ type: 'timer', id: timer }, now + 500)
+  assert.deepEqual(sentKinds(ping, cfg, crypto), ['checkpoint:0'])
+  assert.ok(ping.findIndex(e => e.type === 'persist') < ping.findIndex(e => e.type === 'send'), 'persisted before it is sent')
+})
+
+test('a restart announcement nobody answered is repeated, backing off, until f+1 others send checkpoints (sim ledger seed 737)', () => {
+  const keys = validatorKeys(4)
+  const cfg = makeConfig(keys, 1)
+  const crypto = cryptoFor(keys[1]!)
+  const blockHash = sha256(new Uint8Array([1]))
+  const r1 = new Replica(cfg, crypto, { restore: { records: [], lastExecuted: { seq: 1, blockHash, stateRoot: blockHash } } })
+  let now = 1_000_000
+  let fx = r1.start(now)
+  // Signed and sent, then repeated: only a repeat reads as "stuck here".
+  assert.deepEqual(sentKinds(fx, cfg, crypto), ['checkpoint:1', 'checkpoint:1'])
+  const delays: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const timer = fx.find(e => e.type === 'setTimer' && e.id.startsWith('sync:'))
+    assert.ok(timer !== undefined && timer.type === 'setTimer', `ping ${i} re-armed`)
+    delays.push(timer.delayMs)
+    now += timer.delayMs
+    fx = r1.step({ type: 'timer', id: timer.id }, now)
+    assert.deepEqual(sentKinds(fx, cfg, crypto), ['checkpoint:1'], `ping ${i}`)
+  }
+  assert.deepEqual(delays, [500, 1000, 2000])
+  // Two others answer with their checkpoints (at our height): heard, no more pings.
+  for (const from of [2, 3]) fx.push(...r1.step({ type: 'message', from, bytes: checkpointAt1(keys, cfg.chainId, from, blockHash) }, now))
+  assert.ok(fx.some(e => e.type === 'cancelTimer' && e.id.startsWith('sync:')), 'the ping timer is cancelled')
+})

@@ -7,16 +7,7 @@ import { describeFailures, runRange } from './helpers.js'
 // Seeds are fixed so a red run is reproducible; SIM_SEED_START shifts the window to explore.
 const start = Number(process.env.SIM_SEED_START ?? 1)
 const SEEDS = Number(process.env.SIM_LEDGER_SEEDS ?? 300)
-/**
- * Liveness failures tolerated per range. They are the consensus layer's known class (docs/
- * simulator.md: a correct replica one block behind, with no 2f+1 certificate to block-sync
- * from); the ledger checkers added here are safety properties and must hold in every seed.
- */
-const MAX_LIVENESS_FAILURES = Math.ceil(SEEDS * 0.03)
-
-const isSafety = (inv: string): boolean => inv !== 'liveness'
-
-test(`full ledger, ${SEEDS} seeds, n=4 (f=1): state roots, conservation and exactly-once hold under the default fault mix`, async () => {
+test(`full ledger, ${SEEDS} seeds, n=4 (f=1): every seed passes (state roots, conservation, exactly-once, liveness) under the default fault mix`, async () => {
   const r = await runRange('ledger n=4', start, SEEDS, { validators: 4, app: 'ledger' })
   const sum = (f: (x: SeedResult) => number): number => r.results.reduce((a, x) => a + f(x), 0)
   const receipts: Record<string, number> = {}
@@ -27,10 +18,9 @@ test(`full ledger, ${SEEDS} seeds, n=4 (f=1): state roots, conservation and exac
   }
   console.log(`[sim] ledger n=4: ${sum(x => x.stats.txsOk)} ok and ${sum(x => x.stats.txsFailed)} failed receipts in the committed chains; receipts ${JSON.stringify(receipts)}; mempool refusals ${JSON.stringify(refused)}; syncs ${sum(x => x.stats.syncs)}, crashes ${sum(x => x.stats.crashes)}`)
 
-  const unsafe = r.failures.filter(x => x.violations.some(v => isSafety(v.invariant)))
-  assert.equal(unsafe.length, 0, describeFailures(unsafe))
-  const live = r.failures.filter(x => !unsafe.includes(x))
-  assert.ok(live.length <= MAX_LIVENESS_FAILURES, `${live.length} liveness failures (max ${MAX_LIVENESS_FAILURES}):\n` + describeFailures(live))
+  // Every seed passes: safety and liveness (the four liveness failures this range had are
+  // fixed: docs/simulator.md, "Found by the ledger app").
+  assert.equal(r.failures.length, 0, describeFailures(r.failures))
 
   // Transactions really committed, the bad ones really failed or were refused, and the
   // faults that exercise block sync (re-execution) and crashes really happened.
@@ -41,6 +31,8 @@ test(`full ledger, ${SEEDS} seeds, n=4 (f=1): state roots, conservation and exac
   assert.ok((refused.ERR_WRONG_CHAIN ?? 0) > 0, 'no wrong-chain transaction was refused')
   assert.ok(sum(x => x.stats.syncs) > 0, 'no block sync in the whole range')
   assert.ok(sum(x => x.stats.crashes) > 0, 'no crash in the whole range')
+  // The primary's maxInFlightBatches is drawn per seed: every choice ran.
+  for (const v of ['any', '1', '2', '4']) assert.ok(r.results.some(x => x.plan.includes(`inFlight=${v} `)), `no seed with inFlight=${v}`)
 })
 
 test('full ledger: the same seed replays identically', async () => {

@@ -26,5 +26,7 @@ test('500 seeds, n=4 (f=1): random mixes of Byzantine replicas, crashes, partiti
   }
   console.log(`[sim] n=4 fault totals: ${JSON.stringify(faults)}`)
   for (const [k, v] of Object.entries(faults)) assert.ok(v > 0, `no ${k} in the whole range`)
+  // The primary's maxInFlightBatches is drawn per seed: every choice ran.
+  for (const v of ['any', '1', '2', '4']) assert.ok(r.results.some(x => x.plan.includes(`inFlight=${v} `)), `no seed with inFlight=${v}`)
   assert.equal(r.failures.length, 0, describeFailures(r.failures))
 })
