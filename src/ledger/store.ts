@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { bytesEqual, toHex } from '../codec/index.js'
 import { BftError, ConfigError, CorruptionError, ValidationError, errorMessage } from '../errors.js'
 import { silentLogger } from '../log.js'
-import type { BatchOp, LevelDb, Receipt, Sublevel } from '../state/api.js'
+import { RETRYABLE_CODES, type BatchOp, type LevelDb, type Receipt, type Sublevel } from '../state/api.js'
 import { blockHash, type Block, type ChainTip } from './block.js'
 import { certificateCodec, type Certificate } from './certificate.js'
 import { binarySublevel, heightFromKey, heightKey, writeOptions } from './db.js'
@@ -170,6 +170,8 @@ export class BlockStore {
     ids.forEach((id, index) => {
       const hex = toHex(id)
       if (existing[index] !== undefined || seen.has(hex)) return
+      // Not final: the same tx may commit later (it keeps its receipt in this block's receipts).
+      if (RETRYABLE_CODES.has(receipts[index]!.status)) return
       seen.add(hex)
       ops.push({ type: 'put', sublevel: this.txIndex, key: id, value: txLocationCodec.encode({ height, index }) })
     })

@@ -19,7 +19,7 @@ export interface DriverDeps {
   truncate: (belowSeq: number) => Promise<void>
   send: (to: number | 'all', bytes: Uint8Array) => void
   /** Executes a committed batch as a block and writes it; returns what the replica checkpoints. */
-  execute: (e: ExecuteEffect) => Promise<{ blockHash: Uint8Array, stateRoot: Uint8Array }>
+  execute: (e: ExecuteEffect) => Promise<{ blockHash: Uint8Array, stateRoot: Uint8Array, retryable?: Uint8Array[] }>
   onCertified: (e: CertifiedEffect) => Promise<void>
   onNeedSync: (seq: number) => void
   onViewChanged: (view: number, primary: number) => void
@@ -170,7 +170,7 @@ export class ConsensusDriver {
     this.executions = this.executions.then(async () => {
       if (this.stopped) return
       const r = await this.deps.execute(e)
-      this.push({ type: 'executed', seq: e.seq, blockHash: r.blockHash, stateRoot: r.stateRoot })
+      this.push({ type: 'executed', seq: e.seq, blockHash: r.blockHash, stateRoot: r.stateRoot, ...(r.retryable !== undefined ? { retryable: r.retryable } : {}) })
     }).catch(err => { this.fail(err) })
   }
 }

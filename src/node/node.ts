@@ -15,7 +15,7 @@ import { verifyStoredChain } from '../ledger/recovery.js'
 import { certificateFromCheckpoints, type Certificate } from '../ledger/certificate.js'
 import { Mempool } from '../mempool/index.js'
 import { StateStore } from '../state/store.js'
-import { decodeTx, type DecodedTx, genesisWrites, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
+import { decodeTx, type DecodedTx, genesisWrites, RETRYABLE_CODES, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
 import type { LevelDb } from '../state/api.js'
 import { P2PNode } from '../p2p/index.js'
 import { loadNodeConfig, type NodeConfig } from './config.js'
@@ -496,7 +496,12 @@ export class LedgerNode implements NodeService {
       }
     })
     for (const [sender, next] of nonces) this.nonceCache.set(sender, next)
-    this.mempool.onCommitted(ids, nonces)
+    // A tx refused only for its position (nonce gap) stays pending and is handed to consensus
+    // again once its sender's earlier nonce commits; consensus forgot its id (executed.retryable).
+    const retry = new Set<string>()
+    c.receipts.forEach((r, i) => { if (RETRYABLE_CODES.has(r.status)) retry.add(ids[i]!) })
+    this.mempool.onCommitted(retry.size === 0 ? ids : ids.filter(id => !retry.has(id)), nonces)
+    if (retry.size > 0) this.mempool.unmarkProposed(retry)
     this.meters.mempoolSize.set(this.mempool.size)
     if (this.blockListeners.size > 0) {
       const view = blockView({ hash: c.hash, block: c.block, stateRoot: c.stateRoot }, null, ids)

@@ -5,7 +5,7 @@ import { buildBlock, validateBlock, type Block, type ChainTip } from '../ledger/
 import { verifyCertificate, type Certificate } from '../ledger/certificate.js'
 import type { BlockStore } from '../ledger/store.js'
 import type { Genesis } from '../ledger/genesis.js'
-import { executeBlock, type DecodedTx } from '../state/index.js'
+import { executeBlock, RETRYABLE_CODES, type DecodedTx } from '../state/index.js'
 import type { StateStore } from '../state/store.js'
 import type { Receipt } from '../state/api.js'
 
@@ -60,7 +60,7 @@ export class BlockPipeline {
   }
 
   /** Executes the batch consensus committed at `height`. Idempotent for heights already stored (replay after restart). */
-  async executeOrdered (height: number, view: number, proposer: number, timestamp: number, txs: Uint8Array[]): Promise<{ blockHash: Uint8Array, stateRoot: Uint8Array }> {
+  async executeOrdered (height: number, view: number, proposer: number, timestamp: number, txs: Uint8Array[]): Promise<{ blockHash: Uint8Array, stateRoot: Uint8Array, retryable?: Uint8Array[] }> {
     return await this.serial(async () => {
       const tip = this.tip
       if (height <= tip.height) {
@@ -75,7 +75,9 @@ export class BlockPipeline {
       const ts = Math.max(timestamp, tip.timestamp)
       const { block, hash } = buildBlock({ prev: tip, view, proposer, timestamp: ts, txs })
       const c = await this.run(block, hash)
-      return { blockHash: c.hash, stateRoot: c.stateRoot }
+      // Consensus deduplicates executed ids; these may apply later, so it must forget them.
+      const retryable = c.receipts.filter(r => RETRYABLE_CODES.has(r.status)).map(r => r.txId)
+      return { blockHash: c.hash, stateRoot: c.stateRoot, ...(retryable.length > 0 ? { retryable } : {}) }
     })
   }
 

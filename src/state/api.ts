@@ -25,6 +25,13 @@ export interface Receipt {
   events: Array<{ type: string, data: unknown }>
 }
 
+/**
+ * Failure codes after which the same signed tx may still apply in a later block: it changed
+ * nothing, not even its nonce, and only its position was wrong (its sender's earlier nonce had
+ * not committed yet). Every other failure is final for those bytes.
+ */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['ERR_NONCE_GAP'])
+
 /** A state change: value null deletes the key. Keys are contract-namespaced raw bytes. */
 export interface StateWrite {
   key: Uint8Array

@@ -105,6 +105,12 @@ export class ChainDriver {
       const to = address(this.clients[(c + 1) % this.clients.length]!.publicKey)
       txs.push(createTx({ chainId: this.genesis.chainId, sender: key.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to, amount: 1 + Math.floor(this.rand() * 100) } }, key.secretKey))
     }
+    return await this.nextWith(txs)
+  }
+
+  /** The next block holding exactly `txs`, executed but not committed. */
+  async nextWith (txs: Uint8Array[]): Promise<NextBlock> {
+    const tip = this.store.tip(genesisTip(this.genesis))
     const timestamp = tip.timestamp + Math.floor(this.rand() * 3)
     const { block, hash } = buildBlock({ prev: tip, view: 0, proposer: tip.height % this.genesis.validators.length, timestamp, txs })
     const ctx = { chainId: this.genesis.chainId, height: block.header.height, timestamp, proposer: block.header.proposer }

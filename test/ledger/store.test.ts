@@ -6,7 +6,7 @@ import { openLedgerDb } from '../../src/ledger/db.js'
 import { BlockStore } from '../../src/ledger/store.js'
 import { verifyStoredChain } from '../../src/ledger/recovery.js'
 import { genesisHash } from '../../src/ledger/genesis.js'
-import { address, decodeTx } from '../../src/state/tx.js'
+import { address, createTx, decodeTx } from '../../src/state/tx.js'
 import { ChainDriver, certify, clientKey, makeGenesis, tempDir, testSeed } from './helpers.js'
 import { StateStore } from '../../src/state/store.js'
 import { balanceKey } from '../../src/state/keys.js'
@@ -82,6 +82,34 @@ test('commit, read back, index, certificates, restart and verify', async () => {
     assert.equal(verifyCertifiedState(trust, cert, absent), null)
     assert.throws(() => verifyCertifiedState(trust, cert, { ...proof, value: new Uint8Array([1]) }), { code: 'ERR_STATE_PROOF' })
     await assert.rejects(store.checkGenesis(new Uint8Array(32)), { code: 'ERR_CONFIG' })
+    await db.close()
+  } finally {
+    dir.cleanup()
+  }
+})
+
+test('a tx refused for a nonce gap is not indexed, so its later commit is the one found', async () => {
+  const dir = tempDir('store-gap')
+  const g = makeGenesis()
+  try {
+    const db = await openLedgerDb(dir.path)
+    const store = await BlockStore.open(db, { sync: false })
+    await store.checkGenesis(genesisHash(g))
+    const driver = await ChainDriver.open(store, g, 1, 2)
+    const key = clientKey(0)
+    const to = address(clientKey(1).publicKey)
+    const transfer = (nonce: number): Uint8Array => createTx({ chainId: g.chainId, sender: key.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to, amount: 1 } }, key.secretKey)
+    const early = transfer(1)
+    const first = await driver.nextWith([early])
+    assert.equal(first.receipts[0]!.status, 'ERR_NONCE_GAP')
+    await driver.commit(first)
+    assert.equal(await store.getReceipt(decodeTx(early).id), null, 'a retryable failure is not the final word on this tx')
+    const second = await driver.nextWith([transfer(0), early])
+    assert.deepEqual(second.receipts.map(r => r.status), ['ok', 'ok'])
+    await driver.commit(second)
+    const found = await store.getReceipt(decodeTx(early).id)
+    assert.equal(found?.height, 2)
+    assert.equal(found?.receipt.status, 'ok')
     await db.close()
   } finally {
     dir.cleanup()
