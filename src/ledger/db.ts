@@ -1,6 +1,6 @@
 import { Level } from 'level'
 import type { AbstractBatchOptions } from 'abstract-level'
-import type { LevelDb, Sublevel } from '../state/api.js'
+import type { BatchOp, LevelDb, Sublevel } from '../state/api.js'
 
 /**
  * Opens the node's single LevelDB with binary keys and values. ledger/ and state/ both take
@@ -31,4 +31,24 @@ export function heightFromKey (key: Uint8Array): number {
 /** classic-level honours `sync` (fsync before resolving); the abstract types do not list it. */
 export function writeOptions (sync: boolean): AbstractBatchOptions<Uint8Array, Uint8Array> {
   return { sync } as unknown as AbstractBatchOptions<Uint8Array, Uint8Array>
+}
+
+/**
+ * Writes `ops` as ONE atomic batch through a chained batch on the root db, with the sublevel
+ * prefixes applied here. Same result as `db.batch(ops)`, but abstract-level's array form copies,
+ * re-resolves encodings and re-prefixes every operation in JS before the native call: a block's
+ * ~6,000 operations (mostly Merkle nodes) took ~50 ms of event-loop time that way and ~4 ms
+ * chained (measured on this machine), and it was the largest frame after signature checks.
+ */
+export async function writeBatch (db: LevelDb, ops: BatchOp[], sync: boolean): Promise<void> {
+  // Global prefixes are relative to the root; on a sublevel let abstract-level do the work.
+  if ((db as { prefix?: string }).prefix) { await db.batch(ops, writeOptions(sync)); return }
+  const batch = db.batch()
+  for (const op of ops) {
+    const sub = op.sublevel as Sublevel | undefined | null
+    const key = sub === undefined || sub === null ? op.key : sub.prefixKey(op.key, 'view') as Uint8Array
+    if (op.type === 'put') batch.put(key, op.value)
+    else batch.del(key)
+  }
+  await batch.write(writeOptions(sync))
 }

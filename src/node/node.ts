@@ -7,7 +7,7 @@ import { bytesEqual, fromHex, toHex } from '../codec/index.js'
 import { sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
 import { faultTolerance, type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig } from '../consensus/types.js'
-import { binarySublevel, openLedgerDb, writeOptions } from '../ledger/db.js'
+import { binarySublevel, openLedgerDb, writeBatch, writeOptions } from '../ledger/db.js'
 import { BlockStore } from '../ledger/store.js'
 import type { Wal } from '../ledger/wal.js'
 import { loadGenesis, genesisHash, genesisTip, type Genesis } from '../ledger/genesis.js'
@@ -302,7 +302,7 @@ export class LedgerNode implements NodeService {
     const writes = genesisWrites(genesis.balances)
     for (let i = 0; i < writes.length; i += GENESIS_CHUNK) {
       const { root, ops } = await state.prepare(writes.slice(i, i + GENESIS_CHUNK))
-      await db.batch(ops, writeOptions(i + GENESIS_CHUNK >= writes.length))
+      await writeBatch(db, ops, i + GENESIS_CHUNK >= writes.length)
       state.commitPrepared(root)
     }
     await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(1), writeOptions(true))
