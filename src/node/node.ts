@@ -494,7 +494,9 @@ export class LedgerNode implements NodeService {
           nonces.set(tx.sender, Math.max(nonces.get(tx.sender) ?? 0, tx.nonce + 1))
         } catch { /* cannot happen for a tx that consumed its nonce */ }
       }
-      const ws = this.waiters.get(id)
+      // A retryable receipt is not the tx's final word (it stays pending, see below): waiters
+      // keep waiting for the block that applies it, as the tx index does.
+      const ws = RETRYABLE_CODES.has(r.status) ? undefined : this.waiters.get(id)
       if (ws !== undefined) {
         this.waiters.delete(id)
         const view = this.withTrace(receiptView(r, h, i))
