@@ -16,7 +16,7 @@ import { verifyStoredChain } from '../ledger/recovery.js'
 import { certificateFromCheckpoints, type Certificate } from '../ledger/certificate.js'
 import { Mempool } from '../mempool/index.js'
 import { StateStore } from '../state/store.js'
-import { decodeTx, type DecodedTx, genesisWrites, RETRYABLE_CODES, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
+import { decodeTx, type DecodedTx, genesisWrites, RETRYABLE_CODES, UNAPPLIED_CODES, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
 import type { LevelDb } from '../state/api.js'
 import { P2PNode } from '../p2p/index.js'
 import { loadNodeConfig, type NodeConfig } from './config.js'
@@ -39,11 +39,6 @@ interface Waiter {
 }
 
 const MAX_TRACES = 200_000
-/**
- * Receipt codes of transactions that the executor refused before consuming their nonce
- * (state/executor.ts): they leave the account nonce where it was.
- */
-const NONCE_UNTOUCHED = new Set(['ERR_TX_MALFORMED', 'ERR_DUPLICATE_TX', 'ERR_WRONG_CHAIN', 'ERR_BAD_SIGNATURE', 'ERR_STALE_NONCE', 'ERR_NONCE_GAP'])
 const NONCE_CACHE_SIZE = 100_000
 
 /** WAL seq of records about views rather than one sequence number: never truncated. */
@@ -487,7 +482,7 @@ export class LedgerNode implements NodeService {
         if (tr.timings.admitted !== undefined && tr.timings.ordered !== undefined) this.meters.phase.observe({ phase: 'order' }, (tr.timings.ordered - tr.timings.admitted) / 1000)
         this.logger.debug({ txId: id, traceId: tr.traceId, height: h, status: r.status }, 'tx executed')
       }
-      if (!NONCE_UNTOUCHED.has(r.status)) {
+      if (!UNAPPLIED_CODES.has(r.status)) {
         try {
           // The mempool already decoded a tx it admitted; decode only those it never saw.
           const tx = this.mempool.senderNonce(id) ?? fromDecoded(decodeTx(c.block.txs[i]!))

@@ -32,6 +32,14 @@ export interface Receipt {
  */
 export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['ERR_NONCE_GAP'])
 
+/**
+ * Failure codes the executor gives before it consumes the sender's nonce (docs/state.md,
+ * execution rules 1-4): such a tx changed nothing, not even its nonce. Every other receipt,
+ * 'ok' or a failure, means the tx was applied and its nonce is used. RETRYABLE_CODES is the
+ * subset that can change later.
+ */
+export const UNAPPLIED_CODES: ReadonlySet<string> = new Set(['ERR_TX_MALFORMED', 'ERR_TX_OVERSIZE', 'ERR_DUPLICATE_TX', 'ERR_WRONG_CHAIN', 'ERR_BAD_SIGNATURE', 'ERR_STALE_NONCE', 'ERR_NONCE_GAP'])
+
 /** A state change: value null deletes the key. Keys are contract-namespaced raw bytes. */
 export interface StateWrite {
   key: Uint8Array

@@ -1,6 +1,6 @@
 export * from './api.js'
 export { createTx, decodeTx, txId, txIdHex, verifyTxSignature, checkTxStateless, checkCall, address, MAX_TX_BYTES, TX_ID_TAG, type TxBody, type DecodedTx } from './tx.js'
-export { executeBlock, readNonce, decodeNonce, RETRYABLE_CODES, type ExecuteOptions } from './executor.js'
+export { executeBlock, readNonce, decodeNonce, RETRYABLE_CODES, UNAPPLIED_CODES, type ExecuteOptions } from './executor.js'
 export { stateKey, nonceKey, balanceKey, kvKey, lockKey } from './keys.js'
 export { Overlay, StateReadError, type StateReader } from './overlay.js'
 export { readAccount, decodeStateValue, type Account } from './query.js'

@@ -7,26 +7,12 @@ import { binarySublevel } from '../../ledger/db.js'
 import { genesisHash, genesisTip, type Genesis } from '../../ledger/genesis.js'
 import { BlockStore } from '../../ledger/store.js'
 import { Mempool } from '../../mempool/index.js'
-import { decodeBalance, decodeTx, genesisWrites, readNonce, StateStore, type LevelDb, type Receipt, type Sublevel } from '../../state/index.js'
+import { decodeBalance, decodeTx, genesisWrites, readNonce, RETRYABLE_CODES, StateStore, UNAPPLIED_CODES, type LevelDb, type Receipt, type Sublevel } from '../../state/index.js'
 import { batchDigestOfIds, type ExecuteBatch, type ExecutedBlock, type SimApp, type SimMempool } from '../app.js'
 import { executorFor, type Executor, type LedgerBug } from './bugs.js'
 
-/**
- * Receipt codes the executor gives before it consumes the sender's nonce (docs/state.md,
- * execution rules 1-4): such a transaction changed nothing and may still commit later. Every
- * other receipt, 'ok' or a failure, means the transaction was applied: its nonce is used.
- */
-const NOT_APPLIED = new Set(['ERR_TX_MALFORMED', 'ERR_TX_OVERSIZE', 'ERR_DUPLICATE_TX', 'ERR_WRONG_CHAIN', 'ERR_BAD_SIGNATURE', 'ERR_STALE_NONCE', 'ERR_NONCE_GAP'])
-
-/**
- * Of those, the codes that can change: a nonce gap closes once the sender's earlier nonces
- * commit. A stale nonce, a duplicate, a bad signature, a wrong chain or malformed bytes stay
- * so forever (the id is a hash of the bytes), so consensus keeps deduplicating them.
- */
-const MAY_APPLY_LATER = new Set(['ERR_NONCE_GAP'])
-
 export function isApplied (r: Receipt): boolean {
-  return !NOT_APPLIED.has(r.status)
+  return !UNAPPLIED_CODES.has(r.status)
 }
 
 /** What the ledger app records per block on top of ExecutedBlock. */
@@ -178,7 +164,7 @@ export class LedgerApp implements SimApp {
       timestamp: h.timestamp,
       requestIds,
       appliedIds,
-      retryable: result.receipts.filter(r => MAY_APPLY_LATER.has(r.status)).map(r => r.txId),
+      retryable: result.receipts.filter(r => RETRYABLE_CODES.has(r.status)).map(r => r.txId),
       receiptCodes: result.receipts.map(r => r.status),
       supply: await this.supply()
     }
