@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Codec, decode, encode, bytesEqual } from '../codec/index.js'
 import { errorMessage } from '../errors.js'
-import { checkpointSignBytes, type ConsensusCrypto, type ReplicaConfig, type ReplicaId } from './types.js'
+import { checkpointSignBytes, faultTolerance, type ConsensusCrypto, type ReplicaConfig, type ReplicaId } from './types.js'
 
 /**
  * Signed PBFT messages. Wire = canonical CBOR { body, sig } where body is the canonical CBOR
@@ -11,8 +11,27 @@ import { checkpointSignBytes, type ConsensusCrypto, type ReplicaConfig, type Rep
  * docs/consensus.md describes every field.
  */
 
-/** Hard cap on one consensus message; a NEW-VIEW carries whole batches and must fit. */
-export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+const MiB = 1024 * 1024
+
+/**
+ * Hard cap on one consensus message. A VIEW-CHANGE carries every prepared batch above the
+ * stable checkpoint and a NEW-VIEW a quorum of those plus the re-proposed batches, so their size
+ * scales with windowSize x maxBatchBytes; genesis validation keeps maxViewChangeBytes under this
+ * cap. (At 8 MiB, a view change with 16 prepared 512 KiB batches could not even be encoded and
+ * the replicas stayed in the view change for good: test/node/frame-limit.test.ts.) What a peer
+ * can make us buffer is bounded earlier, by the transport's frame limit.
+ */
+export const MAX_MESSAGE_BYTES = 255 * MiB
+
+/**
+ * Upper bound on the largest message honest replicas send under these parameters: a NEW-VIEW
+ * with a quorum of VIEW-CHANGEs, each carrying up to windowSize prepared batches, plus up to
+ * windowSize re-proposed batches (per-batch and per-message allowances for votes and framing).
+ */
+export function maxViewChangeBytes (validators: number, windowSize: number, maxBatchBytes: number): number {
+  const { quorum } = faultTolerance(validators)
+  return (quorum + 1) * windowSize * (maxBatchBytes + 64 * 1024) + MiB
+}
 
 const Uint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 // Sizes are loose on purpose: the crypto is injected and the simulator may use a stand-in.
@@ -124,18 +143,18 @@ const payloadCodecs: Record<MessageKind, Codec<TSchema>> = {
   prepare: new Codec('PREPARE', VoteSchema),
   commit: new Codec('COMMIT', VoteSchema),
   checkpoint: new Codec('CHECKPOINT', CheckpointSchema),
-  'view-change': new Codec('VIEW-CHANGE', ViewChangeSchema),
-  'new-view': new Codec('NEW-VIEW', NewViewSchema)
+  'view-change': new Codec('VIEW-CHANGE', ViewChangeSchema, MAX_MESSAGE_BYTES),
+  'new-view': new Codec('NEW-VIEW', NewViewSchema, MAX_MESSAGE_BYTES)
 }
 
 /** The bytes `from` signs: tagged so a consensus signature can never pass as any other signed object. */
 export function messageSignBytes (bodyBytes: Uint8Array): Uint8Array {
-  return encode(['bft-ledger/consensus/v1', bodyBytes])
+  return encode(['bft-ledger/consensus/v1', bodyBytes], MAX_MESSAGE_BYTES + 64)
 }
 
 /** Encodes and signs a body with this replica's key; returns the wire bytes. */
 export function signMessage (body: MessageBody, crypto: ConsensusCrypto): Uint8Array {
-  const bodyBytes = encode(body)
+  const bodyBytes = encode(body, MAX_MESSAGE_BYTES)
   const sig = crypto.sign(messageSignBytes(bodyBytes))
   return envelopeCodec.encode({ body: bodyBytes, sig })
 }

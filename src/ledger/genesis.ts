@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { MAX_MESSAGE_BYTES, maxViewChangeBytes } from '../consensus/messages.js'
 import { readFile } from 'node:fs/promises'
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
@@ -51,8 +52,8 @@ export const DEFAULT_PARAMS: ChainParams = {
   maxBatchSize: 1000,
   maxBatchBytes: 1024 * 1024,
   batchTimeoutMs: 20,
-  checkpointInterval: 64,
-  windowSize: 256,
+  checkpointInterval: 8,
+  windowSize: 16,
   viewChangeTimeoutMs: 2000,
   maxClockSkewMs: 5000,
   maxTxBytes: 16 * 1024,
@@ -144,6 +145,11 @@ export function parseGenesis (json: unknown, opts: ParseOptions = {}): Genesis {
   if (p.windowSize < p.checkpointInterval) fail('/params/windowSize', `${p.windowSize} is below checkpointInterval ${p.checkpointInterval}: replicas would stall before every checkpoint`)
   if (p.maxBatchBytes < p.maxTxBytes) fail('/params/maxBatchBytes', `${p.maxBatchBytes} is below maxTxBytes ${p.maxTxBytes}: a maximal tx could never be proposed`)
   if (p.mempoolPerSender > p.mempoolSize) fail('/params/mempoolPerSender', `${p.mempoolPerSender} exceeds mempoolSize ${p.mempoolSize}`)
+  // A view change must be able to carry a full window of prepared batches in one message.
+  const viewChange = maxViewChangeBytes(validators.length, p.windowSize, p.maxBatchBytes)
+  if (viewChange > MAX_MESSAGE_BYTES) {
+    fail('/params/windowSize', `a view change with ${validators.length} validators, windowSize ${p.windowSize} and maxBatchBytes ${p.maxBatchBytes} can need a ${viewChange}-byte NEW-VIEW, over the ${MAX_MESSAGE_BYTES}-byte message limit: lower windowSize or maxBatchBytes`)
+  }
   if (p.windowSize < 2 * p.checkpointInterval) {
     opts.log?.warn({ source: src, windowSize: p.windowSize, checkpointInterval: p.checkpointInterval }, 'windowSize below 2 x checkpointInterval: the pipeline drains at every checkpoint')
   }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Codec, MAX_ENCODED_BYTES } from '../codec/index.js'
+import { Codec } from '../codec/index.js'
+import { MAX_MESSAGE_BYTES } from '../consensus/messages.js'
 import { CorruptionError, ValidationError, errorMessage } from '../errors.js'
 import type { PersistRecord } from '../consensus/types.js'
 import type { Sublevel } from '../state/api.js'
@@ -11,7 +12,8 @@ const WalEntrySchema = Type.Object({
   bytes: Type.Uint8Array()
 }, { additionalProperties: false })
 export type WalEntry = Static<typeof WalEntrySchema>
-const walEntryCodec = new Codec('WalEntry', WalEntrySchema, MAX_ENCODED_BYTES + 1024)
+// A record holds one signed consensus message (a VIEW-CHANGE can be large) plus its framing.
+const walEntryCodec = new Codec('WalEntry', WalEntrySchema, MAX_MESSAGE_BYTES + 1024)
 
 /**
  * Consensus write-ahead log: what this replica signed, durable (fsync) before the message

@@ -6,11 +6,12 @@ import { BftError, ConfigError, ValidationError, errorMessage } from '../errors.
 import { bytesEqual, fromHex, toHex } from '../codec/index.js'
 import { sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
+import { MAX_MESSAGE_BYTES, maxViewChangeBytes } from '../consensus/messages.js'
 import { faultTolerance, type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig } from '../consensus/types.js'
 import { binarySublevel, openLedgerDb, writeBatch, writeOptions } from '../ledger/db.js'
 import { BlockStore } from '../ledger/store.js'
 import type { Wal } from '../ledger/wal.js'
-import { loadGenesis, genesisHash, genesisTip, type Genesis } from '../ledger/genesis.js'
+import { loadGenesis, genesisHash, genesisTip, type ChainParams, type Genesis } from '../ledger/genesis.js'
 import type { ChainTip } from '../ledger/block.js'
 import { verifyStoredChain } from '../ledger/recovery.js'
 import { certificateFromCheckpoints, type Certificate } from '../ledger/certificate.js'
@@ -50,16 +51,14 @@ const GENESIS_CHUNK = 50_000
 const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
 
 /**
- * The largest frame this genesis lets an honest validator send. A VIEW-CHANGE carries the
- * prepared pre-prepares (full batches) of up to windowSize sequence numbers, and a NEW-VIEW
- * carries a quorum of those plus the re-proposed batches: with large batches in flight they
- * exceeded the p2p default of 4 MiB, were dropped, and the view change never completed (seen
- * in the benchmark at 600 tx/s). Clamped to 256 MiB; config.p2p.maxFrameBytes overrides.
+ * The largest frame this genesis lets an honest validator send: its largest possible NEW-VIEW
+ * (consensus maxViewChangeBytes, which genesis validation keeps under MAX_MESSAGE_BYTES) plus
+ * framing, at least the p2p default of 4 MiB. With a fixed 4 MiB, 8 MB VIEW-CHANGEs were
+ * dropped and the view change never completed (seen in the benchmark at 600 tx/s).
+ * config.p2p.maxFrameBytes overrides.
  */
-export function consensusFrameBytes (g: Genesis): number {
-  const { quorum } = faultTolerance(g.validators.length)
-  const worst = (quorum + 1) * g.params.windowSize * (g.params.maxBatchBytes + 64 * 1024) + MiB
-  return Math.min(256 * MiB, Math.max(4 * MiB, worst))
+export function consensusFrameBytes (validators: number, params: Pick<ChainParams, 'windowSize' | 'maxBatchBytes'>): number {
+  return Math.min(MAX_MESSAGE_BYTES + MiB, Math.max(4 * MiB, maxViewChangeBytes(validators, params.windowSize, params.maxBatchBytes) + 64 * 1024))
 }
 const fromDecoded = (tx: DecodedTx): { sender: string, nonce: number } => ({ sender: tx.sender, nonce: tx.body.nonce })
 /**
@@ -156,7 +155,7 @@ export class LedgerNode implements NodeService {
       listen: parts.config.p2p.listen,
       peers: parts.config.p2p.peers,
       allowedPeers: [...g.validators.map(v => v.peerId), ...parts.config.p2p.allowedPeers],
-      maxFrameBytes: parts.config.p2p.maxFrameBytes ?? consensusFrameBytes(g),
+      maxFrameBytes: parts.config.p2p.maxFrameBytes ?? consensusFrameBytes(g.validators.length, g.params),
       logger: this.logger.child({ component: 'p2p' })
     })
 

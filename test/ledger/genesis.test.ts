@@ -61,6 +61,14 @@ test('validator count: 1 or 3f+1 only', () => {
   rejects(g => { g.validators = [] }, '/validators')
 })
 
+test('a window of batches that a view change could not carry in one message is refused', () => {
+  // 4 validators, 256 x 1 MiB: a NEW-VIEW could need ~1 GiB (the old defaults).
+  rejects(g => { g.params.windowSize = 256; g.params.checkpointInterval = 64; g.params.maxBatchBytes = 1024 * 1024 }, '/params/windowSize')
+  const ok = genesisJson(4)
+  ok.params.windowSize = 32; ok.params.checkpointInterval = 16; ok.params.maxBatchBytes = 1024 * 1024
+  parseGenesis(ok)
+})
+
 test('field errors name the JSON path', () => {
   rejects(g => { delete (g.params as Partial<GenesisFile['params']>).maxTxBytes }, '/params/maxTxBytes')
   rejects(g => { (g as Record<string, unknown>).extra = 1 }, '/extra')
