@@ -34,19 +34,39 @@ test('a replica restarted with an empty WAL announces itself and is handed the d
   assertNoInternal(c)
 })
 
-test('a Byzantine commit for another digest, received first, does not hide its commit for the real batch (sim seeds 858, 7465)', () => {
+/**
+ * Replica 1 as a backup of view 0 whose Byzantine primary 0 equivocates: `pre` is signed by
+ * 0 for seq 1 with the given requests and timestamp; `vote` is a PREPARE/COMMIT for seq 1.
+ */
+function backupOfEquivocatingPrimary (): {
+  deliver: (from: number, bytes: Uint8Array) => void
+  fx: ReplicaEffect[]
+  pre: (requests: ReturnType<typeof request>[], timestamp: number) => { wire: Uint8Array, digest: Uint8Array }
+  vote: (from: number, kind: 'prepare' | 'commit', digest: Uint8Array) => Uint8Array
+  now: number
+} {
   const keys = validatorKeys(4)
-  const cfg = makeConfig(keys, 1)
+  const cfg = makeConfig(keys, 1, { maxBatchSize: 2 })
   const now = 1_000_000
   const r1 = new Replica(cfg, cryptoFor(keys[1]!))
   r1.start(now)
-  const requests = [request(1)]
-  const digest = batchDigest(cryptoFor(keys[0]!), now, 0, 0, requests.map(r => r.id))
-  const sign = (from: number, kind: 'prepare' | 'commit', d: Uint8Array): Uint8Array =>
-    signMessage({ chainId: cfg.chainId, from, kind, payload: { view: 0, seq: 1, digest: d } }, cryptoFor(keys[from]!))
-  const pp = signMessage({ chainId: cfg.chainId, from: 0, kind: 'pre-prepare', payload: { view: 0, seq: 1, timestamp: now, originView: 0, proposer: 0, digest, requests } }, cryptoFor(keys[0]!))
   const fx: ReplicaEffect[] = []
-  const deliver = (from: number, bytes: Uint8Array): void => { fx.push(...r1.step({ type: 'message', from, bytes }, now)) }
+  return {
+    fx,
+    now,
+    deliver: (from, bytes) => { fx.push(...r1.step({ type: 'message', from, bytes }, now)) },
+    pre: (requests, timestamp) => {
+      const digest = batchDigest(cryptoFor(keys[0]!), timestamp, 0, 0, requests.map(r => r.id))
+      const wire = signMessage({ chainId: cfg.chainId, from: 0, kind: 'pre-prepare', payload: { view: 0, seq: 1, timestamp, originView: 0, proposer: 0, digest, requests } }, cryptoFor(keys[0]!))
+      return { wire, digest }
+    },
+    vote: (from, kind, digest) => signMessage({ chainId: cfg.chainId, from, kind, payload: { view: 0, seq: 1, digest } }, cryptoFor(keys[from]!))
+  }
+}
+
+test('a Byzantine commit for another digest, received first, does not hide its commit for the real batch (sim seeds 858, 7465)', () => {
+  const { deliver, fx, pre, vote: sign, now } = backupOfEquivocatingPrimary()
+  const { wire: pp, digest } = pre([request(1)], now)
   deliver(0, pp)
   deliver(2, sign(2, 'prepare', digest))
   deliver(3, sign(3, 'prepare', digest))
@@ -64,22 +84,13 @@ test('a Byzantine commit for another digest, received first, does not hide its c
 })
 
 test('a conflicting vote never displaces a vote for the batch, and never counts for a digest nobody proposed', () => {
-  const keys = validatorKeys(4)
-  const cfg = makeConfig(keys, 1)
-  const now = 1_000_000
-  const r1 = new Replica(cfg, cryptoFor(keys[1]!))
-  r1.start(now)
-  const requests = [request(1)]
-  const digest = batchDigest(cryptoFor(keys[0]!), now, 0, 0, requests.map(r => r.id))
+  const { deliver, fx, pre, vote: sign, now } = backupOfEquivocatingPrimary()
+  const { wire: pp, digest } = pre([request(1)], now)
   const bogus = new Uint8Array(32).fill(7)
-  const sign = (from: number, kind: 'prepare' | 'commit', d: Uint8Array): Uint8Array =>
-    signMessage({ chainId: cfg.chainId, from, kind, payload: { view: 0, seq: 1, digest: d } }, cryptoFor(keys[from]!))
-  const fx: ReplicaEffect[] = []
-  const deliver = (from: number, bytes: Uint8Array): void => { fx.push(...r1.step({ type: 'message', from, bytes }, now)) }
   // Votes before the pre-prepare: the first vote per sender is kept (no batch to prefer yet).
   deliver(2, sign(2, 'prepare', bogus))
   deliver(2, sign(2, 'prepare', digest))
-  deliver(0, signMessage({ chainId: cfg.chainId, from: 0, kind: 'pre-prepare', payload: { view: 0, seq: 1, timestamp: now, originView: 0, proposer: 0, digest, requests } }, cryptoFor(keys[0]!)))
+  deliver(0, pp)
   assert.equal(fx.filter(e => e.type === 'persist' && e.record.kind === 'commit').length, 0, 'our prepare is the only matching one')
   deliver(2, sign(2, 'prepare', digest))
   assert.equal(fx.filter(e => e.type === 'persist' && e.record.kind === 'commit').length, 1, 'the vote for the batch now counts')
@@ -145,35 +156,6 @@ test('proofs sent to a replica stuck at our stable checkpoint come with our CHEC
   assertPersistBeforeSendAndNoEquivocation(c)
 })
 
-/**
- * Replica 1 as a backup of view 0 whose Byzantine primary 0 equivocates: `pre` is signed by
- * 0 for seq 1 with the given requests and timestamp; `vote` is a PREPARE/COMMIT for seq 1.
- */
-function backupOfEquivocatingPrimary (): {
-  deliver: (from: number, bytes: Uint8Array) => void
-  fx: ReplicaEffect[]
-  pre: (requests: ReturnType<typeof request>[], timestamp: number) => { wire: Uint8Array, digest: Uint8Array }
-  vote: (from: number, kind: 'prepare' | 'commit', digest: Uint8Array) => Uint8Array
-  now: number
-} {
-  const keys = validatorKeys(4)
-  const cfg = makeConfig(keys, 1, { maxBatchSize: 2 })
-  const now = 1_000_000
-  const r1 = new Replica(cfg, cryptoFor(keys[1]!))
-  r1.start(now)
-  const fx: ReplicaEffect[] = []
-  return {
-    fx,
-    now,
-    deliver: (from, bytes) => { fx.push(...r1.step({ type: 'message', from, bytes }, now)) },
-    pre: (requests, timestamp) => {
-      const digest = batchDigest(cryptoFor(keys[0]!), timestamp, 0, 0, requests.map(r => r.id))
-      const wire = signMessage({ chainId: cfg.chainId, from: 0, kind: 'pre-prepare', payload: { view: 0, seq: 1, timestamp, originView: 0, proposer: 0, digest, requests } }, cryptoFor(keys[0]!))
-      return { wire, digest }
-    },
-    vote: (from, kind, digest) => signMessage({ chainId: cfg.chainId, from, kind, payload: { view: 0, seq: 1, digest } }, cryptoFor(keys[from]!))
-  }
-}
 
 const executedIds = (fx: ReplicaEffect[]): string[][] =>
   fx.flatMap(e => e.type === 'execute' ? [e.requests.map(r => Buffer.from(r.id).toString('hex'))] : [])
