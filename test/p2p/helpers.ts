@@ -11,21 +11,13 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { ping, type Ping } from '@libp2p/ping'
 import { identify, type Identify } from '@libp2p/identify'
 import { P2PNode, type P2POptions } from '../../src/p2p/index.js'
+import { rng } from '../support/seeded.js'
 
 /** Seed for this run: P2P_SEED=<n> replays it. Printed by every test that uses it. */
 export const SEED = Number(process.env.P2P_SEED ?? (Date.now() % 1_000_000))
 
-/** mulberry32: small, seedable [0, 1) generator for jitter and payloads. */
-export function seededRandom (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Seedable [0, 1) stream for jitter and payloads: the shared test PRNG (test/support/seeded.ts). */
+export const seededRandom = rng
 
 export function testLogger (): Logger {
   return process.env.P2P_LOG !== undefined ? createLogger('p2p-test', process.env.P2P_LOG) : silentLogger
