@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { createTestnet } from '../src/node/testnet.js'
 import { homePaths } from '../src/node/home.js'
 import { LedgerNode } from '../src/node/node.js'
+import { stopChild } from '../src/node/child.js'
 import type { ChainParams } from '../src/ledger/genesis.js'
 import { BftError } from '../src/errors.js'
 
@@ -58,7 +59,7 @@ export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
     try { return readFileSync(logs[i]!, 'utf8').split('\n').slice(-20).join('\n') } catch { return '(no log)' }
   }
   const close = async (): Promise<void> => {
-    await Promise.all(procs.map(async c => await stopChild(c)))
+    await Promise.all(procs.map(async c => await stopChild(c, 15_000)))
     if (!opts.keep) rmSync(dir, { recursive: true, force: true })
   }
   try {
@@ -102,14 +103,4 @@ async function waitUp (url: string, child: ChildProcess, tail: () => string, tim
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   throw new BftError('ERR_BENCH_NODE', `validator at ${url} not healthy after ${timeoutMs} ms:\n${tail()}`)
-}
-
-/** SIGTERM (lets a --cpu-prof child write its profile), then SIGKILL after 15 s. */
-async function stopChild (c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null || c.signalCode !== null) return
-  const exited = new Promise<void>(resolve => c.once('exit', () => resolve()))
-  c.kill('SIGTERM')
-  const timer = setTimeout(() => c.kill('SIGKILL'), 15_000)
-  await exited
-  clearTimeout(timer)
 }

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTestnet, portsOf } from './testnet.js'
 import { exists } from './home.js'
+import { stopChild } from './child.js'
 import { errorMessage } from '../errors.js'
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url))
@@ -71,14 +72,7 @@ export async function runLocalnet (opts: LocalnetOptions): Promise<Localnet> {
     if (await exists(p)) userKeys[u] = p
   }
   const stop = async (): Promise<void> => {
-    await Promise.all(children.map(async c => {
-      if (c.exitCode !== null || c.signalCode !== null) return
-      const done = new Promise<void>(res => c.once('exit', () => res()))
-      c.kill('SIGTERM')
-      const t = setTimeout(() => c.kill('SIGKILL'), 10_000)
-      await done
-      clearTimeout(t)
-    }))
+    await Promise.all(children.map(async c => await stopChild(c, 10_000)))
   }
   try {
     await Promise.all(apiUrls.map(async (u, i) => await waitHealthy(u, 60_000, children[i]!, logs[i]!)))
