@@ -1,4 +1,5 @@
-import { decodeFirst as cborDecodeFirst, encode as cborEncode, rfc8949EncodeOptions, Tokenizer, Type, type Token } from 'cborg'
+import { decodeFirst as cborDecodeFirst, Tokenizer, Type, type Token } from 'cborg'
+import { encodeCanonical, Unencodable } from './cbor-encode.js'
 import { DecodeError, ValidationError, errorMessage } from '../errors.js'
 
 /** Hard ceiling for any single encoded value (wire frame or stored record). */
@@ -159,18 +160,15 @@ function tokenizerOptions (data: Uint8Array, maxDepth: number): typeof SHARED_OP
  * ERR_ENCODE, as is an encoding longer than maxBytes.
  */
 export function encode (value: unknown, maxBytes: number = MAX_ENCODED_BYTES): Uint8Array {
-  const problem = encodabilityProblem(value, '$', 0)
-  if (problem !== null) throw new ValidationError('ERR_ENCODE', `cannot encode: ${problem}`)
   let bytes: Uint8Array
   try {
-    bytes = cborEncode(value, rfc8949EncodeOptions)
+    // A plain Uint8Array that owns exactly its bytes, so `.buffer` is safe to use.
+    bytes = encodeCanonical(value, MAX_DEPTH)
   } catch (err) {
-    throw new ValidationError('ERR_ENCODE', `cannot encode: ${errorMessage(err)}`)
+    if (!(err instanceof Unencodable)) throw err
+    const problem = encodabilityProblem(value, '$', 0) ?? 'value outside the canonical CBOR domain'
+    throw new ValidationError('ERR_ENCODE', `cannot encode: ${problem}`)
   }
-  // cborg sometimes hands back a Buffer, or a Uint8Array viewing a slab of Node's shared 8 KiB
-  // pool (outputs of a few hundred bytes to ~4 KiB). Callers get one thing: a plain Uint8Array
-  // that owns exactly its bytes, so `.buffer` is safe to use and nothing pins a pool slab.
-  if (Buffer.isBuffer(bytes) || bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.length) bytes = new Uint8Array(bytes)
   if (bytes.length > maxBytes) {
     throw new ValidationError('ERR_ENCODE', `encoding of ${bytes.length} bytes exceeds the limit of ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   }

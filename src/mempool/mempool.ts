@@ -51,6 +51,8 @@ interface Entry {
   nonce: number
   arrival: number
   proposed: boolean
+  /** Kept so execution does not decode the same bytes again (see `decoded`). */
+  tx: DecodedTx
 }
 
 interface SenderQueue {
@@ -144,7 +146,7 @@ export class Mempool {
     const queue = q ?? { nonce: accountNonce, txs: new Map<number, Entry>() }
     queue.nonce = accountNonce
     if (q === undefined) this.senders.set(sender, queue)
-    const entry: Entry = { id: tx.id, idHex: tx.idHex, bytes, sender, nonce, arrival: this.arrivals++, proposed: false }
+    const entry: Entry = { id: tx.id, idHex: tx.idHex, bytes, sender, nonce, arrival: this.arrivals++, proposed: false, tx }
     queue.txs.set(nonce, entry)
     this.entries.set(tx.idHex, entry)
     this.totalBytes += bytes.length
@@ -192,6 +194,15 @@ export class Mempool {
       if (err instanceof ValidationError) return false
       throw err
     }
+  }
+
+  /**
+   * For state's executeBlock({ decoded }): the decoded form of a held tx whose bytes are exactly
+   * `bytes` (the id alone is the primary's claim; equal bytes make the decoding ours).
+   */
+  decoded (txId: TxKey, bytes: Uint8Array): DecodedTx | undefined {
+    const held = this.entries.get(keyHex(txId))
+    return held !== undefined && bytesEqual(held.bytes, bytes) ? held.tx : undefined
   }
 
   /**

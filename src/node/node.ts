@@ -146,6 +146,7 @@ export class LedgerNode implements NodeService {
       store: this.store,
       state: this.state,
       isSignatureValid: this.mempool.isSignatureValid,
+      decoded: (id, bytes) => this.mempool.decoded(id, bytes),
       onCommitted: (c) => { this.onBlockCommitted(c) },
       logger: this.logger
     })
@@ -230,7 +231,7 @@ export class LedgerNode implements NodeService {
       execute: async (e) => {
         const t0 = Date.now()
         for (const r of e.requests) this.mark(toHex(r.id), 'ordered', t0)
-        const r = await this.pipeline.executeOrdered(e.seq, e.view, e.proposer, e.timestamp, e.requests.map(q => q.bytes))
+        const r = await this.pipeline.executeOrdered(e.seq, e.view, e.proposer, e.timestamp, e.requests)
         this.meters.phase.observe({ phase: 'execute' }, (Date.now() - t0) / 1000)
         return r
       },

@@ -23,6 +23,8 @@ export interface PipelineDeps {
   state: StateStore
   /** Cached stateless verdict (mempool); falls back to verifying when unknown. */
   isSignatureValid: (txId: string, tx: DecodedTx) => boolean
+  /** A held decoded tx with this id and exactly these bytes (the mempool's), to skip decoding it again. */
+  decoded: (txId: Uint8Array, bytes: Uint8Array) => DecodedTx | undefined
   onCommitted: (c: CommittedBlock) => void
   logger: Logger
 }
@@ -60,7 +62,7 @@ export class BlockPipeline {
   }
 
   /** Executes the batch consensus committed at `height`. Idempotent for heights already stored (replay after restart). */
-  async executeOrdered (height: number, view: number, proposer: number, timestamp: number, txs: Uint8Array[]): Promise<{ blockHash: Uint8Array, stateRoot: Uint8Array, retryable?: Uint8Array[] }> {
+  async executeOrdered (height: number, view: number, proposer: number, timestamp: number, requests: ReadonlyArray<{ id: Uint8Array, bytes: Uint8Array }>): Promise<{ blockHash: Uint8Array, stateRoot: Uint8Array, retryable?: Uint8Array[] }> {
     return await this.serial(async () => {
       const tip = this.tip
       if (height <= tip.height) {
@@ -73,8 +75,8 @@ export class BlockPipeline {
       }
       // Timestamps: consensus checked skew; the ledger only requires them not to go backwards.
       const ts = Math.max(timestamp, tip.timestamp)
-      const { block, hash } = buildBlock({ prev: tip, view, proposer, timestamp: ts, txs })
-      const c = await this.run(block, hash)
+      const { block, hash } = buildBlock({ prev: tip, view, proposer, timestamp: ts, txs: requests.map(r => r.bytes) })
+      const c = await this.run(block, hash, undefined, (i) => this.d.decoded(requests[i]!.id, requests[i]!.bytes))
       // Consensus deduplicates executed ids; these may apply later, so it must forget them.
       const retryable = c.receipts.filter(r => RETRYABLE_CODES.has(r.status)).map(r => r.txId)
       return { blockHash: c.hash, stateRoot: c.stateRoot, ...(retryable.length > 0 ? { retryable } : {}) }
@@ -101,10 +103,11 @@ export class BlockPipeline {
     })
   }
 
-  private async run (block: Block, hash: Uint8Array, expectRoot?: Uint8Array): Promise<CommittedBlock> {
+  private async run (block: Block, hash: Uint8Array, expectRoot?: Uint8Array, decoded?: (index: number) => DecodedTx | undefined): Promise<CommittedBlock> {
     const h = block.header
     const result = await executeBlock(this.d.state, { chainId: h.chainId, height: h.height, timestamp: h.timestamp, proposer: h.proposer }, block.txs, {
-      isSignatureValid: this.d.isSignatureValid
+      isSignatureValid: this.d.isSignatureValid,
+      ...(decoded !== undefined ? { decoded } : {})
     })
     const { root, ops } = await this.d.state.prepare(result.writes)
     if (expectRoot !== undefined && !bytesEqual(root, expectRoot)) {

@@ -12,6 +12,8 @@ import { checkCall, decodeTx, verifyTxSignature, type DecodedTx } from './tx.js'
 export interface ExecuteOptions {
   /** Cached signature result by txId (hex), e.g. from mempool admission. Default: verify now. */
   isSignatureValid?: (txId: string, tx: DecodedTx) => boolean
+  /** The already decoded form of txs[index] (e.g. held by the mempool), or undefined to decode it here. */
+  decoded?: (index: number) => DecodedTx | undefined
 }
 
 /** Receipt ids of undecodable bytes use their own tag so they can never equal a real txId. */
@@ -43,16 +45,16 @@ export async function executeBlock (reader: StateReader, ctx: BlockContext, txs:
   const block = new Overlay(reader)
   const receipts: Receipt[] = []
   const seen = new Set<string>()
-  for (const bytes of txs) {
-    receipts.push(await executeTx(block, ctx, bytes, seen, opts))
+  for (let i = 0; i < txs.length; i++) {
+    receipts.push(await executeTx(block, ctx, txs[i]!, opts.decoded?.(i), seen, opts))
   }
   return { receipts, writes: block.writes() }
 }
 
-async function executeTx (block: Overlay, ctx: BlockContext, bytes: Uint8Array, seen: Set<string>, opts: ExecuteOptions): Promise<Receipt> {
+async function executeTx (block: Overlay, ctx: BlockContext, bytes: Uint8Array, known: DecodedTx | undefined, seen: Set<string>, opts: ExecuteOptions): Promise<Receipt> {
   let tx: DecodedTx
   try {
-    tx = decodeTx(bytes)
+    tx = known ?? decodeTx(bytes)
   } catch (err) {
     const code = err instanceof BftError ? err.code : 'ERR_TX_MALFORMED'
     return failed(taggedHash(MALFORMED_TAG, bytes instanceof Uint8Array ? bytes : new Uint8Array()), code, errorMessage(err))

@@ -144,6 +144,10 @@ test('verify once: isValid and execution hit the admission verdict cache', async
   assert.equal(mp.isValid(id(u), u), true)
   assert.equal(mp.isValid(id(u), u), true)
   assert.equal(mp.stats().verdictCacheMisses, s.verdictCacheMisses + 2)
+  // Execution reuses the admitted decoding only for the very bytes admitted under that id.
+  assert.deepEqual(mp.decoded(id(t), t), decodeTx(t))
+  assert.equal(mp.decoded(id(t), forge(t)), undefined)
+  assert.equal(mp.decoded(id(u), u), undefined)
   // Bytes that do not match the id are invalid.
   assert.equal(mp.isValid(id(t), u), false)
   assert.equal(mp.isValid(id(t), utf8('junk')), false)

@@ -6,7 +6,7 @@ import { genesisWrites, readBalance } from '../../src/state/contracts/bank.js'
 import { HANDLERS } from '../../src/state/contracts/index.js'
 import { METHODS, U64_MAX } from '../../src/state/contracts/schemas.js'
 import { readAccount } from '../../src/state/query.js'
-import { createTx } from '../../src/state/tx.js'
+import { createTx, decodeTx, type DecodedTx } from '../../src/state/tx.js'
 import { account, call, CHAIN, MemState } from './helpers.js'
 
 async function funded (amounts: Array<[ReturnType<typeof account>, bigint]>): Promise<MemState> {
@@ -225,12 +225,18 @@ test('determinism: same block on same state gives identical writes and receipts'
       ? call(from, 'lock', 'acquire', { name: `l${i % 3}`, leaseBlocks: 2 })
       : i % 5 === 1 ? call(from, 'kv', 'set', { key: `k${i}`, value: `v${i}` }) : call(from, 'bank', 'transfer', { to: to.addr, amount: i }))
   }
-  const run = async (): Promise<Uint8Array> => {
+  const run = async (decoded?: (i: number) => DecodedTx | undefined): Promise<Uint8Array> => {
     const s = await funded(accts.map(a => [a, 100n] as [typeof a, bigint]))
-    const r = await executeBlock(s, s.ctx(1), txs)
+    const r = await executeBlock(s, s.ctx(1), txs, decoded !== undefined ? { decoded } : {})
     return encode({ receipts: r.receipts, writes: r.writes } as unknown as Record<string, unknown>)
   }
-  assert.deepEqual(await run(), await run())
+  const plain = await run()
+  assert.deepEqual(await run(), plain)
+  // Txs handed over already decoded (the mempool's copies), some of them only: same result.
+  const pre = txs.map(decodeTx)
+  let asked = 0
+  assert.deepEqual(await run(i => { asked++; return i % 3 === 0 ? undefined : pre[i] }), plain)
+  assert.equal(asked, txs.length)
 })
 
 test('lock queue is bounded; query helpers decode stored values', async () => {

@@ -1,0 +1,77 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { encode as cborgEncode, rfc8949EncodeOptions } from 'cborg'
+import { encodeCanonical, Unencodable } from '../../src/codec/cbor-encode.js'
+import { encode, MAX_DEPTH } from '../../src/codec/index.js'
+import { ValidationError } from '../../src/errors.js'
+
+// Replay a failure with FUZZ_SEED=<seed> (fast-check also prints seed and path on failure).
+const SEED = Number(process.env.FUZZ_SEED ?? 0xc0ffee)
+console.log(`canonical encoder seed=${SEED} (replay: FUZZ_SEED=${SEED})`)
+
+// Keys of every length class (header 1, 2 and 3 bytes) so the byte order of keys is exercised.
+const key = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 6 }),
+  fc.string({ unit: 'grapheme-ascii', minLength: 20, maxLength: 30 }),
+  fc.string({ unit: 'grapheme-ascii', minLength: 250, maxLength: 260 })
+).filter(k => k !== '__proto__')
+const { value: cborValue } = fc.letrec<{ value: unknown }>(tie => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.maxSafeInteger(),
+    fc.integer({ min: -300, max: 70_000 }),
+    fc.constantFrom(0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, -24, -25, -256, -257, -(2 ** 32), -(2 ** 32) - 1, -0),
+    fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n - 1n }),
+    fc.constantFrom(2n ** 64n - 1n, -(2n ** 64n), 2n ** 53n, -(2n ** 53n) - 1n),
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.string({ unit: 'grapheme-ascii', minLength: 23, maxLength: 300 }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.uint8Array({ maxLength: 300 }),
+    fc.array(tie('value'), { maxLength: 30 }),
+    fc.dictionary(key, tie('value'), { maxKeys: 8 })
+  )
+}))
+
+test('the direct encoder writes the same bytes as cborg in RFC 8949 deterministic mode', () => {
+  fc.assert(fc.property(cborValue, v => {
+    assert.deepEqual(encodeCanonical(v, MAX_DEPTH), new Uint8Array(cborgEncode(v, rfc8949EncodeOptions)))
+  }), { seed: SEED, numRuns: 20_000 })
+})
+
+test('the direct encoder refuses what has no canonical encoding, and encode() says where', () => {
+  const bad: Array<[unknown, RegExp]> = [
+    [{ a: [1, 1.5] }, /non-integer or unsafe number 1.5 at \$\.a\[1\]/],
+    [{ s: 'x\uD800' }, /lone UTF-16 surrogate at \$\.s/],
+    [[2n ** 64n], /outside the 64-bit CBOR range/],
+    [[-(2n ** 64n) - 1n], /outside the 64-bit CBOR range/],
+    [{ d: new Date(0) }, /unsupported object type at \$\.d/],
+    [{ u: undefined }, /unsupported undefined at \$\.u/],
+    [JSON.parse('{"__proto__": 1}'), /key "__proto__"/],
+    [{ ['k\uDC00']: 1 }, /key with a lone UTF-16 surrogate/],
+    [[Number.MAX_SAFE_INTEGER + 1], /unsafe number/]
+  ]
+  for (const [v, message] of bad) {
+    assert.throws(() => encodeCanonical(v, MAX_DEPTH), Unencodable)
+    assert.throws(() => encode(v), (err: unknown) => err instanceof ValidationError && err.code === 'ERR_ENCODE' && message.test(err.message))
+  }
+  const cycle: unknown[] = []
+  cycle.push(cycle)
+  assert.throws(() => encode(cycle), /nesting deeper than 64/)
+  let deep: unknown = 1
+  for (let i = 0; i < MAX_DEPTH; i++) deep = [deep]
+  assert.doesNotThrow(() => encode(deep))
+  assert.throws(() => encode([deep]), /nesting deeper than 64/)
+})
+
+test('outputs own their bytes and stay intact when the scratch buffer grows or shrinks', () => {
+  const small = encode({ a: 1 })
+  const big = encode(new Uint8Array(20 * 1024 * 1024), 32 * 1024 * 1024)
+  const after = encode({ a: 1 })
+  assert.equal(small.byteOffset, 0)
+  assert.equal(small.buffer.byteLength, small.length)
+  assert.equal(big.length, 20 * 1024 * 1024 + 5)
+  assert.deepEqual(small, after)
+  assert.deepEqual(small, Uint8Array.of(0xa1, 0x61, 0x61, 0x01))
+})
