@@ -26,7 +26,7 @@ function rng (seed: number): () => number {
   }
 }
 function key (i: number): Uint8Array {
-  return new TextEncoder().encode(`bank/${i.toString(16).padStart(40, '0')}`)
+  return new TextEncoder().encode(`acct/${i.toString(16).padStart(40, '0')}`)
 }
 function value (r: () => number): Uint8Array {
   const v = new Uint8Array(9)

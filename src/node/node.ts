@@ -49,6 +49,12 @@ const MiB = 1024 * 1024
 const GENESIS_CHUNK = 50_000
 /** In the store's 'meta' sublevel: set once the whole genesis allocation is written. */
 const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
+/**
+ * Version of the state key layout, stored with the genesis-state marker. 2: one `acct/<address>`
+ * record per account (1 kept balance and nonce under two keys). A data directory of another
+ * layout is refused at start: executing blocks over it would silently diverge from the peers.
+ */
+const STATE_LAYOUT = 2
 
 /**
  * The largest frame this genesis lets an honest validator send: its largest possible NEW-VIEW
@@ -273,7 +279,11 @@ export class LedgerNode implements NodeService {
       const store = await BlockStore.open(db, { log: logger.child({ component: 'store' }) })
       await store.checkGenesis(genesisHash(genesis))
       const state = await StateStore.open(db)
-      if (store.head() === null && await binarySublevel(db, 'meta').get(GENESIS_STATE_KEY) === undefined) {
+      const marker = await binarySublevel(db, 'meta').get(GENESIS_STATE_KEY)
+      if (marker !== undefined && (marker.length !== 1 || marker[0] !== STATE_LAYOUT)) {
+        throw new ConfigError(`data directory ${paths.data} holds state layout ${marker.length === 1 ? marker[0]! : 'unknown'}, this build reads layout ${STATE_LAYOUT}. A chain created by an older build cannot be continued by this one: delete the data directory and re-create the network`)
+      }
+      if (store.head() === null && marker === undefined) {
         await LedgerNode.applyGenesisState(db, state, genesis)
       }
       const verified = await verifyStoredChain(store, genesis)
@@ -300,7 +310,7 @@ export class LedgerNode implements NodeService {
       await writeBatch(db, ops, i + GENESIS_CHUNK >= writes.length)
       state.commitPrepared(root)
     }
-    await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(1), writeOptions(true))
+    await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(STATE_LAYOUT), writeOptions(true))
   }
 
   async start (): Promise<void> {

@@ -1,11 +1,10 @@
-import { decode, encode } from '../codec/index.js'
 import { taggedHash } from '../crypto/index.js'
-import { BftError, CorruptionError, errorMessage } from '../errors.js'
+import { BftError, errorMessage } from '../errors.js'
+import { readAccountRecord, writeAccount } from './account.js'
 import type { BlockContext, ExecutionResult, Receipt } from './api.js'
 export { RETRYABLE_CODES, UNAPPLIED_CODES } from './api.js'
 import { dispatch } from './contracts/index.js'
 import { TxFailure, type CallEnv } from './contracts/types.js'
-import { nonceKey } from './keys.js'
 import { Overlay, StateReadError, type StateReader } from './overlay.js'
 import { checkCall, decodeTx, verifyTxSignature, type DecodedTx } from './tx.js'
 
@@ -18,17 +17,6 @@ export interface ExecuteOptions {
 
 /** Receipt ids of undecodable bytes use their own tag so they can never equal a real txId. */
 const MALFORMED_TAG = 'bft-ledger/malformed-tx'
-
-export function decodeNonce (bytes: Uint8Array | undefined): number {
-  if (bytes === undefined) return 0
-  const v = decode(bytes)
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new CorruptionError('stored nonce is not a safe unsigned integer')
-  return v
-}
-
-export async function readNonce (reader: StateReader, address: string): Promise<number> {
-  return decodeNonce(await reader.get(nonceKey(address)))
-}
 
 function failed (txId: Uint8Array, code: string, error: string, result: unknown = null): Receipt {
   return { txId, status: code, error, result, events: [] }
@@ -67,7 +55,8 @@ async function executeTx (block: Overlay, ctx: BlockContext, bytes: Uint8Array, 
   const sigOk = opts.isSignatureValid !== undefined ? opts.isSignatureValid(tx.idHex, tx) : verifyTxSignature(tx)
   if (!sigOk) return failed(tx.id, 'ERR_BAD_SIGNATURE', `invalid signature for sender ${tx.sender}`)
 
-  const expected = await readNonce(block, tx.sender)
+  const account = await readAccountRecord(block, tx.sender)
+  const expected = account.nonce
   if (tx.body.nonce < expected) {
     return failed(tx.id, 'ERR_STALE_NONCE', `nonce ${tx.body.nonce} of ${tx.sender} is already used (next is ${expected}): replay refused`)
   }
@@ -75,7 +64,7 @@ async function executeTx (block: Overlay, ctx: BlockContext, bytes: Uint8Array, 
     return failed(tx.id, 'ERR_NONCE_GAP', `nonce ${tx.body.nonce} of ${tx.sender} is ahead of the next expected nonce ${expected}`)
   }
   // From here the tx is authorized and in order: it consumes its nonce whatever happens next.
-  block.put(nonceKey(tx.sender), encode(expected + 1))
+  writeAccount(block, tx.sender, { ...account, nonce: expected + 1 })
 
   try {
     checkCall(tx.body.contract, tx.body.method, tx.body.args, 'args')

@@ -39,8 +39,7 @@ export class FakeService implements NodeService {
   }
 
   async getState (contract: string, key: string, prove: boolean): Promise<StateView> {
-    if (contract === 'bank') return { contract, key, value: '1a000f4240', decoded: 1_000_000n, height: 1, stateRoot: '00'.repeat(32) }
-    if (contract === 'nonce') return { contract, key, value: '03', decoded: 3, height: 1, stateRoot: '00'.repeat(32) }
+    if (contract === 'acct') return { contract, key, value: '821a000f424003', decoded: { balance: '1000000', nonce: 3 }, height: 1, stateRoot: '00'.repeat(32) }
     const v: StateView = { contract, key, value: null, decoded: null, height: 1, stateRoot: '00'.repeat(32) }
     if (prove) v.proof = { siblings: [] }
     return v

@@ -236,7 +236,7 @@ test('query --prove verifies against genesis, exits 2 when the node lies', async
       } else if (u.pathname.startsWith('/state/')) {
         const [, , contract, key] = u.pathname.split('/')
         const s = await fx.state(contract!, decodeURIComponent(key!))
-        if (lie && s.value !== null) s.value = '1a000f4240'
+        if (lie && s.value !== null) s.value = '821a000f424002'
         body = s; status = 200
       }
       res.writeHead(status, { 'content-type': 'application/json' })

@@ -40,9 +40,8 @@ export async function makeFixture (seed: string): Promise<Fixture> {
     return n
   }
   const entries: Array<[string, string, unknown]> = [
-    ['bank', userAddr, 990],
-    ['bank', 'ab'.repeat(20), 10],
-    ['nonce', userAddr, 2],
+    ['acct', userAddr, [990, 2]],
+    ['acct', 'ab'.repeat(20), [10, 0]],
     ['kv', `${userAddr}/greeting`, { value: 'hello', owner: userAddr }]
   ]
   const { root, created } = await updateTree(EMPTY, entries.map(([c, k, v]) => ({ keyHash: sha256(stateKey(c, k)), value: encode(v) })), async hs => await Promise.all(hs.map(load)))

@@ -29,13 +29,13 @@ test('an honest block and state verify', async () => {
   assert.deepEqual(vb.signers, [0, 1, 2])
   assert.equal(vb.quorum, 3)
   const addr = address(fx.user.publicKey)
-  const s = verifyStateWithProof(fx.trust, 'bank', addr, await fx.state('bank', addr))
-  assert.equal(s.decoded, 990)
-  assert.equal(s.value, toHex(encode(990)))
+  const s = verifyStateWithProof(fx.trust, 'acct', addr, await fx.state('acct', addr))
+  assert.deepEqual(s.decoded, [990, 2])
+  assert.equal(s.value, toHex(encode([990, 2])))
   const kv = verifyStateWithProof(fx.trust, 'kv', `${addr}/greeting`, await fx.state('kv', `${addr}/greeting`))
   assert.deepEqual(kv.decoded, { value: 'hello', owner: addr })
   // Absence is proven too.
-  const none = verifyStateWithProof(fx.trust, 'bank', 'cd'.repeat(20), await fx.state('bank', 'cd'.repeat(20)))
+  const none = verifyStateWithProof(fx.trust, 'acct', 'cd'.repeat(20), await fx.state('acct', 'cd'.repeat(20)))
   assert.equal(none.value, null)
 })
 
@@ -92,7 +92,7 @@ test('forged certificates are caught', async () => {
 test('altered state answers are caught', async () => {
   const fx = await makeFixture(SEED)
   const addr = address(fx.user.publicKey)
-  const honest = await fx.state('bank', addr)
+  const honest = await fx.state('acct', addr)
   const cases: Array<[string, (s: StateView) => void, string]> = [
     ['value changed', s => { s.value = toHex(encode(1_000_000)) }, 'ERR_STATE_PROOF'],
     ['value hidden (claimed absent)', s => { s.value = null }, 'ERR_STATE_PROOF'],
@@ -106,14 +106,14 @@ test('altered state answers are caught', async () => {
   for (const [name, alter, code] of cases) {
     const s = clone(honest)
     alter(s)
-    assert.throws(() => verifyStateWithProof(fx.trust, 'bank', addr, s), (err: unknown) => err instanceof VerificationError && err.code === code, name)
+    assert.throws(() => verifyStateWithProof(fx.trust, 'acct', addr, s), (err: unknown) => err instanceof VerificationError && err.code === code, name)
   }
   // A proof of another key's value does not prove this key.
-  const other = await fx.state('bank', 'ab'.repeat(20))
+  const other = await fx.state('acct', 'ab'.repeat(20))
   other.key = addr
-  rejectsWith(() => verifyStateWithProof(fx.trust, 'bank', addr, other), 'ERR_STATE_PROOF')
+  rejectsWith(() => verifyStateWithProof(fx.trust, 'acct', addr, other), 'ERR_STATE_PROOF')
   // Claiming a present key is absent, with the absent-proof of another key.
-  const absent = await fx.state('bank', 'cd'.repeat(20))
+  const absent = await fx.state('acct', 'cd'.repeat(20))
   absent.key = addr
-  rejectsWith(() => verifyStateWithProof(fx.trust, 'bank', addr, absent), 'ERR_STATE_PROOF')
+  rejectsWith(() => verifyStateWithProof(fx.trust, 'acct', addr, absent), 'ERR_STATE_PROOF')
 })

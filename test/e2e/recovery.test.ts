@@ -70,6 +70,15 @@ test('a validator SIGKILLed at 8 random points under load loses nothing acknowle
   assert.ok((after.get('bft_blocks_total') ?? 0) > (before.get('bft_blocks_total') ?? 0))
 })
 
+/** Starts a validator expected to refuse to start; its exit code. */
+async function startUntilExit (victim: number): Promise<number | null> {
+  net.start(victim)
+  const child = net.procs[victim]!
+  const code = await new Promise<number | null>(res => child.once('exit', c => res(c)))
+  net.procs[victim] = null
+  return code
+}
+
 test('a byte flipped in a stored block stops the node at start with a message naming the height', async () => {
   const victim = 2
   const h = (await net.status(victim)).height
@@ -84,10 +93,19 @@ test('a byte flipped in a stored block stops the node at start with a message na
   bad[Math.floor(bad.length / 2)]! ^= 0x01
   await blocks.put(heightKey(target), bad)
   await db.close()
-  net.start(victim)
-  const child = net.procs[victim]!
-  const code = await new Promise<number | null>(res => child.once('exit', c => res(c)))
-  net.procs[victim] = null
-  assert.notEqual(code, 0, 'the node refuses to start on a corrupted log')
+  assert.notEqual(await startUntilExit(victim), 0, 'the node refuses to start on a corrupted log')
   assert.match(net.tail(victim, 10), new RegExp(`block ${target}\\b`), 'the error names the corrupted height')
+})
+
+test('a data directory of an older state layout is refused at start with a clear message', async () => {
+  const victim = 3
+  await net.kill(victim, 'SIGTERM')
+  const db = await openLedgerDb(join(net.net.homes[victim]!, 'data', 'ledger'))
+  const meta = binarySublevel(db, 'meta')
+  const marker = new TextEncoder().encode('genesis-state')
+  assert.deepEqual([...(await meta.get(marker)) ?? []], [2], 'this build writes layout 2')
+  await meta.put(marker, Uint8Array.of(1))
+  await db.close()
+  assert.notEqual(await startUntilExit(victim), 0, 'the node refuses to start on another state layout')
+  assert.match(net.tail(victim, 10), /holds state layout 1, this build reads layout 2/)
 })

@@ -9,7 +9,7 @@ import { genesisHash } from '../../src/ledger/genesis.js'
 import { address, createTx, decodeTx } from '../../src/state/tx.js'
 import { ChainDriver, certify, clientKey, makeGenesis, tempDir, testSeed } from './helpers.js'
 import { StateStore } from '../../src/state/store.js'
-import { balanceKey } from '../../src/state/keys.js'
+import { accountKey } from '../../src/state/keys.js'
 import { verifyCertifiedState } from '../../src/ledger/lightclient.js'
 
 test('commit, read back, index, certificates, restart and verify', async () => {
@@ -75,10 +75,10 @@ test('commit, read back, index, certificates, restart and verify', async () => {
     const cert = certify(g, 12, b12.hash, b12.stateRoot, [1, 2, 3])
     await store.putCertificate(cert)
     const trust = { chainId: g.chainId, validators: g.validators }
-    const proof = await state.prove(balanceKey(address(clientKey(0).publicKey)))
+    const proof = await state.prove(accountKey(address(clientKey(0).publicKey)))
     assert.ok(proof.value !== null)
     assert.deepEqual(verifyCertifiedState(trust, cert, proof), proof.value)
-    const absent = await state.prove(balanceKey('00'.repeat(20)))
+    const absent = await state.prove(accountKey('00'.repeat(20)))
     assert.equal(verifyCertifiedState(trust, cert, absent), null)
     assert.throws(() => verifyCertifiedState(trust, cert, { ...proof, value: new Uint8Array([1]) }), { code: 'ERR_STATE_PROOF' })
     await assert.rejects(store.checkGenesis(new Uint8Array(32)), { code: 'ERR_CONFIG' })

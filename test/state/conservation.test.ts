@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { genesisWrites, readBalance } from '../../src/state/contracts/bank.js'
+import { genesisWrites } from '../../src/state/contracts/bank.js'
+import { readBalance, readNonce } from '../../src/state/account.js'
 import { U64_MAX } from '../../src/state/contracts/schemas.js'
-import { readNonce } from '../../src/state/executor.js'
 import { account, call, MemState } from './helpers.js'
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 1_000_000)

@@ -2,7 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encode } from '../../src/codec/index.js'
 import { executeBlock } from '../../src/state/executor.js'
-import { genesisWrites, readBalance } from '../../src/state/contracts/bank.js'
+import { genesisWrites } from '../../src/state/contracts/bank.js'
+import { decodeAccount, encodeAccount, readBalance } from '../../src/state/account.js'
 import { HANDLERS } from '../../src/state/contracts/index.js'
 import { METHODS, U64_MAX } from '../../src/state/contracts/schemas.js'
 import { readAccount } from '../../src/state/query.js'
@@ -43,13 +44,20 @@ test('bank: transfer, overdraft, overflow, self-transfer', async () => {
   assert.equal(r.receipts[0]!.status, 'ok')
   assert.equal(await readBalance(s, bob.addr), U64_MAX - 5n)
 
-  // Sending everything deletes the balance key; receiving into an unknown account creates it.
+  // Sending everything keeps the account record for its nonce (so replays stay refused);
+  // receiving into an unknown account creates it; only the empty account has no record.
   const carol = account(3)
   r = await s.block([call(alice, 'bank', 'transfer', { to: carol.addr, amount: 95 })])
   assert.equal(r.receipts[0]!.status, 'ok')
-  assert.ok(r.writes.some(w => w.value === null))
+  assert.equal(r.writes.length, 2)
+  assert.ok(r.writes.every(w => w.value !== null))
   assert.deepEqual(await readAccount(s, carol.addr), { balance: 95n, nonce: 0 })
-  assert.equal(await readBalance(s, alice.addr), 0n)
+  assert.deepEqual(await readAccount(s, alice.addr), { balance: 0n, nonce: 4 })
+  assert.equal(encodeAccount({ balance: 0n, nonce: 0 }), null)
+  assert.deepEqual(decodeAccount(encodeAccount({ balance: U64_MAX, nonce: 3 })), { balance: U64_MAX, nonce: 3 })
+  assert.throws(() => decodeAccount(encode([1])), /not a \[balance, nonce\] pair/)
+  assert.throws(() => decodeAccount(encode([-1, 0])), /balance is not a u64/)
+  assert.throws(() => decodeAccount(encode([1, -1])), /nonce is not a safe unsigned integer/)
 })
 
 test('nonces: replay, duplicate in block, gap, bad signature, wrong chain', async () => {
@@ -254,10 +262,12 @@ test('lock queue is bounded; query helpers decode stored values', async () => {
 
   await s.block([call(holder, 'kv', 'set', { key: 'b', value: new Uint8Array([0xab]) })])
   assert.deepEqual(decodeStateValue('kv', await s.get(stateKey('kv', `${holder.addr}/b`))), { value: { hex: 'ab' }, height: 2 })
-  assert.deepEqual(decodeStateValue('nonce', await s.get(stateKey('nonce', holder.addr))), { nonce: 2 })
+  assert.deepEqual(decodeStateValue('acct', await s.get(stateKey('acct', holder.addr))), { balance: '0', nonce: 2 })
   s.apply(genesisWrites([{ address: holder.addr, amount: 12n }]))
-  assert.deepEqual(decodeStateValue('bank', await s.get(stateKey('bank', holder.addr))), { balance: '12' })
-  assert.equal(decodeStateValue('bank', new Uint8Array([0xff])), null)
+  assert.deepEqual(decodeStateValue('acct', await s.get(stateKey('acct', holder.addr))), { balance: '12', nonce: 0 })
+  assert.equal(decodeStateValue('acct', new Uint8Array([0xff])), null)
+  assert.equal(decodeStateValue('acct', encode([1, -1])), null)
+  assert.equal(decodeStateValue('acct', encode(7)), null)
   assert.equal(decodeStateValue('nope', new Uint8Array([1])), null)
 })
 

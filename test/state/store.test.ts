@@ -12,7 +12,7 @@ import { StateStore } from '../../src/state/store.js'
 import { executeBlock } from '../../src/state/executor.js'
 import { genesisWrites } from '../../src/state/contracts/bank.js'
 import { readAccount } from '../../src/state/query.js'
-import { balanceKey } from '../../src/state/keys.js'
+import { accountKey } from '../../src/state/keys.js'
 import { account, call, CHAIN } from './helpers.js'
 
 async function withDb (fn: (open: () => Promise<LevelDb>) => Promise<void>): Promise<void> {
@@ -103,7 +103,7 @@ test('StateStore + executor: blocks of transfers, state root matches a fresh reb
       const s2 = await StateStore.open(db2)
       assert.deepEqual(await commit(db2, s2, flat), store.root())
     })
-    const p = await store.prove(balanceKey(accts[0]!.addr))
+    const p = await store.prove(accountKey(accts[0]!.addr))
     assert.equal(verifyStateProof(store.root(), p), true)
   })
 })

@@ -25,12 +25,15 @@ function heightArg (v: string): number | 'latest' {
   return Number(v)
 }
 
-/** Balances and nonces are CBOR unsigned integers; anything else in a proven value is a lie. */
-function provenInteger (v: unknown, what: string): bigint {
-  if (v === null) return 0n
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v)
-  if (typeof v === 'bigint' && v >= 0n) return v
-  throw new VerificationError('ERR_STATE_VALUE', `proven ${what} is not an unsigned integer`)
+/** A proven account value is a [balance, nonce] pair of unsigned integers (absent = [0, 0]); anything else is a lie. */
+function provenAccount (v: unknown): { balance: bigint, nonce: number } {
+  if (v === null) return { balance: 0n, nonce: 0 }
+  if (!Array.isArray(v) || v.length !== 2) throw new VerificationError('ERR_STATE_VALUE', 'proven account is not a [balance, nonce] pair')
+  const [b, n] = v as [unknown, unknown]
+  const balance = typeof b === 'number' && Number.isSafeInteger(b) && b >= 0 ? BigInt(b) : typeof b === 'bigint' && b >= 0n ? b : null
+  if (balance === null) throw new VerificationError('ERR_STATE_VALUE', 'proven account balance is not an unsigned integer')
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new VerificationError('ERR_STATE_VALUE', 'proven account nonce is not an unsigned integer')
+  return { balance, nonce: n }
 }
 
 export async function queryBlock (h: string, opts: QueryOptions): Promise<void> {
@@ -74,16 +77,9 @@ export async function queryAccount (addrRaw: string, opts: QueryOptions): Promis
   const trust = await trustFor(opts)
   const client = new BftClient({ nodes: opts.node })
   if (trust === undefined) { printJson(await client.getAccount(address)); return }
-  const [bal, nonce] = await Promise.all([client.getState('bank', address, true), client.getState('nonce', address, true)])
-  const vb = verifyStateWithProof(trust, 'bank', address, bal)
-  const vn = verifyStateWithProof(trust, 'nonce', address, nonce)
-  printJson({
-    address,
-    balance: provenInteger(vb.decoded, 'balance').toString(),
-    nonce: Number(provenInteger(vn.decoded, 'nonce')),
-    height: vb.height,
-    verified: true
-  })
+  const v = verifyStateWithProof(trust, 'acct', address, await client.getState('acct', address, true))
+  const a = provenAccount(v.decoded)
+  printJson({ address, balance: a.balance.toString(), nonce: a.nonce, height: v.height, verified: true })
 }
 
 /** Argument parsers throw commander's InvalidArgumentError; for positional args we want a UserError. */

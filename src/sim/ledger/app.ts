@@ -7,7 +7,7 @@ import { binarySublevel } from '../../ledger/db.js'
 import { genesisHash, genesisTip, type Genesis } from '../../ledger/genesis.js'
 import { BlockStore } from '../../ledger/store.js'
 import { Mempool } from '../../mempool/index.js'
-import { decodeBalance, decodeTx, genesisWrites, readNonce, RETRYABLE_CODES, StateStore, UNAPPLIED_CODES, type LevelDb, type Receipt, type Sublevel } from '../../state/index.js'
+import { decodeAccount, decodeTx, genesisWrites, readNonce, RETRYABLE_CODES, StateStore, UNAPPLIED_CODES, type LevelDb, type Receipt, type Sublevel } from '../../state/index.js'
 import { batchDigestOfIds, type ExecuteBatch, type ExecutedBlock, type SimApp, type SimMempool } from '../app.js'
 import { executorFor, type Executor, type LedgerBug } from './bugs.js'
 
@@ -31,8 +31,8 @@ export interface LedgerAppOptions {
 /** Mempool limits of the simulated replicas (small, like the simulator's other parameters). */
 const MEMPOOL_SIZE = 10_000
 const MEMPOOL_PER_SENDER = 64
-const BANK_PREFIX = utf8('bank/')
-const BANK_END = utf8('bank0') // '0' follows '/': the end of the bank/ key range
+const ACCT_PREFIX = utf8('acct/')
+const ACCT_END = utf8('acct0') // '0' follows '/': the end of the acct/ key range
 
 /**
  * A simulated replica's full ledger, the same pieces a node wires (src/node/pipeline.ts):
@@ -126,10 +126,10 @@ export class LedgerApp implements SimApp {
     }
   }
 
-  /** Sum of every bank balance in the committed state (the whole bank/ key range, not a list of known accounts). */
+  /** Sum of every account balance in the committed state (the whole acct/ key range, not a list of known accounts). */
   async supply (): Promise<bigint> {
     let sum = 0n
-    for await (const [, value] of this.flat.iterator({ gte: BANK_PREFIX, lt: BANK_END })) sum += decodeBalance(value)
+    for await (const [, value] of this.flat.iterator({ gte: ACCT_PREFIX, lt: ACCT_END })) sum += decodeAccount(value).balance
     return sum
   }
 

@@ -1,9 +1,8 @@
-import { decodeBalance, executeBlock, type BlockContext, type ExecuteOptions, type ExecutionResult, type StateReader } from '../../state/index.js'
-import { encode } from '../../codec/index.js'
+import { decodeAccount, encodeAccount, executeBlock, type BlockContext, type ExecuteOptions, type ExecutionResult, type StateReader } from '../../state/index.js'
 
 /**
  * Deliberately broken executors the ledger checkers must catch:
- *   `mint` — every replica adds 1 to the first balance a block writes: the replicas agree with
+ *   `mint` — every replica adds 1 to the balance of the first account a block writes: the replicas agree with
  *            each other, but money is created (conservation);
  *   `diverge` — only odd-numbered replicas do that: their state roots differ from the even
  *            ones' (agreement on state roots).
@@ -17,12 +16,13 @@ export function executorFor (bug: LedgerBug | undefined, replica: number): Execu
   if (bug === undefined || (bug === 'diverge' && replica % 2 === 0)) return executeBlock
   return async (reader, ctx, txs, opts) => {
     const r = await executeBlock(reader, ctx, txs, opts)
-    const bank = new TextEncoder().encode('bank/')
-    const i = r.writes.findIndex(w => w.value !== null && Buffer.compare(w.key.subarray(0, bank.length), bank) === 0)
+    const acct = new TextEncoder().encode('acct/')
+    const i = r.writes.findIndex(w => w.value !== null && Buffer.compare(w.key.subarray(0, acct.length), acct) === 0)
     if (i < 0) return r
     const w = r.writes[i]!
     const writes = [...r.writes]
-    writes[i] = { key: w.key, value: encode(Number(decodeBalance(w.value!) + 1n)) }
+    const a = decodeAccount(w.value)
+    writes[i] = { key: w.key, value: encodeAccount({ ...a, balance: a.balance + 1n }) }
     return { receipts: r.receipts, writes }
   }
 }
