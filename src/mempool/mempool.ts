@@ -53,6 +53,13 @@ interface Entry {
   proposed: boolean
   /** Kept so execution does not decode the same bytes again (see `decoded`). */
   tx: DecodedTx
+  /**
+   * Committed once with ERR_NONCE_GAP: reaped again only right behind its predecessor or once
+   * the predecessor committed, never ahead of a predecessor that is still in flight. Otherwise
+   * a lost predecessor made it fill block after block with the same gap (and the chain, busy
+   * committing those, never looked stalled).
+   */
+  retry: boolean
 }
 
 interface SenderQueue {
@@ -146,7 +153,7 @@ export class Mempool {
     const queue = q ?? { nonce: accountNonce, txs: new Map<number, Entry>() }
     queue.nonce = accountNonce
     if (q === undefined) this.senders.set(sender, queue)
-    const entry: Entry = { id: tx.id, idHex: tx.idHex, bytes, sender, nonce, arrival: this.arrivals++, proposed: false, tx }
+    const entry: Entry = { id: tx.id, idHex: tx.idHex, bytes, sender, nonce, arrival: this.arrivals++, proposed: false, tx, retry: false }
     queue.txs.set(nonce, entry)
     this.entries.set(tx.idHex, entry)
     this.totalBytes += bytes.length
@@ -245,8 +252,10 @@ export class Mempool {
       if (out.length >= maxTxs) break
       if (e.proposed || blocked.has(e.sender)) continue
       const q = this.senders.get(e.sender)!
-      let n = next.get(e.sender) ?? firstUnproposed(q)
+      const after = next.get(e.sender)
+      let n = after ?? firstUnproposed(q)
       if (e.nonce !== n) continue
+      if (e.retry && after === undefined && e.nonce > q.nonce) continue
       let cur: Entry | undefined = e
       while (cur !== undefined && out.length < maxTxs) {
         if (bytes + cur.bytes.length > maxBytes) { blocked.add(e.sender); break }
@@ -275,6 +284,14 @@ export class Mempool {
     for (const id of txIds) {
       const e = this.entries.get(keyHex(id))
       if (e !== undefined) e.proposed = false
+    }
+  }
+
+  /** Committed with a retryable code (nonce gap): pending again, behind its predecessor (see Entry.retry). */
+  markRetry (txIds: Iterable<TxKey>): void {
+    for (const id of txIds) {
+      const e = this.entries.get(keyHex(id))
+      if (e !== undefined) { e.proposed = false; e.retry = true }
     }
   }
 

@@ -110,6 +110,8 @@ export class LedgerNode implements NodeService {
   private healthProbes = 0
   private healthyProbes = 0
   private lastHeightChange = Date.now()
+  /** Last time a block applied a tx (or left the mempool empty): blocks of refused txs only are no progress. */
+  private lastProgress = Date.now()
   private stopped = false
   private feedScheduled = false
   /** Next committed nonce per sender, kept current by onBlockCommitted: admission reads no LevelDB. */
@@ -346,10 +348,10 @@ export class LedgerNode implements NodeService {
     if (stalledMs > 3000) {
       void this.sync.catchUp().catch(err => this.logger.warn({ err: errorMessage(err) }, 'periodic sync failed'))
     }
-    // PBFT's client retransmission: requests that sat in the mempool while nothing committed
-    // are handed to the replica again, so a replica that lost them (restart, view change) has
+    // PBFT's client retransmission: requests that sat in the mempool while no block applied a
+    // tx (blocks of refused txs alone are no progress) are handed to the replica again, so a replica that lost them (restart, view change) has
     // them and its view-change timer runs against a primary that is not ordering them.
-    if (this.mempool.size > 0 && stalledMs > this.genesis.params.viewChangeTimeoutMs) {
+    if (this.mempool.size > 0 && Date.now() - this.lastProgress > this.genesis.params.viewChangeTimeoutMs) {
       this.feedConsensus(true)
     }
   }
@@ -509,13 +511,15 @@ export class LedgerNode implements NodeService {
       }
     })
     for (const [sender, next] of nonces) this.nonceCache.set(sender, next)
+    if (nonces.size > 0) this.lastProgress = now
     // A tx refused only for its position (nonce gap) stays pending and is handed to consensus
     // again once its sender's earlier nonce commits; consensus forgot its id (executed.retryable).
     const retry = new Set<string>()
     c.receipts.forEach((r, i) => { if (RETRYABLE_CODES.has(r.status)) retry.add(ids[i]!) })
     this.mempool.onCommitted(retry.size === 0 ? ids : ids.filter(id => !retry.has(id)), nonces)
-    if (retry.size > 0) this.mempool.unmarkProposed(retry)
+    if (retry.size > 0) this.mempool.markRetry(retry)
     this.meters.mempoolSize.set(this.mempool.size)
+    if (this.mempool.size === 0) this.lastProgress = now
     if (this.blockListeners.size > 0) {
       const view = blockView({ hash: c.hash, block: c.block, stateRoot: c.stateRoot }, null, ids)
       for (const fn of this.blockListeners) { try { fn(view) } catch { /* a listener's failure is its own */ } }

@@ -42,8 +42,11 @@ export interface SimMempool {
   /** The replica's isValidRequest. */
   isValid: (request: ClientRequest) => boolean
   isSignatureValid: (txId: string, tx: DecodedTx) => boolean
-  /** A block committed these request ids; senders' next nonces moved to these values. */
-  committed: (ids: Uint8Array[], nonces: ReadonlyMap<string, number>) => void
+  /**
+   * A block committed these request ids; senders' next nonces moved to these values. `retry`:
+   * ids it refused for a nonce gap, which stay pending behind their predecessor (as in the node).
+   */
+  committed: (ids: Uint8Array[], nonces: ReadonlyMap<string, number>, retry: Uint8Array[]) => void
 }
 
 /**

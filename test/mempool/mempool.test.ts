@@ -59,6 +59,27 @@ test('reap: arrival order, a sender\'s nonces in order, byte and count limits, p
   assert.deepEqual(noncesOf(other.reap(10, 1e6)), ['1:0', '0:0', '0:1', '2:0', '1:1'])
 })
 
+test('a tx refused for a nonce gap waits behind its predecessor instead of filling blocks with the gap', async () => {
+  const mp = pool()
+  for (const t of [tx(0, 0), tx(0, 1), tx(0, 2)]) await mp.add(t)
+  // 0:0 went into a batch that is still in flight (or was lost); 0:1 and 0:2 went into one
+  // that executed first: nonce gaps, retryable, so they stay pending.
+  mp.markProposed([id(tx(0, 0)), id(tx(0, 1)), id(tx(0, 2))])
+  mp.onCommitted([], new Map())
+  mp.markRetry([id(tx(0, 1)), id(tx(0, 2))])
+  assert.equal(mp.size, 3)
+  // Not reaped ahead of the in-flight predecessor (before: reaped at once, again and again).
+  assert.deepEqual(noncesOf(mp.reap(10, 1e6)), [])
+  // Right behind it in one proposal (a stall re-feed hands 0:0 over again): fine.
+  mp.unmarkAllProposed()
+  assert.deepEqual(noncesOf(mp.reap(10, 1e6)), ['0:0', '0:1', '0:2'])
+  // Or once the predecessor committed.
+  mp.markProposed([id(tx(0, 0)), id(tx(0, 1)), id(tx(0, 2))])
+  mp.markRetry([id(tx(0, 1)), id(tx(0, 2))])
+  mp.onCommitted([id(tx(0, 0))], new Map([[addr(0), 1]]))
+  assert.deepEqual(noncesOf(mp.reap(10, 1e6)), ['0:1', '0:2'])
+})
+
 test('replay, duplicates and stale nonces are refused', async () => {
   const nonces = new Map([[addr(0), 3]])
   const mp = pool({}, nonces)

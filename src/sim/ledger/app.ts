@@ -152,7 +152,8 @@ export class LedgerApp implements SimApp {
       const tx = decodeTx(block.txs[i]!)
       nonces.set(tx.sender, Math.max(nonces.get(tx.sender) ?? 0, tx.body.nonce + 1))
     })
-    this.pool.committed(result.receipts.map(r => r.txId), nonces)
+    const retry = result.receipts.filter(r => RETRYABLE_CODES.has(r.status)).map(r => r.txId)
+    this.pool.committed(result.receipts.filter(r => !RETRYABLE_CODES.has(r.status)).map(r => r.txId), nonces, retry)
     for (const id of appliedIds) this.applied.add(id)
 
     const executed: LedgerBlock = {
@@ -164,7 +165,7 @@ export class LedgerApp implements SimApp {
       timestamp: h.timestamp,
       requestIds,
       appliedIds,
-      retryable: result.receipts.filter(r => RETRYABLE_CODES.has(r.status)).map(r => r.txId),
+      retryable: retry,
       receiptCodes: result.receipts.map(r => r.status),
       supply: await this.supply()
     }
@@ -207,9 +208,10 @@ export class LedgerApp implements SimApp {
       },
       isValid: (r: ClientRequest) => pool.isValid(r.id, r.bytes),
       isSignatureValid: pool.isSignatureValid,
-      committed: (ids, nonces) => {
-        for (const id of ids) handed.delete(toHex(id))
+      committed: (ids, nonces, retry) => {
+        for (const id of [...ids, ...retry]) handed.delete(toHex(id))
         pool.onCommitted(ids, nonces)
+        pool.markRetry(retry)
       }
     }
   }
