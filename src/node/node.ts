@@ -50,11 +50,12 @@ const GENESIS_CHUNK = 50_000
 /** In the store's 'meta' sublevel: set once the whole genesis allocation is written. */
 const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
 /**
- * Version of the state key layout, stored with the genesis-state marker. 2: one `acct/<address>`
- * record per account (1 kept balance and nonce under two keys). A data directory of another
- * layout is refused at start: executing blocks over it would silently diverge from the peers.
+ * Version of the state layout, stored with the genesis-state marker. 1: binary tree, balance and
+ * nonce under two keys; 2: one `acct/<address>` record per account; 3: that, in a 16-way tree.
+ * A data directory of another layout is refused at start: executing blocks over it would
+ * silently diverge from the peers.
  */
-const STATE_LAYOUT = 2
+const STATE_LAYOUT = 3
 
 /**
  * The largest frame this genesis lets an honest validator send: its largest possible NEW-VIEW

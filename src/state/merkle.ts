@@ -1,30 +1,39 @@
 import { hash as createHashOneShot } from 'node:crypto'
 
 /**
- * Compact binary sparse Merkle tree over 256-bit paths (path = sha256(state key)).
+ * Compact hexary (16-way) sparse Merkle tree over 256-bit paths (path = sha256(state key),
+ * read as 64 nibbles, high nibble of each byte first).
  *
  * A subtree holding exactly one leaf is represented by that leaf itself, so a leaf sits at the
  * shortest prefix of its path that no other key shares (as in a compact SMT / Jellyfish tree)
- * and the tree depth is about log2(N) instead of 256. A subtree holding no leaf is EMPTY (32
- * zero bytes). Every internal node has two non-empty children or at least one internal child.
- * This shape is canonical: it depends only on the set of (key, value) pairs, never on the
- * order of updates, so every replica computes the same root.
+ * and the tree depth is about log16(N): 5 levels for a million keys, where the binary form of
+ * this tree had 20. A subtree holding no leaf is EMPTY (32 zero bytes). Every internal node has
+ * two or more non-empty children, or exactly one child that is itself internal. This shape is
+ * canonical: it depends only on the set of (key, value) pairs, never on the order of updates,
+ * so every replica computes the same root.
  *
- *   leaf hash     = sha256("bft-ledger/smt-leaf" 0x00 || keyHash || sha256(value))
- *   internal hash = sha256("bft-ledger/smt-node" 0x00 || left || right)
+ *   leaf hash     = sha256("bft-ledger/smt16-leaf" 0x00 || keyHash || sha256(value))
+ *   internal hash = sha256("bft-ledger/smt16-node" 0x00 || child0 || ... || child15)
+ *
+ * Why 16-way: every updated key rewrites one node per level. With 20 binary levels a block of
+ * transfers on a large state created, stored, cached and (when cold) read back 4x as many
+ * nodes as with 5 hexary levels; hashing 512 bytes costs little more than hashing 64 (the
+ * per-call cost dominates). Proofs get bigger: 15 sibling hashes per level instead of 1.
  *
  * A leaf's hash does not depend on its depth, so leaves moving up or down on inserts and
  * deletes are not rehashed. Updates rehash only the paths of touched keys: O(k log N).
  */
 
 export const EMPTY = new Uint8Array(32)
-export const LEAF_TAG = 'bft-ledger/smt-leaf'
-export const NODE_TAG = 'bft-ledger/smt-node'
+export const LEAF_TAG = 'bft-ledger/smt16-leaf'
+export const NODE_TAG = 'bft-ledger/smt16-node'
+export const ARITY = 16
 const LEAF_PREFIX = Buffer.from(LEAF_TAG + '\0')
 const NODE_PREFIX = Buffer.from(NODE_TAG + '\0')
 
 export interface LeafNode { kind: 'leaf', hash: Uint8Array, keyHash: Uint8Array, value: Uint8Array }
-export interface InternalNode { kind: 'internal', hash: Uint8Array, left: Uint8Array, right: Uint8Array }
+/** `children` has exactly 16 entries; an absent child is EMPTY. */
+export interface InternalNode { kind: 'internal', hash: Uint8Array, children: Uint8Array[] }
 export type TreeNode = LeafNode | InternalNode
 
 /** Loads a stored node by hash; must throw (CorruptionError) if it is missing. */
@@ -35,7 +44,7 @@ export type BatchNodeLoader = (hashes: Uint8Array[]) => Promise<TreeNode[]>
 export type CachedNode = (hash: Uint8Array, key: string) => TreeNode | undefined
 
 // One-shot hashing over a reused scratch buffer: no Hash object per node (the hot path).
-const nodeScratch = Buffer.alloc(NODE_PREFIX.length + 64)
+const nodeScratch = Buffer.alloc(NODE_PREFIX.length + 32 * ARITY)
 NODE_PREFIX.copy(nodeScratch, 0)
 const leafScratch = Buffer.alloc(LEAF_PREFIX.length + 64)
 LEAF_PREFIX.copy(leafScratch, 0)
@@ -55,9 +64,9 @@ export function leafHash (keyHash: Uint8Array, valueHash: Uint8Array): Uint8Arra
   return digest(leafScratch)
 }
 
-export function nodeHash (left: Uint8Array, right: Uint8Array): Uint8Array {
-  nodeScratch.set(left, NODE_PREFIX.length)
-  nodeScratch.set(right, NODE_PREFIX.length + 32)
+/** Hash of an internal node from its 16 children (EMPTY for absent ones). */
+export function nodeHash (children: readonly Uint8Array[]): Uint8Array {
+  for (let i = 0; i < ARITY; i++) nodeScratch.set(children[i]!, NODE_PREFIX.length + 32 * i)
   return digest(nodeScratch)
 }
 
@@ -65,8 +74,8 @@ export function makeLeaf (keyHash: Uint8Array, value: Uint8Array): LeafNode {
   return { kind: 'leaf', hash: leafHash(keyHash, sha256(value)), keyHash, value }
 }
 
-export function makeInternal (left: Uint8Array, right: Uint8Array): InternalNode {
-  return { kind: 'internal', hash: nodeHash(left, right), left, right }
+export function makeInternal (children: Uint8Array[]): InternalNode {
+  return { kind: 'internal', hash: nodeHash(children), children }
 }
 
 export function isEmpty (h: Uint8Array): boolean {
@@ -74,8 +83,10 @@ export function isEmpty (h: Uint8Array): boolean {
   return true
 }
 
-export function bitAt (path: Uint8Array, depth: number): number {
-  return (path[depth >> 3]! >> (7 - (depth & 7))) & 1
+/** Nibble `depth` (0..63) of a 32-byte path. */
+export function nibbleAt (path: Uint8Array, depth: number): number {
+  const b = path[depth >> 1]!
+  return (depth & 1) === 0 ? b >> 4 : b & 0x0f
 }
 
 function compare (a: Uint8Array, b: Uint8Array): number {
@@ -90,27 +101,53 @@ function equal32 (a: Uint8Array, b: Uint8Array): boolean {
   return compare(a, b) === 0
 }
 
-// Storage form: 0x00 || keyHash || value (leaf), 0x01 || left || right (internal).
+/**
+ * Storage form: 0x00 || keyHash || value (leaf); 0x01 || bitmap (2 bytes, big-endian, bit i =
+ * child i present) || the present children's hashes in order (internal).
+ */
 export function encodeNode (n: TreeNode): Uint8Array {
-  const out = new Uint8Array(n.kind === 'leaf' ? 33 + n.value.length : 65)
   if (n.kind === 'leaf') {
+    const out = new Uint8Array(33 + n.value.length)
     out[0] = 0
     out.set(n.keyHash, 1)
     out.set(n.value, 33)
-  } else {
-    out[0] = 1
-    out.set(n.left, 1)
-    out.set(n.right, 33)
+    return out
+  }
+  let bitmap = 0
+  let count = 0
+  for (let i = 0; i < ARITY; i++) if (!isEmpty(n.children[i]!)) { bitmap |= 1 << (15 - i); count++ }
+  const out = new Uint8Array(3 + 32 * count)
+  out[0] = 1
+  out[1] = bitmap >> 8
+  out[2] = bitmap & 0xff
+  let pos = 3
+  for (let i = 0; i < ARITY; i++) {
+    if ((bitmap >> (15 - i)) & 1) { out.set(n.children[i]!, pos); pos += 32 }
   }
   return out
 }
 
 /** Decodes a stored node; the hash is recomputed, never trusted. Null if the bytes are invalid. */
 export function decodeNode (bytes: Uint8Array): TreeNode | null {
-  if (bytes.length < 33) return null
-  if (bytes[0] === 0) return makeLeaf(bytes.slice(1, 33), bytes.slice(33))
-  if (bytes[0] === 1 && bytes.length === 65) return makeInternal(bytes.slice(1, 33), bytes.slice(33, 65))
-  return null
+  if (bytes.length < 3) return null
+  if (bytes[0] === 0) return bytes.length >= 33 ? makeLeaf(bytes.slice(1, 33), bytes.slice(33)) : null
+  if (bytes[0] !== 1) return null
+  const bitmap = (bytes[1]! << 8) | bytes[2]!
+  const children: Uint8Array[] = []
+  let pos = 3
+  for (let i = 0; i < ARITY; i++) {
+    if ((bitmap >> (15 - i)) & 1) {
+      if (pos + 32 > bytes.length) return null
+      const c = bytes.slice(pos, pos + 32)
+      if (isEmpty(c)) return null
+      children.push(c)
+      pos += 32
+    } else {
+      children.push(EMPTY)
+    }
+  }
+  if (pos !== bytes.length || bitmap === 0) return null
+  return makeInternal(children)
 }
 
 export interface PathUpdate {
@@ -128,6 +165,18 @@ class MissingNode extends Error {
   constructor (readonly hash: Uint8Array) {
     super('tree node not in memory')
   }
+}
+
+/** Splits items sorted by keyHash into the 16 runs by nibble at `depth` (bounds: starts[i]..starts[i+1]). */
+function nibbleRuns (items: ReadonlyArray<{ keyHash: Uint8Array }>, depth: number): number[] {
+  const starts = new Array<number>(ARITY + 1)
+  let j = 0
+  for (let nib = 0; nib < ARITY; nib++) {
+    starts[nib] = j
+    while (j < items.length && nibbleAt(items[j]!.keyHash, depth) === nib) j++
+  }
+  starts[ARITY] = items.length
+  return starts
 }
 
 /**
@@ -169,13 +218,14 @@ export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadM
       const f = frontier[i]!
       const node = nodes[i] ?? local.get(nodeKey(f.ref))
       if (node === undefined || node.kind === 'leaf' || f.ups.length === 0) continue
-      const split = splitIndex(f.ups, f.depth)
-      // A subtree with deletes may empty out; then its sibling's kind decides the collapse.
+      const runs = nibbleRuns(f.ups, f.depth)
+      // A subtree with deletes may empty out; then its siblings' kinds decide the collapse.
       const deletes = f.ups.some(u => u.value === null)
-      const l = f.ups.slice(0, split)
-      const r = f.ups.slice(split)
-      if ((l.length > 0 || deletes) && !isEmpty(node.left)) next.push({ ref: node.left, depth: f.depth + 1, ups: l })
-      if ((r.length > 0 || deletes) && !isEmpty(node.right)) next.push({ ref: node.right, depth: f.depth + 1, ups: r })
+      for (let nib = 0; nib < ARITY; nib++) {
+        const child = node.children[nib]!
+        const ups = f.ups.slice(runs[nib], runs[nib + 1])
+        if ((ups.length > 0 || deletes) && !isEmpty(child)) next.push({ ref: child, depth: f.depth + 1, ups })
+      }
     }
     frontier = next
   }
@@ -210,15 +260,17 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
     return { hash: n.hash, kind: 'leaf' }
   }
 
-  const join = (l: Ref, r: Ref): Ref => {
-    if (l.kind === 'empty' && r.kind === 'empty') return EMPTY_REF
+  const join = (refs: Ref[]): Ref => {
+    let count = 0
+    let only: Ref = EMPTY_REF
+    for (const r of refs) if (r.kind !== 'empty') { count++; only = r }
+    if (count === 0) return EMPTY_REF
     // A lone leaf moves up to its shortest unique prefix; a lone internal subtree stays.
-    if (l.kind === 'empty' || r.kind === 'empty') {
-      const only = l.kind === 'empty' ? r : l
+    if (count === 1) {
       const kind = only.kind === 'unknown' ? load(only.hash).kind : only.kind
       if (kind === 'leaf') return { hash: only.hash, kind }
     }
-    const n = makeInternal(l.hash, r.hash)
+    const n = makeInternal(refs.map(r => r.hash))
     created.push(n)
     return { hash: n.hash, kind: 'internal' }
   }
@@ -227,8 +279,10 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
   const build = (items: Array<{ keyHash: Uint8Array, value: Uint8Array }>, depth: number): Ref => {
     if (items.length === 0) return EMPTY_REF
     if (items.length === 1) return leaf(items[0]!.keyHash, items[0]!.value)
-    const split = splitIndex(items, depth)
-    return join(build(items.slice(0, split), depth + 1), build(items.slice(split), depth + 1))
+    const runs = nibbleRuns(items, depth)
+    const refs: Ref[] = []
+    for (let nib = 0; nib < ARITY; nib++) refs.push(build(items.slice(runs[nib], runs[nib + 1]), depth + 1))
+    return join(refs)
   }
 
   const update = (ref: Uint8Array, depth: number, ups: PathUpdate[]): Ref => {
@@ -247,11 +301,17 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
       }
       return build(items, depth)
     }
-    const split = splitIndex(ups, depth)
-    const l = update(node.left, depth + 1, ups.slice(0, split))
-    const r = update(node.right, depth + 1, ups.slice(split))
-    if (equal32(l.hash, node.left) && equal32(r.hash, node.right)) return { hash: node.hash, kind: 'internal' }
-    return join(l, r)
+    const runs = nibbleRuns(ups, depth)
+    const refs: Ref[] = []
+    let changed = false
+    for (let nib = 0; nib < ARITY; nib++) {
+      const child = node.children[nib]!
+      const r = update(child, depth + 1, ups.slice(runs[nib], runs[nib + 1]))
+      if (!equal32(r.hash, child)) changed = true
+      refs.push(r)
+    }
+    if (!changed) return { hash: node.hash, kind: 'internal' }
+    return join(refs)
   }
 
   return { root: update(root, 0, sorted).hash, created }
@@ -261,21 +321,12 @@ function hasValue (u: PathUpdate): u is { keyHash: Uint8Array, value: Uint8Array
   return u.value !== null
 }
 
-/** First index whose bit at `depth` is 1 (items are sorted, so bits are monotone there). */
-function splitIndex (items: Array<{ keyHash: Uint8Array }>, depth: number): number {
-  let lo = 0
-  let hi = items.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (bitAt(items[mid]!.keyHash, depth) === 0) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
 /** Proof body (the `proof` field of StateProof), canonical-CBOR encodable. */
 export interface SmtProof {
-  /** Siblings from the root down to where the search ended; an empty array entry = EMPTY. */
+  /**
+   * From the root down to where the search ended, 15 hashes per level: the node's children
+   * other than the one on the key's path, in nibble order; an empty array entry = EMPTY.
+   */
   siblings: Uint8Array[]
   /** For non-inclusion: the other leaf that occupies the key's slot, or null if the slot is empty. */
   other: { keyHash: Uint8Array, valueHash: Uint8Array } | null
@@ -292,10 +343,13 @@ export async function proveKey (root: Uint8Array, keyHash: Uint8Array, load: Nod
       if (equal32(node.keyHash, keyHash)) return { value: node.value, proof: { siblings, other: null } }
       return { value: null, proof: { siblings, other: { keyHash: node.keyHash, valueHash: sha256(node.value) } } }
     }
-    const bit = bitAt(keyHash, depth)
-    const sib = bit === 0 ? node.right : node.left
-    siblings.push(isEmpty(sib) ? new Uint8Array(0) : sib)
-    ref = bit === 0 ? node.left : node.right
+    const nib = nibbleAt(keyHash, depth)
+    for (let i = 0; i < ARITY; i++) {
+      if (i === nib) continue
+      const c = node.children[i]!
+      siblings.push(isEmpty(c) ? new Uint8Array(0) : c)
+    }
+    ref = node.children[nib]!
   }
 }
 
@@ -305,7 +359,7 @@ export async function lookup (root: Uint8Array, keyHash: Uint8Array, load: NodeL
   for (let depth = 0; !isEmpty(ref); depth++) {
     const node = await load(ref)
     if (node.kind === 'leaf') return equal32(node.keyHash, keyHash) ? node.value : null
-    ref = bitAt(keyHash, depth) === 0 ? node.left : node.right
+    ref = node.children[nibbleAt(keyHash, depth)]!
   }
   return null
 }

@@ -8,9 +8,12 @@ import type { StateProof } from './api.js'
  * tree rules of merkle.ts. Never throws: malformed proofs are simply false.
  */
 const enc = new TextEncoder()
-const LEAF_PREFIX = enc.encode('bft-ledger/smt-leaf\0')
-const NODE_PREFIX = enc.encode('bft-ledger/smt-node\0')
+const LEAF_PREFIX = enc.encode('bft-ledger/smt16-leaf\0')
+const NODE_PREFIX = enc.encode('bft-ledger/smt16-node\0')
 const ZERO = new Uint8Array(32)
+const ARITY = 16
+/** Sibling hashes a proof carries per level: the 16 children minus the one on the key's path. */
+const PER_LEVEL = ARITY - 1
 
 function concatHash (...parts: Uint8Array[]): Uint8Array {
   const h = sha256.create()
@@ -25,8 +28,9 @@ function eq (a: Uint8Array, b: Uint8Array): boolean {
   return d === 0
 }
 
-function bitAt (path: Uint8Array, depth: number): number {
-  return (path[depth >> 3]! >> (7 - (depth & 7))) & 1
+function nibbleAt (path: Uint8Array, depth: number): number {
+  const b = path[depth >> 1]!
+  return (depth & 1) === 0 ? b >> 4 : b & 0x0f
 }
 
 function isBytes (v: unknown, len?: number): v is Uint8Array {
@@ -39,11 +43,12 @@ export function verifyStateProof (root: Uint8Array, proof: StateProof): boolean 
     const { key, value } = proof
     const body = proof.proof as { siblings?: unknown, other?: unknown } | null
     if (!isBytes(key) || !(value === null || isBytes(value))) return false
-    if (typeof body !== 'object' || body === null || !Array.isArray(body.siblings) || body.siblings.length > 256) return false
+    if (typeof body !== 'object' || body === null || !Array.isArray(body.siblings)) return false
     const siblings = body.siblings as unknown[]
+    if (siblings.length % PER_LEVEL !== 0 || siblings.length > 64 * PER_LEVEL) return false
     if (!siblings.every(s => isBytes(s) && (s.length === 0 || s.length === 32))) return false
     const keyHash = sha256(key)
-    const depth = siblings.length
+    const depth = siblings.length / PER_LEVEL
     let node: Uint8Array
     if (value !== null) {
       if (body.other !== null && body.other !== undefined) return false
@@ -53,14 +58,20 @@ export function verifyStateProof (root: Uint8Array, proof: StateProof): boolean 
     } else {
       const other = body.other as { keyHash?: unknown, valueHash?: unknown }
       if (!isBytes(other.keyHash, 32) || !isBytes(other.valueHash, 32) || eq(other.keyHash, keyHash)) return false
-      // The other leaf must sit in the slot the key's path leads to, i.e. share its first `depth` bits.
-      for (let i = 0; i < depth; i++) if (bitAt(other.keyHash, i) !== bitAt(keyHash, i)) return false
+      // The other leaf must sit in the slot the key's path leads to, i.e. share its first `depth` nibbles.
+      for (let i = 0; i < depth; i++) if (nibbleAt(other.keyHash, i) !== nibbleAt(keyHash, i)) return false
       node = concatHash(LEAF_PREFIX, other.keyHash, other.valueHash)
     }
-    for (let i = depth - 1; i >= 0; i--) {
-      const s = siblings[i] as Uint8Array
-      const sib = s.length === 0 ? ZERO : s
-      node = bitAt(keyHash, i) === 0 ? concatHash(NODE_PREFIX, node, sib) : concatHash(NODE_PREFIX, sib, node)
+    for (let d = depth - 1; d >= 0; d--) {
+      const nib = nibbleAt(keyHash, d)
+      const parts: Uint8Array[] = [NODE_PREFIX]
+      let k = d * PER_LEVEL
+      for (let i = 0; i < ARITY; i++) {
+        if (i === nib) { parts.push(node); continue }
+        const s = siblings[k++] as Uint8Array
+        parts.push(s.length === 0 ? ZERO : s)
+      }
+      node = concatHash(...parts)
     }
     return eq(node, root)
   } catch {

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { toHex, utf8 } from '../../src/codec/index.js'
-import { EMPTY, leafHash, nodeHash, sha256, updateTree, proveKey, lookup, type TreeNode, type PathUpdate } from '../../src/state/merkle.js'
+import { EMPTY, decodeNode, encodeNode, leafHash, makeInternal, makeLeaf, nodeHash, sha256, updateTree, proveKey, lookup, type TreeNode, type PathUpdate } from '../../src/state/merkle.js'
 import { verifyStateProof } from '../../src/state/proof.js'
 import type { StateProof } from '../../src/state/api.js'
 
@@ -39,11 +39,12 @@ class MemTree {
 /** Independent reference: the canonical compact tree's root straight from the key set. */
 function referenceRoot (entries: Map<string, Uint8Array>): Uint8Array {
   const items = [...entries.entries()].map(([k, v]) => ({ kh: sha256(Buffer.from(k, 'hex')), vh: sha256(v) }))
-  const bit = (h: Uint8Array, d: number): number => (h[d >> 3]! >> (7 - (d & 7))) & 1
+  const nibble = (h: Uint8Array, d: number): number => (d % 2 === 0 ? h[d >> 1]! >> 4 : h[d >> 1]! & 15)
+  // Two or more leaves below a node make it internal; one leaf is the subtree itself.
   const rec = (xs: typeof items, d: number): Uint8Array => {
     if (xs.length === 0) return EMPTY
     if (xs.length === 1) return leafHash(xs[0]!.kh, xs[0]!.vh)
-    return nodeHash(rec(xs.filter(x => bit(x.kh, d) === 0), d + 1), rec(xs.filter(x => bit(x.kh, d) === 1), d + 1))
+    return nodeHash(Array.from({ length: 16 }, (_, nib) => rec(xs.filter(x => nibble(x.kh, d) === nib), d + 1)))
   }
   return rec(items, 0)
 }
@@ -137,8 +138,12 @@ function tamper (p: StateProof, root: Uint8Array): Array<{ what: string, root: U
     s[i] = s[i]!.length === 0 ? new Uint8Array(32).fill(7) : flip(s[i]!, i)
     out.push({ what: `flipped sibling ${i}`, root, proof: { ...p, proof: { ...body, siblings: s } } })
   }
-  if (body.siblings.length > 0) out.push({ what: 'dropped a sibling', root, proof: { ...p, proof: { ...body, siblings: body.siblings.slice(1) } } })
+  if (body.siblings.length > 0) {
+    out.push({ what: 'dropped a sibling', root, proof: { ...p, proof: { ...body, siblings: body.siblings.slice(1) } } })
+    out.push({ what: 'dropped a level', root, proof: { ...p, proof: { ...body, siblings: body.siblings.slice(15) } } })
+  }
   out.push({ what: 'extra sibling', root, proof: { ...p, proof: { ...body, siblings: [...body.siblings, new Uint8Array(0)] } } })
+  out.push({ what: 'extra level', root, proof: { ...p, proof: { ...body, siblings: [...body.siblings, ...Array.from({ length: 15 }, () => new Uint8Array(0))] } } })
   out.push({ what: 'garbage body', root, proof: { ...p, proof: { siblings: 'x' } } })
   return out
 }
@@ -149,6 +154,23 @@ test('per-block work grows with keys touched, not with state size', async () => 
   await t.apply(writes)
   const ups = Array.from({ length: 10 }, (_, i) => ({ keyHash: sha256(utf8(`k${i * 97}`)), value: utf8('new') }))
   const { created } = await updateTree(t.root, ups, t.loadMany)
-  // ~10 paths of depth ~log2(4000) = 12, plus slack: far below the 8,000 nodes of the whole tree.
-  assert.ok(created.length < 10 * 30, `created ${created.length} nodes`)
+  // ~10 paths of depth ~log16(4000) = 3, plus slack: far below the ~4,300 nodes of the whole tree.
+  assert.ok(created.length <= 10 * 5, `created ${created.length} nodes`)
+})
+
+test('stored nodes round-trip; malformed node bytes are refused', () => {
+  const a = makeLeaf(sha256(utf8('a')), utf8('va'))
+  const children = Array.from({ length: 16 }, (_, i) => (i === 3 || i === 15 ? a.hash : EMPTY))
+  const n = makeInternal(children)
+  const bytes = encodeNode(n)
+  assert.equal(bytes.length, 3 + 2 * 32, 'absent children cost nothing')
+  assert.deepEqual(decodeNode(bytes), n)
+  assert.deepEqual(decodeNode(encodeNode(a)), a)
+  const bad = (mut: (b: Uint8Array) => Uint8Array): TreeNode | null => decodeNode(mut(Uint8Array.from(bytes)))
+  assert.equal(bad(b => { b[2] = b[2]! | 2; return b }), null, 'bitmap names a child that is not there')
+  assert.equal(bad(b => b.subarray(0, b.length - 1)), null, 'truncated child')
+  assert.equal(bad(b => Uint8Array.of(...b, 0)), null, 'trailing byte')
+  assert.equal(bad(() => Uint8Array.of(1, 0, 0)), null, 'no children')
+  assert.equal(bad(b => { b.fill(0, 3, 35); return b }), null, 'a present child that is EMPTY')
+  assert.equal(bad(b => { b[0] = 7; return b }), null, 'unknown tag')
 })
