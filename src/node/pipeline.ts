@@ -107,6 +107,7 @@ export class BlockPipeline {
     const h = block.header
     const result = await executeBlock(this.d.state, { chainId: h.chainId, height: h.height, timestamp: h.timestamp, proposer: h.proposer }, block.txs, {
       isSignatureValid: this.d.isSignatureValid,
+      prefetch: async (keys) => { await this.d.state.prefetch(keys) },
       ...(decoded !== undefined ? { decoded } : {})
     })
     const { root, ops } = await this.d.state.prepare(result.writes)

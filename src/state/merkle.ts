@@ -222,9 +222,11 @@ export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadM
       // A subtree with deletes may empty out; then its siblings' kinds decide the collapse.
       const deletes = f.ups.some(u => u.value === null)
       for (let nib = 0; nib < ARITY; nib++) {
+        const lo = runs[nib]!
+        const hi = runs[nib + 1]!
+        if (lo === hi && !deletes) continue
         const child = node.children[nib]!
-        const ups = f.ups.slice(runs[nib], runs[nib + 1])
-        if ((ups.length > 0 || deletes) && !isEmpty(child)) next.push({ ref: child, depth: f.depth + 1, ups })
+        if (!isEmpty(child)) next.push({ ref: child, depth: f.depth + 1, ups: f.ups.slice(lo, hi) })
       }
     }
     frontier = next
@@ -281,7 +283,11 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
     if (items.length === 1) return leaf(items[0]!.keyHash, items[0]!.value)
     const runs = nibbleRuns(items, depth)
     const refs: Ref[] = []
-    for (let nib = 0; nib < ARITY; nib++) refs.push(build(items.slice(runs[nib], runs[nib + 1]), depth + 1))
+    for (let nib = 0; nib < ARITY; nib++) {
+      const lo = runs[nib]!
+      const hi = runs[nib + 1]!
+      refs.push(lo === hi ? EMPTY_REF : build(items.slice(lo, hi), depth + 1))
+    }
     return join(refs)
   }
 
@@ -306,7 +312,11 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
     let changed = false
     for (let nib = 0; nib < ARITY; nib++) {
       const child = node.children[nib]!
-      const r = update(child, depth + 1, ups.slice(runs[nib], runs[nib + 1]))
+      const lo = runs[nib]!
+      const hi = runs[nib + 1]!
+      // Most of a node's 16 children are untouched: no slice, no call, no comparison for them.
+      if (lo === hi) { refs.push(isEmpty(child) ? EMPTY_REF : { hash: child, kind: 'unknown' }); continue }
+      const r = update(child, depth + 1, ups.slice(lo, hi))
       if (!equal32(r.hash, child)) changed = true
       refs.push(r)
     }

@@ -73,6 +73,30 @@ export class StateStore {
     return value ?? undefined
   }
 
+  /**
+   * Loads the committed values of `keys` into the value cache with one LevelDB getMany. A
+   * block's execution reads its accounts one await at a time; for cold accounts each was a
+   * separate LevelDB round trip while the event loop idled (a quarter of a validator's time at
+   * 200k accounts).
+   */
+  async prefetch (keys: Uint8Array[]): Promise<void> {
+    const missing: Uint8Array[] = []
+    const seen = new Set<string>()
+    for (const key of keys) {
+      const k = toHex(key)
+      if (seen.has(k) || this.values.get(k) !== undefined) continue
+      seen.add(k)
+      missing.push(key)
+    }
+    if (missing.length === 0) return
+    const got = await this.flat.getMany(missing)
+    got.forEach((v, i) => {
+      const k = toHex(missing[i]!)
+      // As in get(): a block committed during the read wins.
+      if (this.values.get(k) === undefined) this.values.set(k, v === undefined ? null : new Uint8Array(v.buffer, v.byteOffset, v.byteLength))
+    })
+  }
+
   /** Value of `key` under an older (or the current) root, read from the tree. */
   async getAt (root: Uint8Array, key: Uint8Array): Promise<Uint8Array | null> {
     return await lookup(root, sha256(key), async h => await this.load(h))

@@ -245,6 +245,13 @@ test('determinism: same block on same state gives identical writes and receipts'
   let asked = 0
   assert.deepEqual(await run(i => { asked++; return i % 3 === 0 ? undefined : pre[i] }), plain)
   assert.equal(asked, txs.length)
+  // The prefetch hint names every sender's account and each transfer's recipient, once per block, and changes nothing.
+  const s = await funded(accts.map(a => [a, 100n] as [typeof a, bigint]))
+  const hinted: string[] = []
+  const r = await executeBlock(s, s.ctx(1), txs, { prefetch: async keys => { hinted.push(...keys.map(k => new TextDecoder().decode(k))) } })
+  assert.deepEqual(encode({ receipts: r.receipts, writes: r.writes } as unknown as Record<string, unknown>), plain)
+  assert.deepEqual(new Set(hinted), new Set(accts.map(a => `acct/${a.addr}`)))
+  assert.equal(hinted.length, txs.length + txs.filter((_, i) => i % 5 > 1).length)
 })
 
 test('lock queue is bounded; query helpers decode stored values', async () => {

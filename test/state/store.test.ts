@@ -76,6 +76,18 @@ test('StateStore: prepare writes nothing, commit in one batch, reopen, prove, ol
     assert.equal(verifyStateProof(r1, old), true)
     assert.equal(verifyStateProof(r2, old), false)
     assert.deepEqual(await store.getAt(r1, utf8('b')), utf8('2'))
+
+    // prefetch loads committed values (and absences) in one read; get answers the same after it.
+    db = await open()
+    store = await StateStore.open(db)
+    await store.prefetch([utf8('b'), utf8('a'), utf8('b'), utf8('zzz')])
+    assert.deepEqual(await store.get(utf8('b')), utf8('22'))
+    assert.equal(await store.get(utf8('a')), undefined)
+    assert.equal(await store.get(utf8('zzz')), undefined)
+    await db.close()
+    // Served from memory now: the closed db is not touched for prefetched keys.
+    assert.deepEqual(await store.get(utf8('b')), utf8('22'))
+    await assert.rejects(store.get(utf8('c')))
   })
 })
 

@@ -136,7 +136,8 @@ export class LedgerApp implements SimApp {
   private async commit (block: Block, hash: Uint8Array, requestIds: Uint8Array[]): Promise<LedgerBlock> {
     const h = block.header
     const result = await this.execute1(this.state, { chainId: h.chainId, height: h.height, timestamp: h.timestamp, proposer: h.proposer }, block.txs, {
-      isSignatureValid: this.pool.isSignatureValid
+      isSignatureValid: this.pool.isSignatureValid,
+      prefetch: async (keys) => { await this.state.prefetch(keys) }
     })
     const { root, ops } = await this.state.prepare(result.writes)
     await this.store.commitBlock({ block, receipts: result.receipts, stateOps: ops, stateRoot: root })
