@@ -189,7 +189,10 @@ export class BlockStore {
    */
   async putCertificate (cert: Certificate): Promise<void> {
     certificateCodec.validate(cert)
-    const stored = await this.getBlock(cert.height)
+    // Usually the block just committed: its hash and root are in memory, no read and decode of
+    // the whole stored block (one per block, a few % of a validator's time at 18 blocks/s).
+    const head = this.cachedHead
+    const stored = head !== null && head.height === cert.height ? head : await this.getBlock(cert.height)
     if (stored === null) {
       throw new ValidationError('ERR_CERT_NO_BLOCK', `certificate for height ${cert.height}: no such block stored`, { height: cert.height })
     }

@@ -58,6 +58,9 @@ test('commit, read back, index, certificates, restart and verify', async () => {
     // A certificate for something this node did not commit is refused.
     await assert.rejects(store.putCertificate(certify(g, 3, hashes[3]!, new Uint8Array(32), [0, 1, 2])), { code: 'ERR_CERT_MISMATCH' })
     await assert.rejects(store.putCertificate(certify(g, 99, hashes[3]!, new Uint8Array(32), [0, 1, 2])), { code: 'ERR_CERT_NO_BLOCK' })
+    // Also for the head block (checked against the head in memory, not read back).
+    const head = store.head()!
+    await assert.rejects(store.putCertificate(certify(g, head.height, head.hash, new Uint8Array(32), [0, 1, 2])), { code: 'ERR_CERT_MISMATCH' })
 
     await db.close()
     db = await openLedgerDb(dir.path)
