@@ -167,8 +167,32 @@ function value (v: unknown, depth: number, maxDepth: number): void {
   }
 }
 
+let active = 0
+
 /** Canonical encoding of `v` as a fresh Uint8Array that owns exactly its bytes; throws Unencodable. */
 export function encodeCanonical (v: unknown, maxDepth: number): Uint8Array {
+  if (active > 0) {
+    // Re-entered (an accessor property of a plain object encoding something while we encode):
+    // the nested call gets a buffer of its own and the outer one continues where it was.
+    const outerBuf = buf
+    const outerPos = pos
+    buf = Buffer.allocUnsafe(1024)
+    try {
+      return encodeInto(v, maxDepth)
+    } finally {
+      buf = outerBuf
+      pos = outerPos
+    }
+  }
+  active++
+  try {
+    return encodeInto(v, maxDepth)
+  } finally {
+    active--
+  }
+}
+
+function encodeInto (v: unknown, maxDepth: number): Uint8Array {
   pos = 0
   try {
     value(v, 0, maxDepth)

@@ -75,3 +75,11 @@ test('outputs own their bytes and stay intact when the scratch buffer grows or s
   assert.deepEqual(small, after)
   assert.deepEqual(small, Uint8Array.of(0xa1, 0x61, 0x61, 0x01))
 })
+
+test('an accessor that encodes while the encoder runs does not corrupt the outer encoding', () => {
+  const inner = { z: [1, 2, 3], y: 'inner' }
+  const outer = { a: 'before', b: 0, c: 'after' }
+  Object.defineProperty(outer, 'b', { enumerable: true, get: () => encode(inner) })
+  const plain = { a: 'before', b: encode(inner), c: 'after' }
+  assert.deepEqual(encode(outer), new Uint8Array(cborgEncode(plain, rfc8949EncodeOptions)))
+})
