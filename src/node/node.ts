@@ -350,8 +350,9 @@ export class LedgerNode implements NodeService {
       void this.sync.catchUp().catch(err => this.logger.warn({ err: errorMessage(err) }, 'periodic sync failed'))
     }
     // PBFT's client retransmission: requests that sat in the mempool while no block applied a
-    // tx (blocks of refused txs alone are no progress) are handed to the replica again, so a replica that lost them (restart, view change) has
-    // them and its view-change timer runs against a primary that is not ordering them.
+    // tx (blocks of refused txs alone are no progress) are handed to the replica again, so a
+    // replica that lost them (restart, view change) has them and its view-change timer runs
+    // against a primary that is not ordering them.
     if (this.mempool.size > 0 && Date.now() - this.lastProgress > this.genesis.params.viewChangeTimeoutMs) {
       this.feedConsensus(true)
     }

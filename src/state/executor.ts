@@ -40,7 +40,7 @@ export async function executeBlock (reader: StateReader, ctx: BlockContext, txs:
   const block = new Overlay(reader)
   const receipts: Receipt[] = []
   const seen = new Set<string>()
-  const decoded: Array<DecodedTx | BftError | Error> = txs.map((bytes, i) => {
+  const decoded: Array<DecodedTx | Error> = txs.map((bytes, i) => {
     try {
       return opts.decoded?.(i) ?? decodeTx(bytes)
     } catch (err) {
