@@ -258,6 +258,7 @@ test('query --prove verifies against genesis, exits 2 when the node lies', async
     assert.equal(JSON.parse(runs[0]!.stdout).verified, true)
     assert.deepEqual(JSON.parse(runs[1]!.stdout), { address: addr, balance: '990', nonce: 2, height: 1, verified: true })
     assert.deepEqual(JSON.parse(runs[2]!.stdout).decoded, { value: 'hello', owner: addr })
+    assertOneLine(await inproc(['query', 'account', 'ef'.repeat(20), '--prove', '--genesis', genesis, '--node', url]), 2, /verification failed \(ERR_STATE_VALUE\): proven account: stored account is not a \[balance, nonce\] pair/)
     lie = true
     const lies = [
       await cli(['query', 'block', '1', '--prove', '--genesis', genesis, '--node', url]),

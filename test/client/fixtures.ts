@@ -42,6 +42,8 @@ export async function makeFixture (seed: string): Promise<Fixture> {
   const entries: Array<[string, string, unknown]> = [
     ['acct', userAddr, [990, 2]],
     ['acct', 'ab'.repeat(20), [10, 0]],
+    // Provable but not an account record: a client must refuse it after the proof checks out.
+    ['acct', 'ef'.repeat(20), [10]],
     ['kv', `${userAddr}/greeting`, { value: 'hello', owner: userAddr }]
   ]
   const { root, created } = await updateTree(EMPTY, entries.map(([c, k, v]) => ({ keyHash: sha256(stateKey(c, k)), value: encode(v) })), async hs => await Promise.all(hs.map(load)))

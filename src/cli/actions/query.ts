@@ -5,6 +5,9 @@ import { loadTrustedValidators } from '../../client/trust.js'
 import { UserError } from '../errors.js'
 import { addressArg, hashArg } from '../options.js'
 import { printJson } from '../output.js'
+import { fromHex } from '../../codec/index.js'
+import { errorMessage } from '../../errors.js'
+import { decodeAccount, type Account } from '../../state/account.js'
 
 export interface QueryOptions {
   node: string[]
@@ -25,15 +28,13 @@ function heightArg (v: string): number | 'latest' {
   return Number(v)
 }
 
-/** A proven account value is a [balance, nonce] pair of unsigned integers (absent = [0, 0]); anything else is a lie. */
-function provenAccount (v: unknown): { balance: bigint, nonce: number } {
-  if (v === null) return { balance: 0n, nonce: 0 }
-  if (!Array.isArray(v) || v.length !== 2) throw new VerificationError('ERR_STATE_VALUE', 'proven account is not a [balance, nonce] pair')
-  const [b, n] = v as [unknown, unknown]
-  const balance = typeof b === 'number' && Number.isSafeInteger(b) && b >= 0 ? BigInt(b) : typeof b === 'bigint' && b >= 0n ? b : null
-  if (balance === null) throw new VerificationError('ERR_STATE_VALUE', 'proven account balance is not an unsigned integer')
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new VerificationError('ERR_STATE_VALUE', 'proven account nonce is not an unsigned integer')
-  return { balance, nonce: n }
+/** A proven account value must be a stored account record (state/account.ts); anything else is a lie. */
+function provenAccount (valueHex: string | null): Account {
+  try {
+    return decodeAccount(valueHex === null ? null : fromHex(valueHex))
+  } catch (err) {
+    throw new VerificationError('ERR_STATE_VALUE', `proven account: ${errorMessage(err)}`)
+  }
 }
 
 export async function queryBlock (h: string, opts: QueryOptions): Promise<void> {
@@ -78,7 +79,7 @@ export async function queryAccount (addrRaw: string, opts: QueryOptions): Promis
   const client = new BftClient({ nodes: opts.node })
   if (trust === undefined) { printJson(await client.getAccount(address)); return }
   const v = verifyStateWithProof(trust, 'acct', address, await client.getState('acct', address, true))
-  const a = provenAccount(v.decoded)
+  const a = provenAccount(v.value)
   printJson({ address, balance: a.balance.toString(), nonce: a.nonce, height: v.height, verified: true })
 }
 
