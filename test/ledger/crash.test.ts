@@ -11,7 +11,7 @@ import { binarySublevel, heightKey, openLedgerDb } from '../../src/ledger/db.js'
 import { verifyStoredChain } from '../../src/ledger/recovery.js'
 import { BlockStore } from '../../src/ledger/store.js'
 import { decodeTx } from '../../src/state/tx.js'
-import { ChainDriver, makeGenesis, rng, tempDir, testSeed } from './helpers.js'
+import { makeGenesis, openChain, rng, tempDir, testSeed } from './helpers.js'
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.js', import.meta.url))
 
@@ -95,9 +95,7 @@ test('one corrupted byte in a stored block is reported with its height at start'
   const g = makeGenesis(4, 4)
   const dir = tempDir('corrupt')
   try {
-    const db = await openLedgerDb(dir.path)
-    const store = await BlockStore.open(db, { sync: false })
-    const driver = await ChainDriver.open(store, g, seed, 4)
+    const { db, store, driver } = await openChain(dir.path, g, seed, 4)
     for (let i = 0; i < 20; i++) await driver.commit(await driver.next(1 + (i % 3)))
     assert.equal((await verifyStoredChain(store, g)).height, 20)
     const blocks = binarySublevel(db, 'blocks')
@@ -127,9 +125,7 @@ test('a partial block (any one of its writes missing) is reported with its heigh
   const g = makeGenesis(4, 4)
   const dir = tempDir('partial')
   try {
-    const db = await openLedgerDb(dir.path)
-    const store = await BlockStore.open(db, { sync: false })
-    const driver = await ChainDriver.open(store, g, 7, 4)
+    const { db, store, driver } = await openChain(dir.path, g, 7, 4)
     for (let i = 0; i < 6; i++) await driver.commit(await driver.next(2))
     const b6 = (await store.getBlock(6))!
     // Cumulative damage, each step found at the height it hits first.

@@ -12,8 +12,10 @@ import { address, createTx } from '../../src/state/tx.js'
 import { genesisWrites } from '../../src/state/contracts/bank.js'
 import { buildBlock, type Block } from '../../src/ledger/block.js'
 import type { Certificate } from '../../src/ledger/certificate.js'
-import { DEFAULT_PARAMS, genesisTip, parseGenesis, peerIdOfKey, type Genesis, type GenesisFile } from '../../src/ledger/genesis.js'
-import type { BlockStore } from '../../src/ledger/store.js'
+import { DEFAULT_PARAMS, genesisHash, genesisTip, parseGenesis, peerIdOfKey, type Genesis, type GenesisFile } from '../../src/ledger/genesis.js'
+import { BlockStore } from '../../src/ledger/store.js'
+import { openLedgerDb } from '../../src/ledger/db.js'
+import type { LevelDb } from '../../src/state/api.js'
 import type { Head } from '../../src/ledger/records.js'
 import { rng } from '../support/seeded.js'
 export { rng }
@@ -125,4 +127,13 @@ export class ChainDriver {
     this.state.commitPrepared(next.stateRoot)
     return head
   }
+}
+
+/** A fresh chain for a test: LevelDB at `path`, a BlockStore bound to `genesis` (no fsync), and a ChainDriver over it. */
+export async function openChain (path: string, genesis: Genesis, seed: number, clients: number): Promise<{ db: LevelDb, store: BlockStore, driver: ChainDriver }> {
+  const db = await openLedgerDb(path)
+  const store = await BlockStore.open(db, { sync: false })
+  await store.checkGenesis(genesisHash(genesis))
+  const driver = await ChainDriver.open(store, genesis, seed, clients)
+  return { db, store, driver }
 }

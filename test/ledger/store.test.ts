@@ -5,9 +5,8 @@ import { bytesEqual } from '../../src/codec/index.js'
 import { openLedgerDb } from '../../src/ledger/db.js'
 import { BlockStore } from '../../src/ledger/store.js'
 import { verifyStoredChain } from '../../src/ledger/recovery.js'
-import { genesisHash } from '../../src/ledger/genesis.js'
 import { address, createTx, decodeTx } from '../../src/state/tx.js'
-import { ChainDriver, certify, clientKey, makeGenesis, tempDir, testSeed } from './helpers.js'
+import { certify, clientKey, makeGenesis, openChain, tempDir, testSeed } from './helpers.js'
 import { StateStore } from '../../src/state/store.js'
 import { accountKey } from '../../src/state/keys.js'
 import { verifyCertifiedState } from '../../src/ledger/lightclient.js'
@@ -18,10 +17,9 @@ test('commit, read back, index, certificates, restart and verify', async () => {
   const dir = tempDir('store')
   const g = makeGenesis()
   try {
-    let db = await openLedgerDb(dir.path)
-    let store = await BlockStore.open(db, { sync: false })
-    await store.checkGenesis(genesisHash(g))
-    const driver = await ChainDriver.open(store, g, seed, 4)
+    const chain = await openChain(dir.path, g, seed, 4)
+    let { db, store } = chain
+    const { driver } = chain
     const hashes: Uint8Array[] = []
     let lastTx: Uint8Array | undefined
     for (let i = 0; i < 12; i++) {
@@ -95,10 +93,7 @@ test('a tx refused for a nonce gap is not indexed, so its later commit is the on
   const dir = tempDir('store-gap')
   const g = makeGenesis()
   try {
-    const db = await openLedgerDb(dir.path)
-    const store = await BlockStore.open(db, { sync: false })
-    await store.checkGenesis(genesisHash(g))
-    const driver = await ChainDriver.open(store, g, 1, 2)
+    const { db, store, driver } = await openChain(dir.path, g, 1, 2)
     const key = clientKey(0)
     const to = address(clientKey(1).publicKey)
     const transfer = (nonce: number): Uint8Array => createTx({ chainId: g.chainId, sender: key.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to, amount: 1 } }, key.secretKey)
