@@ -25,6 +25,8 @@ export interface BenchOptions {
   json: boolean
   warmup: boolean
   quiet: boolean
+  /** Genesis batchTimeoutMs of the testnet the bench starts (default: the testnet's own). */
+  batchTimeout?: number
 }
 
 const int = (name: string, min: number, max: number) => (v: string): number => {
@@ -86,6 +88,7 @@ export function benchProgram (defaultOut: string): Command {
     .option('--verify-ms <ms>', 'time spent measuring the ed25519 verify rate', int('--verify-ms', 100, 60_000), 2000)
     .option('--json', 'print the report as JSON', false)
     .option('--quiet', 'print nothing (the JSON report is still written to --out)', false)
+    .option('--batch-timeout <ms>', 'batchTimeoutMs of the started testnet\'s genesis (default: the testnet default, 20)', int('--batch-timeout', 1, 60_000))
     .option('--no-warmup', 'skip the untimed warm-up (one committed tx per sender before the clock starts)')
     .exitOverride()
 }

@@ -185,6 +185,7 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
       logLevel: o.logLevel,
       keep: o.keep,
       prebuildState: filler.length > 0,
+      ...(o.batchTimeout === undefined ? {} : { params: { batchTimeoutMs: o.batchTimeout } }),
       onProgress: say,
       ...(o.profile === undefined ? {} : { profile: { index: o.profile, dir: profileDir } })
     })

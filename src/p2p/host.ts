@@ -1,5 +1,5 @@
 import { createLibp2p, type Libp2p } from 'libp2p'
-import { tcp } from '@libp2p/tcp'
+import { coalescingTcp } from './coalesce.js'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
@@ -12,6 +12,9 @@ import type { Logger } from '../log.js'
 import { ConfigError, errorMessage } from '../errors.js'
 import { P2PError } from './errors.js'
 import { componentLogger } from './component-logger.js'
+import { installYamuxWindowThreshold } from './yamux-window.js'
+
+installYamuxWindowThreshold()
 
 export type StreamHandler = (stream: Stream, conn: Connection) => void
 
@@ -69,7 +72,7 @@ export class Host {
     const node = await createLibp2p<Services>({
       privateKey: this.init.privateKey,
       addresses: { listen: addrs },
-      transports: [tcp()],
+      transports: [coalescingTcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: this.init.gater,
