@@ -4,6 +4,8 @@ import { BftError, errorMessage } from '../src/errors.js'
 export interface SeenBlock {
   height: number
   txIds: string[]
+  /** Ids refused for a nonce gap in this block: not committed yet, they come again later. */
+  retryable: string[]
   /** performance.now() when the event arrived. */
   at: number
 }
@@ -58,10 +60,10 @@ export class BlockWatch {
     }
     if (type !== 'block' || data === '') return
     const at = performance.now()
-    const b = JSON.parse(data) as { height: number, txIds: string[] }
+    const b = JSON.parse(data) as { height: number, txIds: string[], retryable?: string[] }
     if (b.height <= this.lastHeight) return
     this.lastHeight = b.height
-    this.onBlock({ height: b.height, txIds: b.txIds, at })
+    this.onBlock({ height: b.height, txIds: b.txIds, retryable: b.retryable ?? [], at })
   }
 
   async stop (): Promise<void> {

@@ -33,8 +33,10 @@ export interface LoadResult {
   committedTotal: number
   /** Accepted txs never seen committed after the drain (must be 0). */
   lost: number
-  /** Txs seen in two blocks (must be 0). */
+  /** Txs committed (finally applied or refused) in two blocks (must be 0). */
   duplicates: number
+  /** Inclusions refused for a nonce gap (the tx stayed pending and committed later). */
+  retried: number
   latencyMs: LatencySummary
   blocksPerS: number
   avgBatch: number
@@ -63,6 +65,7 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
   let committedInWindow = 0
   let committedTotal = 0
   let duplicates = 0
+  let retried = 0
   let blocksInWindow = 0
   let txsInWindow = 0
   let inflight = 0
@@ -74,8 +77,12 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
 
   hook.set((b: SeenBlock) => {
     const inWindow = b.at >= t0 && b.at <= tEnd
-    if (inWindow) { blocksInWindow++; txsInWindow += b.txIds.length }
+    if (inWindow) { blocksInWindow++; txsInWindow += b.txIds.length - b.retryable.length }
+    // A tx refused for a nonce gap is still pending: its commit is the later block that has it.
+    const retry = b.retryable.length === 0 ? undefined : new Set(b.retryable)
+    if (retry !== undefined) retried += retry.size
     for (const id of b.txIds) {
+      if (retry?.has(id) === true) continue
       const at = sentAt.get(id)
       if (at === undefined) {
         if (seen.has(id)) duplicates++
@@ -164,6 +171,7 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
     committedTotal,
     lost,
     duplicates,
+    retried,
     latencyMs: summarize(latencies),
     blocksPerS: blocksInWindow / (windowS / 1000),
     avgBatch: blocksInWindow === 0 ? 0 : txsInWindow / blocksInWindow,

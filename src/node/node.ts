@@ -523,7 +523,7 @@ export class LedgerNode implements NodeService {
     this.meters.mempoolSize.set(this.mempool.size)
     if (this.mempool.size === 0) this.lastProgress = now
     if (this.blockListeners.size > 0) {
-      const view = blockView({ hash: c.hash, block: c.block, stateRoot: c.stateRoot }, null, ids)
+      const view = blockView({ hash: c.hash, block: c.block, stateRoot: c.stateRoot }, null, c.receipts, ids)
       for (const fn of this.blockListeners) { try { fn(view) } catch { /* a listener's failure is its own */ } }
     }
     // Queued future-nonce transactions may have become ready.
@@ -600,7 +600,7 @@ export class LedgerNode implements NodeService {
   async getBlock (height: number): Promise<BlockView | null> {
     const stored = await this.store.getBlock(height)
     if (stored === null) return null
-    return blockView(stored, await this.store.getCertificate(height))
+    return blockView(stored, await this.store.getCertificate(height), await this.store.getReceipts(height) ?? [])
   }
 
   async getLatestBlock (): Promise<BlockView | null> {
@@ -625,7 +625,7 @@ export class LedgerNode implements NodeService {
     const stored = await this.store.getBlock(height)
     if (stored === null) throw new BftError('ERR_NOT_FOUND', `block ${height} not found`)
     const proof = await this.state.prove(skey, stored.stateRoot)
-    const block = blockView(stored, await this.store.getCertificate(height))
+    const block = blockView(stored, await this.store.getCertificate(height), await this.store.getReceipts(height) ?? [])
     return {
       contract,
       key,

@@ -41,6 +41,12 @@ export interface BlockView {
   }
   txs: string[]
   txIds: string[]
+  /**
+   * Ids of this block's txs refused only for their position (a nonce gap): not applied and
+   * not final, they stay pending and appear again in a later block, which applies or refuses
+   * them for good. Every other id in txIds has its final receipt in this block.
+   */
+  retryable: string[]
   stateRoot: string
   /** Commit certificate: 2f+1 validator signatures over checkpointSignBytes(...). */
   certificate: { signatures: Array<{ validator: number, signature: string }> } | null

@@ -1,7 +1,7 @@
 import { decode, toHex } from '../codec/index.js'
 import type { Certificate } from '../ledger/certificate.js'
 import type { StoredBlock } from '../ledger/store.js'
-import { txIdHex } from '../state/index.js'
+import { RETRYABLE_CODES, txIdHex } from '../state/index.js'
 import type { Receipt } from '../state/api.js'
 import type { BlockView, ReceiptView } from './service.js'
 
@@ -24,8 +24,12 @@ export function tryDecode (bytes: Uint8Array | null | undefined): unknown {
   try { return jsonSafe(decode(bytes)) } catch { return null }
 }
 
-/** `txIds`: the ids when the caller already has them (receipts of a just-executed block), to skip re-decoding every tx. */
-export function blockView (stored: Pick<StoredBlock, 'hash' | 'block' | 'stateRoot'>, cert: Certificate | null, txIds?: string[]): BlockView {
+/**
+ * `receipts`: the block's receipts (they name the txs refused for their position only);
+ * `txIds`: the ids when the caller already has them (receipts of a just-executed block), to
+ * skip re-decoding every tx.
+ */
+export function blockView (stored: Pick<StoredBlock, 'hash' | 'block' | 'stateRoot'>, cert: Certificate | null, receipts: readonly Receipt[], txIds?: string[]): BlockView {
   const h = stored.block.header
   return {
     height: h.height,
@@ -41,6 +45,7 @@ export function blockView (stored: Pick<StoredBlock, 'hash' | 'block' | 'stateRo
     },
     txs: stored.block.txs.map(toHex),
     txIds: txIds ?? stored.block.txs.map(t => txIdHex(t)),
+    retryable: receipts.filter(r => RETRYABLE_CODES.has(r.status)).map(r => toHex(r.txId)),
     stateRoot: toHex(stored.stateRoot),
     certificate: cert === null ? null : { signatures: cert.signatures.map(s => ({ validator: s.validator, signature: toHex(s.signature) })) }
   }

@@ -100,6 +100,7 @@ export function fakeBlock (height: number): BlockView {
     header: { chainId: 'test-chain', height, prevHash: '00'.repeat(32), txRoot: '00'.repeat(32), view: 0, proposer: 0, timestamp: 1000 + height },
     txs: [],
     txIds: [],
+    retryable: [],
     stateRoot: '00'.repeat(32),
     certificate: null
   }
