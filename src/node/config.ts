@@ -26,6 +26,13 @@ export const NodeConfigSchema = Type.Object({
     /** HS256 secret for admin bearer tokens; admin routes are disabled when absent. */
     adminJwtSecret: Type.Optional(Type.String({ minLength: 32 }))
   }, { additionalProperties: false }),
+  /** LevelDB tuning (src/ledger/db.ts); both optional. */
+  storage: Type.Optional(Type.Object({
+    /** Block cache in MiB (default 256). */
+    cacheMiB: Type.Optional(Type.Integer({ minimum: 8, maximum: 65_536 })),
+    /** Memtable size in MiB before a flush to level 0 (default 64); up to two are held in memory. */
+    writeBufferMiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 }))
+  }, { additionalProperties: false })),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l))),
   /** Added to the wall clock: lets chaos tests skew one validator's clock inside a shared kernel. */
   clockOffsetMs: Type.Integer({ minimum: -86_400_000, maximum: 86_400_000 })

@@ -277,7 +277,11 @@ export class LedgerNode implements NodeService {
     const logger = opts.logger ?? createLogger(config.moniker, opts.logLevel ?? process.env.LOG_LEVEL ?? config.logLevel)
     const key = await readKeyFile(paths.key)
     const genesis = await loadGenesis(paths.genesis, logger)
-    const db = await openLedgerDb(join(paths.data, 'ledger'))
+    const MiB = 1024 * 1024
+    const db = await openLedgerDb(join(paths.data, 'ledger'), {
+      ...(config.storage?.cacheMiB === undefined ? {} : { cacheBytes: config.storage.cacheMiB * MiB }),
+      ...(config.storage?.writeBufferMiB === undefined ? {} : { writeBufferBytes: config.storage.writeBufferMiB * MiB })
+    })
     try {
       const store = await BlockStore.open(db, { log: logger.child({ component: 'store' }) })
       await store.checkGenesis(genesisHash(genesis))
