@@ -4,6 +4,9 @@ import type { PoolTx } from './pool.js'
 import type { SeenBlock } from './block-watch.js'
 import { summarize, type LatencySummary } from './stats.js'
 
+/** Longest run the per-second timeline covers (window + drain). */
+const MAX_TIMELINE_S = 4000
+
 export interface LoadOptions {
   urls: string[]
   /** Target tx/s (open loop) or 'max' (closed loop with `window` txs outstanding). */
@@ -38,6 +41,8 @@ export interface LoadResult {
   /** Inclusions refused for a nonce gap (the tx stayed pending and committed later). */
   retried: number
   latencyMs: LatencySummary
+  /** Per second of the run (by commit arrival, window and drain): commits and their latency. */
+  timeline: Array<{ s: number, committed: number, p50: number, p99: number, max: number }>
   blocksPerS: number
   avgBatch: number
   /** Ticks skipped because maxInflight requests were open (the client, not the node, was the limit). */
@@ -66,6 +71,8 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
   let committedTotal = 0
   let duplicates = 0
   let retried = 0
+  // Latencies by the second their commit arrived in: shows whether the tail is spread or in bursts.
+  const perSecond: number[][] = []
   let blocksInWindow = 0
   let txsInWindow = 0
   let inflight = 0
@@ -91,6 +98,8 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
       sentAt.delete(id)
       seen.add(id)
       latencies.push(b.at - at)
+      const sec = Math.floor((b.at - t0) / 1000)
+      if (sec >= 0 && sec < MAX_TIMELINE_S) (perSecond[sec] ??= []).push(b.at - at)
       committedTotal++
       if (inWindow) committedInWindow++
     }
@@ -173,6 +182,7 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
     duplicates,
     retried,
     latencyMs: summarize(latencies),
+    timeline: perSecond.flatMap((l, s) => { const x = summarize(l); return l.length === 0 ? [] : [{ s, committed: l.length, p50: x.p50, p99: x.p99, max: x.max }] }),
     blocksPerS: blocksInWindow / (windowS / 1000),
     avgBatch: blocksInWindow === 0 ? 0 : txsInWindow / blocksInWindow,
     clientStalls,

@@ -30,6 +30,11 @@ export class Lru<K, V> {
     }
   }
 
+  delete (key: K): void {
+    this.young.delete(key)
+    this.old.delete(key)
+  }
+
   get size (): number {
     return this.young.size + this.old.size
   }

@@ -179,15 +179,27 @@ function nibbleRuns (items: ReadonlyArray<{ keyHash: Uint8Array }>, depth: numbe
   return starts
 }
 
+export interface TreeUpdate {
+  root: Uint8Array
+  /** Every node the new tree has and the old one did not. */
+  created: TreeNode[]
+  /**
+   * Hashes of the old tree's nodes on touched paths whose position now holds another hash: the
+   * old versions. A leaf pushed down a level by an insert is listed here and in `created`, so
+   * apply `replaced` before `created`.
+   */
+  replaced: Uint8Array[]
+}
+
 /**
- * Applies updates (any order, one per keyHash) to the tree at `root`, returning the new root
- * and every node created. Nothing is written; the caller persists `created`.
+ * Applies updates (any order, one per keyHash) to the tree at `root`, returning the new root,
+ * every node created and every node replaced. Nothing is written; the caller persists `created`.
  *
  * Two passes, so the per-node cost is plain hashing and not one await per node: first the
  * nodes on the touched paths are fetched level by level (one batch read per level for the
  * ones not in memory), then the new tree is computed synchronously from memory.
  */
-export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadMany: BatchNodeLoader, cached: CachedNode = () => undefined): Promise<{ root: Uint8Array, created: TreeNode[] }> {
+export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadMany: BatchNodeLoader, cached: CachedNode = () => undefined): Promise<TreeUpdate> {
   const sorted = [...updates].sort((a, b) => compare(a.keyHash, b.keyHash))
   for (let i = 1; i < sorted.length; i++) {
     if (equal32(sorted[i - 1]!.keyHash, sorted[i]!.keyHash)) throw new Error('updateTree: duplicate key in one update')
@@ -248,8 +260,9 @@ export function nodeKey (hash: Uint8Array): string {
   return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('latin1')
 }
 
-function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: Uint8Array) => TreeNode | undefined): { root: Uint8Array, created: TreeNode[] } {
+function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: Uint8Array) => TreeNode | undefined): TreeUpdate {
   const created: TreeNode[] = []
+  const replaced: Uint8Array[] = []
   const load = (h: Uint8Array): TreeNode => {
     const n = find(h)
     if (n === undefined) throw new MissingNode(h)
@@ -294,6 +307,14 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
   const update = (ref: Uint8Array, depth: number, ups: PathUpdate[]): Ref => {
     if (ups.length === 0) return { hash: ref, kind: isEmpty(ref) ? 'empty' : 'unknown' }
     if (isEmpty(ref)) return build(ups.filter(hasValue), depth)
+    const r = updateNode(ref, depth, ups)
+    // The position now holds another hash: the old node left the tree, except a leaf that an
+    // insert pushed one level down, which is rebuilt and so is in `created` as well.
+    if (!equal32(r.hash, ref)) replaced.push(ref)
+    return r
+  }
+
+  const updateNode = (ref: Uint8Array, depth: number, ups: PathUpdate[]): Ref => {
     const node = load(ref)
     if (node.kind === 'leaf') {
       const replaced = ups.some(u => equal32(u.keyHash, node.keyHash))
@@ -324,7 +345,7 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
     return join(refs)
   }
 
-  return { root: update(root, 0, sorted).hash, created }
+  return { root: update(root, 0, sorted).hash, created, replaced }
 }
 
 function hasValue (u: PathUpdate): u is { keyHash: Uint8Array, value: Uint8Array } {

@@ -38,7 +38,7 @@ export class StateStore {
    * of the disk.
    */
   private readonly values: Lru<string, Uint8Array | null>
-  private pending = new Map<string, { created: TreeNode[], writes: StateWrite[] }>()
+  private pending = new Map<string, { created: TreeNode[], replaced: Uint8Array[], writes: StateWrite[] }>()
 
   private constructor (private readonly flat: Sublevel, private readonly nodes: Sublevel, root: Uint8Array, opts: StateStoreOptions) {
     this.currentRoot = root
@@ -113,7 +113,7 @@ export class StateStore {
       if (seen.has(k)) throw new ValidationError('ERR_DUPLICATE_WRITE', `state key ${k} is written twice in one block`)
       seen.add(k)
     }
-    const { root, created } = await updateTree(this.currentRoot, writes.map(w => ({ keyHash: sha256(w.key), value: w.value })),
+    const { root, created, replaced } = await updateTree(this.currentRoot, writes.map(w => ({ keyHash: sha256(w.key), value: w.value })),
       async hs => await this.loadMany(hs), (_h, k) => this.cache.get(k))
     const ops: BatchOp[] = []
     for (const w of writes) {
@@ -123,7 +123,7 @@ export class StateStore {
     }
     for (const n of created) ops.push({ type: 'put', sublevel: this.nodes, key: n.hash, value: encodeNode(n) })
     ops.push({ type: 'put', sublevel: this.nodes, key: ROOT_KEY, value: root })
-    this.pending.set(toHex(root), { created, writes })
+    this.pending.set(toHex(root), { created, replaced, writes })
     return { root, ops }
   }
 
@@ -131,6 +131,10 @@ export class StateStore {
   commitPrepared (root: Uint8Array): void {
     const p = this.pending.get(toHex(root))
     if (p === undefined) throw new ValidationError('ERR_NOT_PREPARED', `state root ${toHex(root)} was not prepared`)
+    // Old versions leave the cache at once: kept, they filled it with nodes only old-root proofs
+    // read (LevelDB serves those), and a full million-node cache made V8's major GCs long
+    // enough to show in the latency tail. `created` after `replaced`: see TreeUpdate.
+    for (const h of p.replaced) this.cache.delete(cacheKey(h))
     for (const n of p.created) this.cache.set(cacheKey(n.hash), n)
     for (const w of p.writes) this.values.set(toHex(w.key), w.value)
     this.pending = new Map()

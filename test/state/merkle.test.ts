@@ -92,6 +92,42 @@ test('root equals the reference and is independent of insertion order and batchi
   }), params)
 })
 
+/** Hashes of every node reachable from `root`. */
+async function reachable (t: MemTree, root: Uint8Array): Promise<Set<string>> {
+  const out = new Set<string>()
+  const walk = async (h: Uint8Array): Promise<void> => {
+    if (h.every(b => b === 0)) return
+    out.add(toHex(h))
+    const n = await t.load(h)
+    if (n.kind === 'internal') for (const c of n.children) await walk(c)
+  }
+  await walk(root)
+  return out
+}
+
+test('replaced names exactly the old nodes the new tree dropped (the cache evicts by it)', async () => {
+  await fc.assert(fc.asyncProperty(opsArb, fc.integer({ min: 1, max: 10 }), async (ops, batch) => {
+    const t = new MemTree()
+    for (let i = 0; i < ops.length; i += batch) {
+      const m = new Map<string, PathUpdate>()
+      for (const [k, v] of ops.slice(i, i + batch)) m.set(toHex(k), { keyHash: sha256(k), value: v })
+      const before = await reachable(t, t.root)
+      const { root, created, replaced } = await updateTree(t.root, [...m.values()], t.loadMany)
+      for (const n of created) t.nodes.set(toHex(n.hash), n)
+      const after = await reachable(t, root)
+      const gone = [...before].filter(h => !after.has(h)).sort()
+      const createdHex = new Set(created.map(n => toHex(n.hash)))
+      // Every dropped node is named; a named node still in the tree was rebuilt (a leaf pushed down).
+      assert.deepEqual([...new Set(replaced.map(toHex))].filter(h => !after.has(h)).sort(), gone)
+      for (const h of replaced.map(toHex)) {
+        assert.ok(before.has(h), 'replaced nodes come from the old tree')
+        if (after.has(h)) assert.ok(createdHex.has(h), 'a replaced node still in the tree is among created')
+      }
+      t.root = root
+    }
+  }), params)
+})
+
 test('inclusion and non-inclusion proofs verify; tampered proofs fail', async () => {
   await fc.assert(fc.asyncProperty(opsArb, fc.array(keyArb, { maxLength: 10 }), async (ops, probes) => {
     const want = finalState(ops)
