@@ -16,6 +16,7 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
   const rej = Object.entries(r.rejected).map(([k, n]) => `${k}=${n}`).join(' ') || '0'
   const lines = [
     `-- ${r.label} (${r.rate === 'max' ? 'closed loop' : 'open loop'}, ${round(r.durationS)} s) --`,
+    ...(r.warmLoad === undefined ? [] : [`warm-up load     ${round(r.warmLoad.durationS)} s before the clock, not measured: ${r.warmLoad.committed} of ${r.warmLoad.sent} committed, lost ${r.warmLoad.lost}, duplicates ${r.warmLoad.duplicates}, p99 ${round(r.warmLoad.p99Ms)} ms`]),
     `committed        ${round(r.committedTps)} tx/s  (${r.committedInWindow} in window, ${r.committedTotal} total; sent ${r.sent}, accepted ${r.accepted})`,
     `verify bound     ${Math.round(v.bound)} tx/s  -> ratio ${round(r.ratioOfBound, 3)}`,
     `latency ms       p50 ${round(l.p50)}  p95 ${round(l.p95)}  p99 ${round(l.p99)}  max ${round(l.max)}  (n=${l.count})`,

@@ -93,6 +93,7 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
     report.runs.push(run)
     say(formatStep(run, verify))
     if (!r.heads.agreed || r.lost > 0 || r.duplicates > 0) failed = true
+    if (r.warmLoad !== undefined && (r.warmLoad.lost > 0 || r.warmLoad.duplicates > 0)) failed = true
   }
 
   if (opts.accounts !== undefined) {
@@ -207,6 +208,8 @@ async function step (cluster: Cluster, opts: BenchOptions, pool: TxPool, rate: n
     poolSize,
     progress: opts.progress,
     warmup: first && opts.warmup ? opts.senders : 0,
+    warmLoadMs: first && opts.warmup ? opts.warmupLoad * 1000 : 0,
+    warmLoadPool: (rate === 'max' ? 3000 * opts.warmupLoad + opts.window : Math.ceil(rate * 1.05 * opts.warmupLoad)) + 100,
     onTick: opts.progress && !opts.json && process.stderr.isTTY
       ? s => process.stderr.write(`\r  ${(s.elapsedMs / 1000).toFixed(0)}s sent ${s.sent} committed ${s.committed}   `)
       : undefined

@@ -31,6 +31,8 @@ export interface StepResult extends LoadResult {
   /** Committed-tx counter deltas per node (equal on all nodes when none lost a block). */
   nodeCommittedTxs: number[]
   heads: HeadCheck
+  /** The untimed load at the step's rate before the clock started (first step only), if any. */
+  warmLoad?: { durationS: number, sent: number, committed: number, lost: number, duplicates: number, p99Ms: number }
   watchError?: string
   /** 1-minute load average at the start and end of the window: other work on the machine shows here. */
   loadAvg: [number, number]
@@ -52,11 +54,20 @@ export interface StepOptions extends Omit<LoadOptions, 'urls'> {
    * first tx from a key pays a one-off key validity check (~ms), which is start-up, not steady state.
    */
   warmup: number
+  /**
+   * Untimed load at the step's own rate before the clock starts (after the per-sender warm-up),
+   * then drained: validators start cold (V8 compiles the hot paths, caches fill) and their
+   * first seconds under load are slower than the rest. 0 for none.
+   */
+  warmLoadMs: number
+  /** Txs to sign for the warm-up load. */
+  warmLoadPool: number
 }
 
 /** One timed load on a running cluster, with everything measured around it. */
 export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<StepResult> {
   if (opts.warmup > 0) await warm(cluster, pool, opts)
+  const warmLoad = opts.warmLoadMs > 0 ? await warmUnderLoad(cluster, pool, opts) : undefined
   const txs = pool.sign(opts.poolSize, `signing ${opts.label}`)
   const before = await Promise.all(cluster.urls.map(async u => await scrapeCounters(u)))
   const start = await (await fetch(`${cluster.urls[0]!}/status`, { signal: AbortSignal.timeout(5000) })).json() as { height: number }
@@ -111,6 +122,7 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
     nodeRejectedTxs: delta('rejectedTxs').reduce((a, b) => a + b, 0),
     nodeCommittedTxs: delta('committedTxs'),
     heads,
+    ...(warmLoad === undefined ? {} : { warmLoad }),
     loadAvg: [load0, load1],
     benchCpuPct: 100 * (self1.user + self1.system) / 1e6 / windowS,
     txPerValidatorCpuSecond: NaN
@@ -131,6 +143,21 @@ async function warm (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise
     const r = await runLoad(txs, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls, rate: 'max', durationMs: 120_000, window: Math.min(opts.window, 2000), onTick: undefined })
     pool.giveBack(txs.slice(r.sent))
     if (r.lost > 0 || Object.keys(r.rejected).length > 0) process.stderr.write(`warm-up: ${r.lost} txs not committed, rejected ${JSON.stringify(r.rejected)}\n`)
+  } finally {
+    await watch.stop()
+  }
+}
+
+async function warmUnderLoad (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<NonNullable<StepResult['warmLoad']>> {
+  const txs = pool.sign(opts.warmLoadPool, 'signing warm-up load')
+  const start = await (await fetch(`${cluster.urls[0]!}/status`, { signal: AbortSignal.timeout(5000) })).json() as { height: number }
+  let sink: (b: SeenBlock) => void = () => {}
+  const watch = new BlockWatch(cluster.urls[0]!, b => sink(b))
+  await watch.start(start.height + 1)
+  try {
+    const r = await runLoad(txs, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls, durationMs: opts.warmLoadMs, onTick: undefined })
+    pool.giveBack(txs.slice(r.sent))
+    return { durationS: r.durationS, sent: r.sent, committed: r.committedTotal, lost: r.lost, duplicates: r.duplicates, p99Ms: r.latencyMs.p99 }
   } finally {
     await watch.stop()
   }

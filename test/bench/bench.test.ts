@@ -74,18 +74,21 @@ test('options: defaults and clear errors', () => {
   }
 })
 
-test('smoke: one validator process, short open-loop run, nothing lost', { timeout: 60_000 }, async () => {
+test('smoke: one validator process, warm-up load then a short open-loop run, nothing lost', { timeout: 60_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'bft-bench-test-'))
   try {
     const code = await main(['--validators', '1', '--senders', '8', '--rate', '40', '--duration', '2', '--drain', '20',
-      '--no-progress', '--no-warmup', '--verify-ms', '100', '--base-port', '47700', '--seed', '7', '--out', out, '--quiet'])
+      '--no-progress', '--warmup-load', '1', '--verify-ms', '100', '--base-port', '47700', '--seed', '7', '--out', out, '--quiet'])
     const report = JSON.parse(readFileSync(join(out, 'single-latest.json'), 'utf8')) as {
-      runs: Array<{ committedTotal: number, lost: number, duplicates: number, heads: { agreed: boolean }, validators: Array<{ cpuPct: number }> }>
+      runs: Array<{ committedTotal: number, lost: number, duplicates: number, heads: { agreed: boolean }, validators: Array<{ cpuPct: number }>, warmLoad?: { sent: number, committed: number, lost: number } }>
       verify: { perCore: number }
     }
     assert.equal(code, 0)
     const r = report.runs[0]!
     assert.ok(r.committedTotal > 0, 'some txs committed')
+    assert.ok(r.warmLoad !== undefined && r.warmLoad.sent > 0, 'the warm-up load ran')
+    assert.equal(r.warmLoad.committed, r.warmLoad.sent)
+    assert.equal(r.warmLoad.lost, 0)
     assert.equal(r.lost, 0)
     assert.equal(r.duplicates, 0)
     assert.ok(r.heads.agreed)
