@@ -133,34 +133,30 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
   return result
 }
 
-async function warm (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<void> {
-  const txs = pool.sign(opts.warmup, 'signing warm-up')
+/** Runs an untimed load of `count` fresh pool txs (unsent ones go back to the pool) while following node 0's blocks. */
+async function untimedLoad (cluster: Cluster, pool: TxPool, count: number, what: string, load: Omit<LoadOptions, 'urls'>): Promise<LoadResult> {
+  const txs = pool.sign(count, `signing ${what}`)
   const start = await (await fetch(`${cluster.urls[0]!}/status`, { signal: AbortSignal.timeout(5000) })).json() as { height: number }
   let sink: (b: SeenBlock) => void = () => {}
   const watch = new BlockWatch(cluster.urls[0]!, b => sink(b))
   await watch.start(start.height + 1)
   try {
-    const r = await runLoad(txs, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls, rate: 'max', durationMs: 120_000, window: Math.min(opts.window, 2000), onTick: undefined })
+    const r = await runLoad(txs, { set: fn => { sink = fn } }, { ...load, urls: cluster.urls, onTick: undefined })
     pool.giveBack(txs.slice(r.sent))
-    if (r.lost > 0 || Object.keys(r.rejected).length > 0) process.stderr.write(`warm-up: ${r.lost} txs not committed, rejected ${JSON.stringify(r.rejected)}\n`)
+    return r
   } finally {
     await watch.stop()
   }
 }
 
+async function warm (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<void> {
+  const r = await untimedLoad(cluster, pool, opts.warmup, 'warm-up', { ...opts, rate: 'max', durationMs: 120_000, window: Math.min(opts.window, 2000) })
+  if (r.lost > 0 || Object.keys(r.rejected).length > 0) process.stderr.write(`warm-up: ${r.lost} txs not committed, rejected ${JSON.stringify(r.rejected)}\n`)
+}
+
 async function warmUnderLoad (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<NonNullable<StepResult['warmLoad']>> {
-  const txs = pool.sign(opts.warmLoadPool, 'signing warm-up load')
-  const start = await (await fetch(`${cluster.urls[0]!}/status`, { signal: AbortSignal.timeout(5000) })).json() as { height: number }
-  let sink: (b: SeenBlock) => void = () => {}
-  const watch = new BlockWatch(cluster.urls[0]!, b => sink(b))
-  await watch.start(start.height + 1)
-  try {
-    const r = await runLoad(txs, { set: fn => { sink = fn } }, { ...opts, urls: cluster.urls, durationMs: opts.warmLoadMs, onTick: undefined })
-    pool.giveBack(txs.slice(r.sent))
-    return { durationS: r.durationS, sent: r.sent, committed: r.committedTotal, lost: r.lost, duplicates: r.duplicates, p99Ms: r.latencyMs.p99 }
-  } finally {
-    await watch.stop()
-  }
+  const r = await untimedLoad(cluster, pool, opts.warmLoadPool, 'warm-up load', { ...opts, durationMs: opts.warmLoadMs })
+  return { durationS: r.durationS, sent: r.sent, committed: r.committedTotal, lost: r.lost, duplicates: r.duplicates, p99Ms: r.latencyMs.p99 }
 }
 
 /** Waits (bounded) until every node reports the same height, head hash and state root. */
