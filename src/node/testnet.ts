@@ -74,6 +74,11 @@ export async function createTestnet (opts: TestnetOptions): Promise<TestnetResul
   for (let i = 0; i < n; i++) {
     const cfg = defaultNodeConfig(names[i]!, portsOf(opts.basePort, i).p2p, portsOf(opts.basePort, i).api, opts.compose ? '0.0.0.0' : host)
     cfg.api.adminJwtSecret = toHex(crypto.getRandomValues(new Uint8Array(32)))
+    // The validators of a testnet share one machine and write the same state, so with equal
+    // memtables they flush to LevelDB's level 0 at the same moment: at 500 tx/s on 2 cores that
+    // was ~4 core-seconds within half a second, and the slowest 1 % of commits sat in that
+    // second. Staggered sizes (40, 52, 64, 76 MiB) spread the flushes out.
+    cfg.storage = { writeBufferMiB: 40 + 12 * (i % 4) }
     cfg.p2p.peers = keys.flatMap((k, j) => j === i
       ? []
       : [{

@@ -1,6 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { defaultNodeConfig, parseNodeConfig } from '../../src/node/config.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { defaultNodeConfig, loadNodeConfig, parseNodeConfig } from '../../src/node/config.js'
+import { homePaths } from '../../src/node/home.js'
+import { createTestnet } from '../../src/node/testnet.js'
 import { ConfigError } from '../../src/errors.js'
 
 test('config: storage tuning is optional, and a bad value names its field', () => {
@@ -17,5 +22,17 @@ test('config: storage tuning is optional, and a bad value names its field', () =
       assert.match(err.message, new RegExp(`home/config.json: invalid config at ${path}`))
       return true
     })
+  }
+})
+
+test('testnet: co-located validators get staggered LevelDB memtables, and each config loads', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bft-testnet-cfg-'))
+  try {
+    const net = await createTestnet({ validators: 4, outDir: dir, basePort: 46100, compose: false, users: [] })
+    const sizes = []
+    for (const home of net.homes) sizes.push((await loadNodeConfig(homePaths(home).config)).storage?.writeBufferMiB)
+    assert.deepEqual(sizes, [40, 52, 64, 76])
+  } finally {
+    await rm(dir, { recursive: true, force: true })
   }
 })
