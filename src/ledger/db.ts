@@ -20,9 +20,11 @@ export const DEFAULT_WRITE_BUFFER_BYTES = 64 * 1024 * 1024
  * hash, so every block writes keys spread uniformly over the whole key space, the worst case for
  * an LSM tree: with a 4 MiB memtable each level-0 file overlapped all of level 1 and compaction
  * ran every few blocks, and with an 8 MiB cache nearly every cold tree node was a file read.
- * Measured at 1M accounts (bench --accounts 1000000, closed loop, 30 s, 4 validators on 2
- * cores): 315.7 tx/s with the defaults, 468.9 with 64 MiB + 64 MiB, 512.0 with 64 MiB + 256 MiB.
- * Both are upper bounds: the cache fills only with what is read, the memtable with what is written.
+ * Measured at 1M accounts (bench --accounts 1000000, closed loop, 60 s after a 5 s warm-up
+ * load, 4 validators on 2 cores, 256 MiB cache): 302.9 tx/s with a 4 MiB write buffer, 499.2
+ * with 64 MiB. (30 s runs from cold flatter the big buffer: a 64 MiB memtable never flushes in
+ * them.) Both are ceilings: the cache fills only with what is read, the memtable with what is
+ * written.
  */
 export async function openLedgerDb (path: string, opts: LedgerDbOptions = {}): Promise<LevelDb> {
   const db = new Level<Uint8Array, Uint8Array>(path, {

@@ -317,9 +317,9 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
   const updateNode = (ref: Uint8Array, depth: number, ups: PathUpdate[]): Ref => {
     const node = load(ref)
     if (node.kind === 'leaf') {
-      const replaced = ups.some(u => equal32(u.keyHash, node.keyHash))
+      const overwritten = ups.some(u => equal32(u.keyHash, node.keyHash))
       const items = ups.filter(hasValue)
-      if (!replaced) {
+      if (!overwritten) {
         items.push({ keyHash: node.keyHash, value: node.value })
         items.sort((a, b) => compare(a.keyHash, b.keyHash))
       }
