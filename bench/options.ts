@@ -29,6 +29,8 @@ export interface BenchOptions {
   quiet: boolean
   /** Genesis batchTimeoutMs of the testnet the bench starts (default: the testnet's own). */
   batchTimeout?: number
+  /** Genesis maxBatchSize of the testnet the bench starts (default: the testnet's own). */
+  maxBatch?: number
 }
 
 const int = (name: string, min: number, max: number) => (v: string): number => {
@@ -91,6 +93,7 @@ export function benchProgram (defaultOut: string): Command {
     .option('--json', 'print the report as JSON', false)
     .option('--quiet', 'print nothing (the JSON report is still written to --out)', false)
     .option('--batch-timeout <ms>', 'batchTimeoutMs of the started testnet\'s genesis (default: the testnet default, 20)', int('--batch-timeout', 1, 60_000))
+    .option('--max-batch <n>', 'maxBatchSize (txs per block) of the started testnet\'s genesis (default: the testnet default)', int('--max-batch', 1, 100_000))
     .option('--no-warmup', 'skip the untimed warm-up (one committed tx per sender, then --warmup-load seconds of load, before the clock starts)')
     .option('--warmup-load <s>', 'seconds of untimed load at the first step\'s rate before its clock starts (validators start cold)', int('--warmup-load', 0, 600), 5)
     .exitOverride()

@@ -186,7 +186,10 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
       logLevel: o.logLevel,
       keep: o.keep,
       prebuildState: filler.length > 0,
-      ...(o.batchTimeout === undefined ? {} : { params: { batchTimeoutMs: o.batchTimeout } }),
+      params: {
+        ...(o.batchTimeout === undefined ? {} : { batchTimeoutMs: o.batchTimeout }),
+        ...(o.maxBatch === undefined ? {} : { maxBatchSize: o.maxBatch })
+      },
       onProgress: say,
       ...(o.profile === undefined ? {} : { profile: { index: o.profile, dir: profileDir } })
     })
