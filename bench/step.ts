@@ -2,7 +2,7 @@ import { loadavg } from 'node:os'
 import type { Cluster } from './cluster.js'
 import { BlockWatch, type SeenBlock } from './block-watch.js'
 import { runLoad, type LoadOptions, type LoadResult } from './load.js'
-import type { TxPool } from './pool.js'
+import type { PoolTx, TxPool } from './pool.js'
 import { sampleProc, type ProcSample } from './proc-stats.js'
 import { scrapeCounters, type NodeCounters } from './prom.js'
 
@@ -67,8 +67,19 @@ export interface StepOptions extends Omit<LoadOptions, 'urls'> {
 /** One timed load on a running cluster, with everything measured around it. */
 export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<StepResult> {
   if (opts.warmup > 0) await warm(cluster, pool, opts)
-  const warmLoad = opts.warmLoadMs > 0 ? await warmUnderLoad(cluster, pool, opts) : undefined
-  const txs = pool.sign(opts.poolSize, `signing ${opts.label}`)
+  // Both pools are signed before the warm-up load, so the clock starts right after it (plus its
+  // drain) instead of after ~8 s of signing with idle validators: the first seconds of a window
+  // that followed such a gap were slower than the rest in most runs. Warm-up txs it did not
+  // send hold lower nonces than the timed pool, so they go first.
+  const warmTxs = opts.warmLoadMs > 0 ? pool.sign(opts.warmLoadPool, 'signing warm-up load') : []
+  const timedTxs = pool.sign(opts.poolSize, `signing ${opts.label}`)
+  let txs = timedTxs
+  let warmLoad: StepResult['warmLoad']
+  if (warmTxs.length > 0) {
+    const r = await untimedLoad(cluster, warmTxs, { ...opts, durationMs: opts.warmLoadMs })
+    warmLoad = { durationS: r.durationS, sent: r.sent, committed: r.committedTotal, lost: r.lost, duplicates: r.duplicates, p99Ms: r.latencyMs.p99 }
+    txs = [...warmTxs.slice(r.sent), ...timedTxs]
+  }
   const before = await Promise.all(cluster.urls.map(async u => await scrapeCounters(u)))
   const start = await (await fetch(`${cluster.urls[0]!}/status`, { signal: AbortSignal.timeout(5000) })).json() as { height: number }
   let sink: (b: SeenBlock) => void = () => {}
@@ -133,30 +144,24 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
   return result
 }
 
-/** Runs an untimed load of `count` fresh pool txs (unsent ones go back to the pool) while following node 0's blocks. */
-async function untimedLoad (cluster: Cluster, pool: TxPool, count: number, what: string, load: Omit<LoadOptions, 'urls'>): Promise<LoadResult> {
-  const txs = pool.sign(count, `signing ${what}`)
+/** Runs an untimed load of `txs` while following node 0's blocks; the caller owns the unsent ones. */
+async function untimedLoad (cluster: Cluster, txs: PoolTx[], load: Omit<LoadOptions, 'urls'>): Promise<LoadResult> {
   const start = await (await fetch(`${cluster.urls[0]!}/status`, { signal: AbortSignal.timeout(5000) })).json() as { height: number }
   let sink: (b: SeenBlock) => void = () => {}
   const watch = new BlockWatch(cluster.urls[0]!, b => sink(b))
   await watch.start(start.height + 1)
   try {
-    const r = await runLoad(txs, { set: fn => { sink = fn } }, { ...load, urls: cluster.urls, onTick: undefined })
-    pool.giveBack(txs.slice(r.sent))
-    return r
+    return await runLoad(txs, { set: fn => { sink = fn } }, { ...load, urls: cluster.urls, onTick: undefined })
   } finally {
     await watch.stop()
   }
 }
 
 async function warm (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<void> {
-  const r = await untimedLoad(cluster, pool, opts.warmup, 'warm-up', { ...opts, rate: 'max', durationMs: 120_000, window: Math.min(opts.window, 2000) })
+  const txs = pool.sign(opts.warmup, 'signing warm-up')
+  const r = await untimedLoad(cluster, txs, { ...opts, rate: 'max', durationMs: 120_000, window: Math.min(opts.window, 2000) })
+  pool.giveBack(txs.slice(r.sent))
   if (r.lost > 0 || Object.keys(r.rejected).length > 0) process.stderr.write(`warm-up: ${r.lost} txs not committed, rejected ${JSON.stringify(r.rejected)}\n`)
-}
-
-async function warmUnderLoad (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<NonNullable<StepResult['warmLoad']>> {
-  const r = await untimedLoad(cluster, pool, opts.warmLoadPool, 'warm-up load', { ...opts, durationMs: opts.warmLoadMs })
-  return { durationS: r.durationS, sent: r.sent, committed: r.committedTotal, lost: r.lost, duplicates: r.duplicates, p99Ms: r.latencyMs.p99 }
 }
 
 /** Waits (bounded) until every node reports the same height, head hash and state root. */
