@@ -10,6 +10,23 @@ export interface VerifyBound {
   bound: number
 }
 
+export type TimelineSecond = StepResult['timeline'][number]
+
+/**
+ * Where a run's tail came from, from its per-second timeline: the `top` seconds of the window
+ * with the highest p99, and the window's seconds in which nothing committed (a stall, e.g. a
+ * view change). Seconds past the window (the drain) are left out.
+ */
+export function timelineSummary (timeline: readonly TimelineSecond[], windowS: number, top = 3): string {
+  const inWindow = timeline.filter(x => x.s < Math.floor(windowS))
+  const seen = new Set(inWindow.map(x => x.s))
+  let stalls = 0
+  for (let s = 0; s < Math.floor(windowS); s++) if (!seen.has(s)) stalls++
+  const worst = [...inWindow].sort((a, b) => b.p99 - a.p99 || a.s - b.s).slice(0, top)
+    .map(x => `s=${x.s} p99 ${Math.round(x.p99)} (p50 ${Math.round(x.p50)}, ${x.committed} txs)`)
+  return `${worst.length === 0 ? 'no commits in the window' : `slowest ${worst.join(', ')}`}; seconds without a commit: ${stalls}`
+}
+
 /** Human-readable block for one run. */
 export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyBound): string {
   const l = r.latencyMs
@@ -20,6 +37,7 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
     `committed        ${round(r.committedTps)} tx/s  (${r.committedInWindow} in window, ${r.committedTotal} total; sent ${r.sent}, accepted ${r.accepted})`,
     `verify bound     ${Math.round(v.bound)} tx/s  -> ratio ${round(r.ratioOfBound, 3)}`,
     `latency ms       p50 ${round(l.p50)}  p95 ${round(l.p95)}  p99 ${round(l.p99)}  max ${round(l.max)}  (n=${l.count})`,
+    `timeline (ms)    ${timelineSummary(r.timeline, r.durationS)}`,
     `blocks           ${round(r.blocksPerS, 2)} /s, avg batch ${round(r.avgBatch)} txs`,
     `view changes     ${r.viewChanges}`,
     `rejected         client: ${rej}; node admission counter: ${r.nodeRejectedTxs}`,
