@@ -67,10 +67,9 @@ export interface StepOptions extends Omit<LoadOptions, 'urls'> {
 /** One timed load on a running cluster, with everything measured around it. */
 export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise<StepResult> {
   if (opts.warmup > 0) await warm(cluster, pool, opts)
-  // Both pools are signed before the warm-up load, so the clock starts right after it (plus its
-  // drain) instead of after ~8 s of signing with idle validators: the first seconds of a window
-  // that followed such a gap were slower than the rest in most runs. Warm-up txs it did not
-  // send hold lower nonces than the timed pool, so they go first.
+  // Both pools are signed before the warm-up load, so the clock starts as soon as it has drained,
+  // not after ~8 s of signing with idle validators between the two. Warm-up txs it did not send
+  // hold lower nonces than the timed pool, so they go first.
   const warmTxs = opts.warmLoadMs > 0 ? pool.sign(opts.warmLoadPool, 'signing warm-up load') : []
   const timedTxs = pool.sign(opts.poolSize, `signing ${opts.label}`)
   let txs = timedTxs

@@ -72,11 +72,11 @@ const fromDecoded = (tx: DecodedTx): { sender: string, nonce: number } => ({ sen
  * Partial batches the primary keeps in flight (proposed, not yet executed): one, as in
  * BFT-SMaRt, whose leader proposes the next batch when the previous instance decides. Every
  * block costs each validator ~12 signature checks, 3 signatures, a dozen socket writes and
- * fsyncs; with two in flight the block rate rose with every spare cycle until the 2 cores were
- * busy at any load (25-27 blocks/s of 9 txs at 250 tx/s), and the queueing that left made the
- * tail. Measured on the 4-validator testnet, 500 tx/s for 60 s, runs alternated: p99 495, 437,
- * 595, 447 ms with one against 541, 1,379, 935, 711 ms with two (docs/performance.md). Full
- * batches are always cut, so saturation throughput does not depend on it.
+ * fsyncs. With two in flight the block rate rose with every spare cycle (~30 blocks/s of 8-9
+ * txs at 250 tx/s) and the cores stayed busy. Alternated 60 s runs at 500 tx/s on the
+ * 4-validator testnet: p99 495, 437, 595, 447 ms with one against 541, 1,379, 935, 711 ms with
+ * two; at 250 tx/s equal (docs/performance.md). Full batches are always cut, so saturation
+ * throughput does not depend on it.
  */
 const MAX_IN_FLIGHT_BATCHES = 1
 
