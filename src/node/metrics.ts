@@ -24,6 +24,7 @@ export class NodeMetrics {
     registers: [this.registry]
   })
   readonly viewChanges = new Counter({ name: 'bft_view_changes_total', help: 'View changes completed', registers: [this.registry] })
+  readonly refeeds = new Counter({ name: 'bft_request_refeeds_total', help: 'Times pending transactions sat a view-change timeout without a block applying one and were handed to consensus again', registers: [this.registry] })
   readonly view = new Gauge({ name: 'bft_view', help: 'Current PBFT view', registers: [this.registry] })
   readonly mempoolSize = new Gauge({ name: 'bft_mempool_size', help: 'Transactions waiting in the mempool', registers: [this.registry] })
   readonly rejectedTxs = new Counter({ name: 'bft_rejected_txs_total', help: 'Transactions refused at admission, by error code', labelNames: ['reason'] as const, registers: [this.registry] })

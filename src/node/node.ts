@@ -363,6 +363,7 @@ export class LedgerNode implements NodeService {
     // replica that lost them (restart, view change) has them and its view-change timer runs
     // against a primary that is not ordering them.
     if (this.mempool.size > 0 && Date.now() - this.lastProgress > this.genesis.params.viewChangeTimeoutMs) {
+      this.meters.refeeds.inc()
       this.feedConsensus(true)
     }
   }
@@ -408,6 +409,10 @@ export class LedgerNode implements NodeService {
       if (opts.from !== undefined && code === 'ERR_BAD_SIGNATURE') this.p2p.penalize(opts.from, 'forwarded a transaction with a bad signature', 20)
       throw err
     }
+    // The stall clock starts when the mempool stops being empty: counted from the last block
+    // before an idle stretch, the first tx after it looked stalled and was handed to consensus
+    // again at once.
+    if (this.mempool.size === 1) this.lastProgress = Date.now()
     const tr = this.trace(res.txId, opts.traceId ?? randomUUID())
     tr.timings.admitted ??= Date.now()
     this.logger.debug({ txId: res.txId, traceId: tr.traceId, status: res.status, from: opts.from ?? 'api' }, 'tx admitted')
