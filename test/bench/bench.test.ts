@@ -9,7 +9,7 @@ import { parseStatCpuTicks, parseStatusRss, sampleProc } from '../../bench/proc-
 import { promSum, countersOf } from '../../bench/prom.js'
 import { latencySvg } from '../../bench/plot.js'
 import { parseBenchArgs } from '../../bench/options.js'
-import { timelineSummary } from '../../bench/report.js'
+import { timelineSummary, type TimelineSecond } from '../../bench/report.js'
 import { main } from '../../bench/run.js'
 
 test('percentiles use the nearest rank', () => {
@@ -57,7 +57,7 @@ test('the plot is one SVG with a point per run and series', () => {
 })
 
 test('the timeline summary names the slowest seconds of the window and counts stalls', () => {
-  const sec = (s: number, p99: number, committed = 100): { s: number, committed: number, p50: number, p99: number, max: number } => ({ s, committed, p50: p99 / 2, p99, max: p99 })
+  const sec = (s: number, p99: number, committed = 100): TimelineSecond => ({ s, committed, p50: p99 / 2, p99, max: p99 })
   // Seconds 2 and 3 had no commit; second 6 is the drain (window of 6 s) and must not count.
   const line = timelineSummary([sec(0, 100), sec(1, 900), sec(4, 300), sec(5, 900), sec(6, 5000)], 6, 2)
   assert.equal(line, 'slowest s=1 p99 900 (p50 450, 100 txs), s=5 p99 900 (p50 450, 100 txs); seconds without a commit: 2')
