@@ -37,6 +37,23 @@ export async function openLedgerDb (path: string, opts: LedgerDbOptions = {}): P
   return db as unknown as LevelDb
 }
 
+/**
+ * Compacts the whole database when the backend can (classic-level; memory-level cannot) and
+ * returns whether it did. Every key sits under a sublevel prefix ('!name!', 0x21...), so
+ * [0x00, 0xff] spans them all.
+ *
+ * Why after writing a genesis state: the allocation lands as a few huge batches, so the fresh
+ * database is all level-0 and level-1 files that LevelDB then compacts in the background while
+ * the node is ordering blocks. At 1M accounts that was 142 compactions writing 1.8 GB on each
+ * validator during its first ~100 s of load; compacting once up front takes ~6 s.
+ */
+export async function compactAll (db: LevelDb): Promise<boolean> {
+  const compact = (db as { compactRange?: (start: Uint8Array, end: Uint8Array) => Promise<void> }).compactRange
+  if (typeof compact !== 'function') return false
+  await compact.call(db, Uint8Array.of(0x00), Uint8Array.of(0xff))
+  return true
+}
+
 export function binarySublevel (db: LevelDb, name: string): Sublevel {
   return db.sublevel<Uint8Array, Uint8Array>(name, { keyEncoding: 'view', valueEncoding: 'view' }) as unknown as Sublevel
 }

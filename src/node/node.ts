@@ -8,7 +8,7 @@ import { sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
 import { MAX_MESSAGE_BYTES, maxViewChangeBytes } from '../consensus/messages.js'
 import { faultTolerance, type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig } from '../consensus/types.js'
-import { binarySublevel, openLedgerDb, writeBatch, writeOptions } from '../ledger/db.js'
+import { binarySublevel, compactAll, openLedgerDb, writeBatch, writeOptions } from '../ledger/db.js'
 import { BlockStore } from '../ledger/store.js'
 import type { Wal } from '../ledger/wal.js'
 import { loadGenesis, genesisHash, genesisTip, type ChainParams, type Genesis } from '../ledger/genesis.js'
@@ -296,7 +296,11 @@ export class LedgerNode implements NodeService {
         throw new ConfigError(`data directory ${paths.data} holds state layout ${marker.length === 1 ? marker[0]! : 'unknown'}, this build reads layout ${STATE_LAYOUT}. A chain created by an older build cannot be continued by this one: delete the data directory and re-create the network`)
       }
       if (store.head() === null && marker === undefined) {
+        const t = performance.now()
         await LedgerNode.applyGenesisState(db, state, genesis)
+        const written = performance.now()
+        const compacted = await compactAll(db)
+        logger.info({ accounts: genesis.balances.length, writeMs: Math.round(written - t), compactMs: compacted ? Math.round(performance.now() - written) : null }, 'genesis state written')
       }
       const verified = await verifyStoredChain(store, genesis)
       logger.info({ height: store.head()?.height ?? 0, verified }, 'stored chain verified')
