@@ -6,6 +6,8 @@ export interface SeenBlock {
   txIds: string[]
   /** Ids refused for a nonce gap in this block: not committed yet, they come again later. */
   retryable: string[]
+  /** Ids refused for good without being applied (for the bench's valid txs: re-proposals of applied ones). */
+  refused: string[]
   /** performance.now() when the event arrived. */
   at: number
 }
@@ -60,10 +62,10 @@ export class BlockWatch {
     }
     if (type !== 'block' || data === '') return
     const at = performance.now()
-    const b = JSON.parse(data) as { height: number, txIds: string[], retryable?: string[] }
+    const b = JSON.parse(data) as { height: number, txIds: string[], retryable?: string[], refused?: string[] }
     if (b.height <= this.lastHeight) return
     this.lastHeight = b.height
-    this.onBlock({ height: b.height, txIds: b.txIds, retryable: b.retryable ?? [], at })
+    this.onBlock({ height: b.height, txIds: b.txIds, retryable: b.retryable ?? [], refused: b.refused ?? [], at })
   }
 
   async stop (): Promise<void> {

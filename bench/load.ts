@@ -3,9 +3,7 @@ import { errorMessage } from '../src/errors.js'
 import type { PoolTx } from './pool.js'
 import type { SeenBlock } from './block-watch.js'
 import { summarize, type LatencySummary } from './stats.js'
-
-/** Longest run the per-second timeline covers (window + drain). */
-const MAX_TIMELINE_S = 4000
+import { CommitTally } from './tally.js'
 
 export interface LoadOptions {
   urls: string[]
@@ -36,8 +34,13 @@ export interface LoadResult {
   committedTotal: number
   /** Accepted txs never seen committed after the drain (must be 0). */
   lost: number
-  /** Txs committed (finally applied or refused) in two blocks (must be 0). */
+  /** Txs applied in two blocks (must be 0). */
   duplicates: number
+  /**
+   * Inclusions of an already applied tx that the block refused without applying it (a primary
+   * proposed it again; its nonce was used, so nothing changed). Not a commit; counted apart.
+   */
+  reincluded: number
   /** Inclusions refused for a nonce gap (the tx stayed pending and committed later). */
   retried: number
   latencyMs: LatencySummary
@@ -60,55 +63,20 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
   const n = opts.urls.length
   // One client per node, each failing over to the others if its node is down.
   const clients = opts.urls.map((_, i) => new BftClient({ nodes: [...opts.urls.slice(i), ...opts.urls.slice(0, i)], timeoutMs: 30_000, retries: 0 }))
-  const sentAt = new Map<string, number>()
-  const seen = new Set<string>()
-  const latencies: number[] = []
-  const rejected: Record<string, number> = {}
   const submitErrors: string[] = []
   let accepted = 0
-  let rejectedCount = 0
-  let committedInWindow = 0
-  let committedTotal = 0
-  let duplicates = 0
-  let retried = 0
-  // Latencies by the second their commit arrived in: shows whether the tail is spread or in bursts.
-  const perSecond: number[][] = []
-  let blocksInWindow = 0
-  let txsInWindow = 0
   let inflight = 0
   let clientStalls = 0
   let sent = 0
   const t0 = performance.now()
   const tEnd = t0 + opts.durationMs
+  const tally = new CommitTally(t0, tEnd)
   let wake: (() => void) | undefined
 
   hook.set((b: SeenBlock) => {
-    const inWindow = b.at >= t0 && b.at <= tEnd
-    if (inWindow) { blocksInWindow++; txsInWindow += b.txIds.length - b.retryable.length }
-    // A tx refused for a nonce gap is still pending: its commit is the later block that has it.
-    const retry = b.retryable.length === 0 ? undefined : new Set(b.retryable)
-    if (retry !== undefined) retried += retry.size
-    for (const id of b.txIds) {
-      if (retry?.has(id) === true) continue
-      const at = sentAt.get(id)
-      if (at === undefined) {
-        if (seen.has(id)) duplicates++
-        continue
-      }
-      sentAt.delete(id)
-      seen.add(id)
-      latencies.push(b.at - at)
-      const sec = Math.floor((b.at - t0) / 1000)
-      if (sec >= 0 && sec < MAX_TIMELINE_S) (perSecond[sec] ??= []).push(b.at - at)
-      committedTotal++
-      if (inWindow) committedInWindow++
-    }
+    tally.onBlock(b)
     wake?.()
   })
-
-  const reject = (id: string, code: string): void => {
-    if (sentAt.delete(id)) { rejected[code] = (rejected[code] ?? 0) + 1; rejectedCount++ }
-  }
 
   const send = (txs: PoolTx[]): void => {
     const byNode: PoolTx[][] = Array.from({ length: n }, () => [])
@@ -118,23 +86,23 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
       for (let off = 0; off < group.length; off += opts.batchMax) {
         const chunk = group.slice(off, off + opts.batchMax)
         const now = performance.now()
-        for (const tx of chunk) sentAt.set(tx.id, now)
+        for (const tx of chunk) tally.sent(tx.id, now)
         inflight++
         clients[i]!.submitBatch(chunk.map(t => t.bytes)).then(results => {
           results.forEach((r, k) => {
-            if ('error' in r) reject(chunk[k]!.id, r.error.code)
+            if ('error' in r) tally.reject(chunk[k]!.id, r.error.code)
             else accepted++
           })
         }, (err: unknown) => {
           if (submitErrors.length < 5) submitErrors.push(errorMessage(err))
-          for (const tx of chunk) reject(tx.id, 'ERR_SUBMIT_FAILED')
+          for (const tx of chunk) tally.reject(tx.id, 'ERR_SUBMIT_FAILED')
         }).finally(() => { inflight--; wake?.() })
       }
     }
   }
 
   const allowed = (now: number): number => opts.rate === 'max'
-    ? committedTotal + rejectedCount + opts.window
+    ? tally.committedTotal + tally.rejectedCount + opts.window
     : Math.floor(opts.rate * (now - t0) / 1000)
 
   let lastReport = t0
@@ -152,7 +120,7 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
     }
     if (opts.onTick !== undefined && now - lastReport >= 1000) {
       lastReport = now
-      opts.onTick({ elapsedMs: now - t0, sent, committed: committedTotal })
+      opts.onTick({ elapsedMs: now - t0, sent, committed: tally.committedTotal })
     }
     await new Promise<void>(resolve => {
       const timer = setTimeout(() => { wake = undefined; resolve() }, opts.tickMs)
@@ -164,28 +132,29 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
 
   // Drain: every accepted tx must commit; bounded in time.
   const drainEnd = performance.now() + opts.drainMs
-  while ((sentAt.size > 0 || inflight > 0) && performance.now() < drainEnd) {
+  while ((tally.pending.size > 0 || inflight > 0) && performance.now() < drainEnd) {
     await new Promise(resolve => setTimeout(resolve, 50))
   }
   hook.set(() => {})
-  const lost = sentAt.size
+  const t = tally
   return {
     rate: opts.rate,
     durationS: windowS / 1000,
     sent,
     accepted,
-    rejected,
-    committedTps: committedInWindow / (windowS / 1000),
-    committedInWindow,
-    committedTotal,
-    lost,
-    duplicates,
-    retried,
-    latencyMs: summarize(latencies),
+    rejected: t.rejected,
+    committedTps: t.committedInWindow / (windowS / 1000),
+    committedInWindow: t.committedInWindow,
+    committedTotal: t.committedTotal,
+    lost: t.pending.size,
+    duplicates: t.duplicates,
+    reincluded: t.reincluded,
+    retried: t.retried,
+    latencyMs: summarize(t.latencies),
     // flatMap skips the holes (seconds without a commit); every present second has latencies.
-    timeline: perSecond.flatMap((l, s) => { const x = summarize(l); return [{ s, committed: l.length, p50: x.p50, p99: x.p99, max: x.max }] }),
-    blocksPerS: blocksInWindow / (windowS / 1000),
-    avgBatch: blocksInWindow === 0 ? 0 : txsInWindow / blocksInWindow,
+    timeline: t.perSecond.flatMap((l, s) => { const x = summarize(l); return [{ s, committed: l.length, p50: x.p50, p99: x.p99, max: x.max }] }),
+    blocksPerS: t.blocksInWindow / (windowS / 1000),
+    avgBatch: t.blocksInWindow === 0 ? 0 : t.txsInWindow / t.blocksInWindow,
     clientStalls,
     submitErrors
   }

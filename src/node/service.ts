@@ -47,6 +47,13 @@ export interface BlockView {
    * them for good. Every other id in txIds has its final receipt in this block.
    */
   retryable: string[]
+  /**
+   * Ids of this block's txs refused for good without being applied (a replayed nonce, a repeat
+   * inside the block, a bad signature...): their nonce was not used and nothing changed. An
+   * id already applied by an earlier block can appear here when a primary re-proposed it; the
+   * tx index keeps the earlier, applied occurrence.
+   */
+  refused: string[]
   stateRoot: string
   /** Commit certificate: 2f+1 validator signatures over checkpointSignBytes(...). */
   certificate: { signatures: Array<{ validator: number, signature: string }> } | null

@@ -101,6 +101,7 @@ export function fakeBlock (height: number): BlockView {
     txs: [],
     txIds: [],
     retryable: [],
+    refused: [],
     stateRoot: '00'.repeat(32),
     certificate: null
   }

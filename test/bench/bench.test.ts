@@ -11,6 +11,7 @@ import { latencySvg } from '../../bench/plot.js'
 import { parseBenchArgs } from '../../bench/options.js'
 import { timelineSummary, type TimelineSecond } from '../../bench/report.js'
 import { main } from '../../bench/run.js'
+import { CommitTally } from '../../bench/tally.js'
 
 test('percentiles use the nearest rank', () => {
   const a = Array.from({ length: 100 }, (_, i) => i + 1)
@@ -62,6 +63,27 @@ test('the timeline summary names the slowest seconds of the window and counts st
   const line = timelineSummary([sec(0, 100), sec(1, 900), sec(4, 300), sec(5, 900), sec(6, 5000)], 6, 2)
   assert.equal(line, 'slowest s=1 p99 900 (p50 450, 100 txs), s=5 p99 900 (p50 450, 100 txs); seconds without a commit: 2')
   assert.equal(timelineSummary([], 3), 'no commits in the window; seconds without a commit: 3')
+})
+
+test('the commit tally tells a re-inclusion refused without effect from a second application', () => {
+  const t = new CommitTally(0, 10_000)
+  for (const id of ['a', 'b', 'c', 'd']) t.sent(id, 0)
+  const block = (height: number, at: number, txIds: string[], retryable: string[] = [], refused: string[] = []): void => {
+    t.onBlock({ height, at, txIds, retryable, refused })
+  }
+  block(1, 100, ['a', 'b', 'c'], ['b'])      // b refused for a nonce gap: still pending
+  block(2, 300, ['b', 'a'], [], ['a'])       // a proposed again and refused: not a duplicate
+  block(3, 400, ['d'], [], ['d'])            // d refused at its first inclusion: final, not a commit
+  assert.equal(t.committedTotal, 3)
+  assert.deepEqual(t.latencies, [100, 100, 300])
+  assert.equal(t.retried, 1)
+  assert.equal(t.reincluded, 1)
+  assert.equal(t.duplicates, 0)
+  assert.deepEqual(t.rejected, { ERR_REFUSED_IN_BLOCK: 1 })
+  assert.equal(t.pending.size, 0)
+  block(4, 500, ['c'])                       // c applied a second time: the failure the bench exists to catch
+  assert.equal(t.duplicates, 1)
+  assert.equal(t.committedTotal, 3)
 })
 
 test('options: defaults and clear errors', () => {
