@@ -14,7 +14,18 @@ export interface CommittedBlock {
   hash: Uint8Array
   stateRoot: Uint8Array
   receipts: Receipt[]
+  /** Where the block's time went, in ms: running its txs, the state tree update, the durable write. */
+  timings: BlockTimings
 }
+
+export interface BlockTimings { executeMs: number, stateMs: number, writeMs: number }
+
+/**
+ * A block slower than this is logged with its stage timings. Backups start a view change when
+ * nothing executes for viewChangeTimeoutMs (2 s on the bench testnet), so a block taking a
+ * second already eats half of that margin.
+ */
+export const SLOW_BLOCK_MS = 1000
 
 export interface PipelineDeps {
   genesis: Genesis
@@ -105,19 +116,31 @@ export class BlockPipeline {
 
   private async run (block: Block, hash: Uint8Array, expectRoot?: Uint8Array, decoded?: (index: number) => DecodedTx | undefined): Promise<CommittedBlock> {
     const h = block.header
+    const t0 = performance.now()
     const result = await executeBlock(this.d.state, { chainId: h.chainId, height: h.height, timestamp: h.timestamp, proposer: h.proposer }, block.txs, {
       isSignatureValid: this.d.isSignatureValid,
       prefetch: async (keys) => { await this.d.state.prefetch(keys) },
       ...(decoded !== undefined ? { decoded } : {})
     })
+    const t1 = performance.now()
     const { root, ops } = await this.d.state.prepare(result.writes)
+    const t2 = performance.now()
     if (expectRoot !== undefined && !bytesEqual(root, expectRoot)) {
       throw new ValidationError('ERR_SYNC_STATE_ROOT', `sync: executing block ${h.height} gives stateRoot ${toHex(root)}, certificate says ${toHex(expectRoot)}`)
     }
     await this.d.store.commitBlock({ block, receipts: result.receipts, stateOps: ops, stateRoot: root })
     this.d.state.commitPrepared(root)
-    const c = { block, hash, stateRoot: root, receipts: result.receipts }
+    const t3 = performance.now()
+    const timings = { executeMs: t1 - t0, stateMs: t2 - t1, writeMs: t3 - t2 }
+    if (t3 - t0 >= SLOW_BLOCK_MS) {
+      this.d.logger.warn({ height: h.height, txs: block.txs.length, ...roundAll(timings) }, 'slow block')
+    }
+    const c = { block, hash, stateRoot: root, receipts: result.receipts, timings }
     this.d.onCommitted(c)
     return c
   }
+}
+
+function roundAll (t: BlockTimings): BlockTimings {
+  return { executeMs: Math.round(t.executeMs), stateMs: Math.round(t.stateMs), writeMs: Math.round(t.writeMs) }
 }

@@ -68,6 +68,10 @@ test('a validator SIGKILLed at 8 random points under load loses nothing acknowle
   const after = parseMetrics(await (await fetch(`${net.url(0)}/metrics`)).text())
   assert.ok(committed(after) >= committed(before) + acked.length, '/metrics committed-tx counter moved with the commits')
   assert.ok((after.get('bft_blocks_total') ?? 0) > (before.get('bft_blocks_total') ?? 0))
+  // Every block this process committed is timed in each pipeline stage.
+  for (const stage of ['execute', 'state', 'write']) {
+    assert.equal(after.get(`bft_block_stage_seconds_count{stage="${stage}"}`), after.get('bft_blocks_total'), `stage ${stage} timed once per block`)
+  }
 })
 
 /** Starts a validator expected to refuse to start; its exit code. */
