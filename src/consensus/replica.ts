@@ -563,6 +563,11 @@ export class Replica {
    */
   private tryPropose (force: boolean): void {
     if (!this.isPrimary()) { this.cancelTimer('batch'); this.batchDue = false; return }
+    // Behind its own stable checkpoint, this replica is syncing blocks it never executed; their
+    // requests may still be in its pool (a new primary that lagged), and proposing them would
+    // order them a second time, refused at execution but a wasted slot. onSynced clears the
+    // pool and the node hands back what is still pending; then proposing resumes.
+    if (this._lastExecuted < this.low) return
     const { maxBatchSize, maxBatchBytes, batchTimeoutMs } = this.config
     const maxInFlight = this.config.maxInFlightBatches ?? Number.POSITIVE_INFINITY
     if (force) this.batchDue = true

@@ -120,6 +120,8 @@ export class LedgerNode implements NodeService {
   private lastProgress = Date.now()
   private stopped = false
   private feedScheduled = false
+  /** The scheduled feed hands over every pending tx again, not only new ones (after a sync). */
+  private feedAllScheduled = false
   /** Next committed nonce per sender, kept current by onBlockCommitted: admission reads no LevelDB. */
   private readonly nonceCache = new Map<string, number>()
 
@@ -193,6 +195,9 @@ export class LedgerNode implements NodeService {
           stateRoot: c.stateRoot,
           signatures: cert.signatures.map(s => ({ replica: s.validator, signature: s.signature }))
         })
+        // The replica forgets its pending requests on a sync (it cannot tell which the synced
+        // blocks held); the mempool, which dropped the synced blocks' txs, gives back the rest.
+        this.scheduleFeed(true)
       },
       certifiedHeight: () => this.certifiedHeight,
       logger: this.logger.child({ component: 'sync' })
@@ -448,12 +453,15 @@ export class LedgerNode implements NodeService {
    * One reap per event-loop turn, however many transactions arrived in it: reaping scans the
    * mempool, so doing it per admitted tx made admission quadratic under load.
    */
-  private scheduleFeed (): void {
+  private scheduleFeed (all = false): void {
+    if (all) this.feedAllScheduled = true
     if (this.feedScheduled) return
     this.feedScheduled = true
     setImmediate(() => {
+      const everything = this.feedAllScheduled
       this.feedScheduled = false
-      if (!this.stopped) this.feedConsensus(false)
+      this.feedAllScheduled = false
+      if (!this.stopped) this.feedConsensus(everything)
     })
   }
 
@@ -500,6 +508,9 @@ export class LedgerNode implements NodeService {
     this.lastHeightChange = Date.now()
     this.meters.blocks.inc()
     this.meters.height.set(h)
+    this.meters.blockStage.observe({ stage: 'execute' }, c.timings.executeMs / 1000)
+    this.meters.blockStage.observe({ stage: 'state' }, c.timings.stateMs / 1000)
+    this.meters.blockStage.observe({ stage: 'write' }, c.timings.writeMs / 1000)
     const now = Date.now()
     const nonces = new Map<string, number>()
     const ids: string[] = []

@@ -77,13 +77,14 @@ async function runRange (start: number, count: number): Promise<void> {
   let next = start
   const end = start + count
   let lastPrint = t0
-  const totals = { height: 0, viewChanges: 0, crashes: 0, syncs: 0, events: 0, virtualMs: 0 }
+  const totals = { height: 0, viewChanges: 0, crashes: 0, syncs: 0, events: 0, virtualMs: 0, reinclusions: 0 }
   out(`[sim] seeds ${start}..${end - 1}, n=${o.validators}, app=${runOpts.app ?? 'hash-chain'}${o.bug !== undefined ? `, bug=${o.bug}` : ''}${o.ledgerBug !== undefined ? `, ledger-bug=${o.ledgerBug}` : ''}${o.realCrypto ? ', real crypto' : ''}, ${o.jobs} worker(s)`)
 
   const onResult = (r: SeedResult): void => {
     done++
     totals.height += r.stats.height; totals.viewChanges += r.stats.viewChanges; totals.crashes += r.stats.crashes
     totals.syncs += r.stats.syncs; totals.events += r.stats.events; totals.virtualMs += r.stats.virtualMs
+    totals.reinclusions += r.stats.duplicateInclusions
     if (!r.ok) {
       failures.push(r)
       out(o.verbose ? formatFailure(r) : `[sim] seed ${r.seed} FAILED ${formatViolation(r.violations[0]!)}\n      replay: ${r.replay}`)
@@ -119,7 +120,7 @@ async function runRange (start: number, count: number): Promise<void> {
   const secs = (performance.now() - t0) / 1000
   const avg = (x: number): string => (x / Math.max(1, done)).toFixed(1)
   out(`[sim] n=${o.validators}: ${done} seeds (${start}..${start + done - 1}), ${failures.length} failed, ${secs.toFixed(1)} s, ${(done / secs).toFixed(1)} seeds/s`)
-  out(`[sim] per seed: height ${avg(totals.height)}, view changes ${avg(totals.viewChanges)}, crashes ${avg(totals.crashes)}, syncs ${avg(totals.syncs)}, events ${avg(totals.events)}, virtual ${avg(totals.virtualMs)} ms`)
+  out(`[sim] per seed: height ${avg(totals.height)}, view changes ${avg(totals.viewChanges)}, crashes ${avg(totals.crashes)}, syncs ${avg(totals.syncs)}, re-inclusions ${avg(totals.reinclusions)}, events ${avg(totals.events)}, virtual ${avg(totals.virtualMs)} ms`)
   if (failures.length > 0) {
     out('[sim] failing seeds (replay each with the command shown):')
     for (const f of failures.slice(0, 20)) out(`  ${f.replay}`)

@@ -639,7 +639,8 @@ export class Cluster {
       this.validity.onExecute(node.id, b, undefined, this.clock.now)
       this.ledger?.onBlock(node.id, b, this.agreement.canonicalBlock(s) === b, this.clock.now)
     }
-    if (node.app.mempool !== undefined) node.feed ??= 'new'
+    // As the node: the replica forgets its pending requests on a sync, the mempool gives them back.
+    if (node.app.mempool !== undefined) node.feed = 'all'
     this.stats.syncs++
     this.opts.trace?.(`t=${this.clock.now} replica ${replica} synced ${from}..${best.cert.seq}`)
     this.step(node, { type: 'synced', seq: best.cert.seq, blockHash: best.cert.blockHash, stateRoot: best.cert.stateRoot, signatures: best.cert.signatures })
