@@ -1,10 +1,14 @@
-/** Sums every sample of a Prometheus metric (all label sets) in a text exposition. */
-export function promSum (text: string, name: string): number {
+/**
+ * Sums every sample of a Prometheus metric in a text exposition: all label sets, or only those
+ * with the label `label` (e.g. `stage="write"`).
+ */
+export function promSum (text: string, name: string, label?: string): number {
   let sum = 0
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue
     const next = line.charAt(name.length)
     if (next !== ' ' && next !== '{') continue
+    if (label !== undefined && !line.slice(name.length, line.lastIndexOf(' ')).includes(label)) continue
     const v = Number(line.slice(line.lastIndexOf(' ') + 1))
     if (Number.isFinite(v)) sum += v
   }
@@ -16,6 +20,10 @@ export interface NodeCounters {
   blocks: number
   viewChanges: number
   rejectedTxs: number
+  /** Seconds spent by all committed blocks in each pipeline stage (bft_block_stage_seconds_sum). */
+  executeS: number
+  stateS: number
+  writeS: number
 }
 
 export function countersOf (text: string): NodeCounters {
@@ -23,7 +31,10 @@ export function countersOf (text: string): NodeCounters {
     committedTxs: promSum(text, 'bft_committed_txs_total'),
     blocks: promSum(text, 'bft_blocks_total'),
     viewChanges: promSum(text, 'bft_view_changes_total'),
-    rejectedTxs: promSum(text, 'bft_rejected_txs_total')
+    rejectedTxs: promSum(text, 'bft_rejected_txs_total'),
+    executeS: promSum(text, 'bft_block_stage_seconds_sum', 'stage="execute"'),
+    stateS: promSum(text, 'bft_block_stage_seconds_sum', 'stage="state"'),
+    writeS: promSum(text, 'bft_block_stage_seconds_sum', 'stage="write"')
   }
 }
 

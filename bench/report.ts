@@ -40,6 +40,7 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
     `timeline (ms)    ${timelineSummary(r.timeline, r.durationS)}`,
     `blocks           ${round(r.blocksPerS, 2)} /s, avg batch ${round(r.avgBatch)} txs`,
     `view changes     ${r.viewChanges}`,
+    `block stages     execute ${round(r.blockStagesMs.execute)} ms, state tree ${round(r.blockStagesMs.state)} ms, write ${round(r.blockStagesMs.write)} ms (mean per block, all validators)`,
     `rejected         client: ${rej}; node admission counter: ${r.nodeRejectedTxs}`,
     `lost/duplicate   ${r.lost} / ${r.duplicates}${r.retried > 0 ? `   (${r.retried} inclusions refused for a nonce gap, committed later)` : ''}${r.reincluded > 0 ? `   (${r.reincluded} re-inclusions of applied txs, refused without effect)` : ''}${r.clientStalls > 0 ? `   (client stalls: ${r.clientStalls})` : ''}`,
     ...r.validators.map((x, i) => `validator ${i}      cpu ${round(x.cpuPct)}%  rss max ${round(x.rssMaxMB)} MB, end ${round(x.rssEndMB)} MB  (pid ${x.pid})`),

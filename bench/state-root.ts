@@ -1,5 +1,7 @@
 // State-root cost per block versus state size. Not a test: run with
-//   npx tsc -p . ; node dist/bench/state-root.js [sizes=10000,100000,1000000] [touched=1000] [blocks=10]
+//   npx tsc -p . ; node dist/bench/state-root.js [sizes=10000,100000,1000000] [touched=1000] [blocks=10] [warm|cold]
+// `cold` measures with a StateStore opened afresh after the build (empty node and value caches),
+// as a validator sees it after a restart and the benchmark's validators see it at start.
 // For each size it builds a LevelDB state of that many keys (in batches, like many blocks),
 // then measures blocks that each touch `touched` keys (90% updates of existing keys, 10% new
 // keys): prepare() time (the new root + batch ops), the batch write, and nodes created.
@@ -13,6 +15,7 @@ import { StateStore } from '../src/state/store.js'
 const sizes = (process.argv[2] ?? '10000,100000,1000000').split(',').map(Number)
 const touched = Number(process.argv[3] ?? 1000)
 const blocks = Number(process.argv[4] ?? 10)
+const cold = process.argv[5] === 'cold'
 const BUILD_BATCH = 50_000
 
 // Deterministic keys and values (xorshift32), so runs are comparable.
@@ -53,6 +56,7 @@ async function run (size: number): Promise<Row> {
       store.commitPrepared(root)
     }
     const buildS = (performance.now() - t0) / 1000
+    const measured = cold ? await StateStore.open(db) : store
     let prepareMs = 0; let prepareCpuMs = 0; let writeMs = 0; let nodes = 0
     let next = size
     for (let b = 0; b < blocks; b++) {
@@ -63,12 +67,12 @@ async function run (size: number): Promise<Row> {
       }
       const c1 = process.cpuUsage()
       const t1 = performance.now()
-      const { root, ops } = await store.prepare([...chosen.values()])
+      const { root, ops } = await measured.prepare([...chosen.values()])
       const t2 = performance.now()
       const c2 = process.cpuUsage(c1)
       prepareCpuMs += (c2.user + c2.system) / 1000
       await db.batch(ops)
-      store.commitPrepared(root)
+      measured.commitPrepared(root)
       const t3 = performance.now()
       prepareMs += t2 - t1; writeMs += t3 - t2
       nodes += ops.length - touched - 1
@@ -86,7 +90,7 @@ for (const size of sizes) {
   rows.push(row)
   console.log(`size ${size}: built in ${row.buildS.toFixed(1)} s`)
 }
-console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, node ${process.version})`)
+console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, ${cold ? 'cold caches' : 'caches warm from the build'}, node ${process.version})`)
 // Wall time includes waiting for other processes on a shared machine; CPU time (user+system of
 // this process, LevelDB threads included) is the steadier cost measure.
 console.log('keys       | prepare ms/block | prepare CPU ms | µs/touched key (wall) | µs/touched key (CPU) | batch write ms | tree nodes written/block | build s')

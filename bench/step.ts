@@ -30,6 +30,11 @@ export interface StepResult extends LoadResult {
   nodeRejectedTxs: number
   /** Committed-tx counter deltas per node (equal on all nodes when none lost a block). */
   nodeCommittedTxs: number[]
+  /**
+   * Mean ms a block spent in each pipeline stage over the step (all validators' blocks,
+   * bft_block_stage_seconds): where a block's time went when blocks are slow.
+   */
+  blockStagesMs: { execute: number, state: number, write: number }
   heads: HeadCheck
   /** The untimed load at the step's rate before the clock started (first step only), if any. */
   warmLoad?: { durationS: number, sent: number, committed: number, lost: number, duplicates: number, p99Ms: number }
@@ -131,6 +136,11 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
     viewChanges: Math.max(...delta('viewChanges')),
     nodeRejectedTxs: delta('rejectedTxs').reduce((a, b) => a + b, 0),
     nodeCommittedTxs: delta('committedTxs'),
+    blockStagesMs: {
+      execute: perBlockMs(delta('executeS'), delta('blocks')),
+      state: perBlockMs(delta('stateS'), delta('blocks')),
+      write: perBlockMs(delta('writeS'), delta('blocks'))
+    },
     heads,
     ...(warmLoad === undefined ? {} : { warmLoad }),
     loadAvg: [load0, load1],
@@ -141,6 +151,12 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
   if (cpuSum > 0) result.txPerValidatorCpuSecond = load.committedInWindow / cpuSum
   if (watch.error !== undefined) result.watchError = watch.error
   return result
+}
+
+function perBlockMs (seconds: number[], blocks: number[]): number {
+  const s = seconds.filter(Number.isFinite).reduce((a, b) => a + b, 0)
+  const n = blocks.filter(Number.isFinite).reduce((a, b) => a + b, 0)
+  return n > 0 ? 1000 * s / n : NaN
 }
 
 /** Runs an untimed load of `txs` while following node 0's blocks; the caller owns the unsent ones. */

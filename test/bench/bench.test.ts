@@ -44,10 +44,14 @@ test('Prometheus sums cover every label set and only the named metric', () => {
     'bft_committed_txs_total{status="ok"} 10',
     'bft_committed_txs_total{status="failed"} 2',
     'bft_committed_txs_total_extra 99',
-    'bft_view_changes_total 3'
+    'bft_view_changes_total 3',
+    'bft_block_stage_seconds_sum{stage="execute"} 0.5',
+    'bft_block_stage_seconds_sum{stage="state"} 1.25',
+    'bft_block_stage_seconds_count{stage="state"} 7'
   ].join('\n')
   assert.equal(promSum(text, 'bft_committed_txs_total'), 12)
-  assert.deepEqual(countersOf(text), { committedTxs: 12, blocks: 0, viewChanges: 3, rejectedTxs: 0 })
+  assert.equal(promSum(text, 'bft_committed_txs_total', 'status="failed"'), 2)
+  assert.deepEqual(countersOf(text), { committedTxs: 12, blocks: 0, viewChanges: 3, rejectedTxs: 0, executeS: 0.5, stateS: 1.25, writeS: 0 })
 })
 
 test('the plot is one SVG with a point per run and series', () => {
@@ -111,7 +115,7 @@ test('smoke: one validator process, warm-up load then a short open-loop run, not
     const code = await main(['--validators', '1', '--senders', '8', '--rate', '40', '--duration', '2', '--drain', '20',
       '--no-progress', '--warmup-load', '1', '--verify-ms', '100', '--base-port', '47700', '--seed', '7', '--out', out, '--quiet'])
     const report = JSON.parse(readFileSync(join(out, 'single-latest.json'), 'utf8')) as {
-      runs: Array<{ committedTotal: number, lost: number, duplicates: number, heads: { agreed: boolean }, validators: Array<{ cpuPct: number }>, warmLoad?: { sent: number, committed: number, lost: number } }>
+      runs: Array<{ committedTotal: number, lost: number, duplicates: number, heads: { agreed: boolean }, validators: Array<{ cpuPct: number }>, warmLoad?: { sent: number, committed: number, lost: number }, blockStagesMs: { execute: number, state: number, write: number } }>
       verify: { perCore: number }
     }
     assert.equal(code, 0)
@@ -124,6 +128,8 @@ test('smoke: one validator process, warm-up load then a short open-loop run, not
     assert.equal(r.duplicates, 0)
     assert.ok(r.heads.agreed)
     assert.equal(r.validators.length, 1)
+    // The blocks of the window were timed in every stage (a durable write takes some time).
+    assert.ok(r.blockStagesMs.write > 0 && r.blockStagesMs.state > 0 && r.blockStagesMs.execute > 0, JSON.stringify(r.blockStagesMs))
     assert.ok(report.verify.perCore > 0)
   } finally {
     rmSync(out, { recursive: true, force: true })
