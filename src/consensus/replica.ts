@@ -817,7 +817,7 @@ export class Replica {
     this.executing = null
     this.vcAttempts = 0
     // Prepared certificates above the new position stay: a VIEW-CHANGE may still need them.
-    this.pool.clearPending()
+    this.pool.clearPending(this.liveRequestIds())
     if (this.nextSeq <= seq) this.nextSeq = seq + 1
     let proof: StableProof | undefined
     if (Array.isArray(signatures)) {
@@ -1048,6 +1048,17 @@ export class Replica {
     this.install(p.view, plan, batches, wire)
   }
 
+  /** Ids of the requests in batches not executed yet: decided ones, or the current view's. */
+  private liveRequestIds (): Set<string> {
+    const live = new Set<string>()
+    for (const [seq, e] of this.log) {
+      if (seq <= this._lastExecuted) continue
+      const b = e.decided ?? e.slots.get(this._view)?.batch
+      if (b !== undefined) for (const r of b.requests) live.add(toHex(r.id))
+    }
+    return live
+  }
+
   /** Enters `view` with the NEW-VIEW's re-issued batches (primary and backups alike). */
   private install (view: number, plan: NewViewPlan, batches: Batch[], newViewWire: Uint8Array): void {
     this._view = view
@@ -1075,13 +1086,7 @@ export class Replica {
     }
     this.nextSeq = Math.max(plan.maxS, this.low, this._lastExecuted) + 1
     this.lastProposedTimestamp = maxTimestamp
-    const live = new Set<string>()
-    for (const [seq, e] of this.log) {
-      if (seq <= this._lastExecuted) continue
-      const b = e.decided ?? e.slots.get(view)?.batch
-      if (b !== undefined) for (const r of b.requests) live.add(toHex(r.id))
-    }
-    this.pool.resetUnproposed(live)
+    this.pool.resetUnproposed(this.liveRequestIds())
     this.fx.push({ type: 'viewChanged', view, primary: primaryOf(view, this.n) })
     this.replayDeferred = this.deferred.length > 0
     for (const b of batches) this.checkProgress(b.seq, view)

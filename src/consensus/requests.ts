@@ -13,6 +13,13 @@ export class RequestPool {
   private readonly pending = new Map<string, ClientRequest>()
   /** Subset of pending that is in no live batch: what the primary may still propose. */
   private readonly unproposed = new Map<string, ClientRequest>()
+  /**
+   * Ids in a live batch (proposed or re-issued, not executed yet). A request that arrives (again)
+   * while its batch is live is pending but must not be proposed a second time: the node hands
+   * its whole mempool over after a view change or a sync, and the pool may have just been
+   * cleared (sync), so `pending` alone cannot tell.
+   */
+  private live = new Set<string>()
   private unproposedBytesTotal = 0
   /** Ids executed recently, by seq, so a resubmitted request is never proposed twice. */
   private readonly recent = new Map<string, number>()
@@ -29,8 +36,10 @@ export class RequestPool {
     const id = toHex(r.id)
     if (this.pending.has(id) || this.recent.has(id) || this.pending.size >= MAX_PENDING) return false
     this.pending.set(id, r)
-    this.unproposed.set(id, r)
-    this.unproposedBytesTotal += requestSize(r)
+    if (!this.live.has(id)) {
+      this.unproposed.set(id, r)
+      this.unproposedBytesTotal += requestSize(r)
+    }
     return true
   }
 
@@ -47,6 +56,7 @@ export class RequestPool {
       if (out.length >= maxCount || (out.length > 0 && bytes + size > maxBytes)) break
       out.push(r)
       bytes += size
+      this.live.add(id)
       this.unproposed.delete(id)
       this.unproposedBytesTotal -= size
     }
@@ -55,6 +65,7 @@ export class RequestPool {
 
   /** After a view change: everything pending that is not in a live batch may be proposed again. */
   resetUnproposed (live: Set<string>): void {
+    this.live = live
     this.unproposed.clear()
     this.unproposedBytesTotal = 0
     for (const [id, r] of this.pending) {
@@ -68,6 +79,7 @@ export class RequestPool {
     const hexIds = ids.map(toHex)
     for (const id of hexIds) {
       this.pending.delete(id)
+      this.live.delete(id)
       const r = this.unproposed.get(id)
       if (r !== undefined) {
         this.unproposed.delete(id)
@@ -92,8 +104,12 @@ export class RequestPool {
     for (const id of ids) this.recent.delete(toHex(id))
   }
 
-  /** After a block sync the replica cannot tell which pending requests the synced blocks held. */
-  clearPending (): void {
+  /**
+   * After a block sync the replica cannot tell which pending requests the synced blocks held.
+   * `live`: the ids of the batches still live after the sync (above the synced height).
+   */
+  clearPending (live: Set<string>): void {
+    this.live = live
     this.pending.clear()
     this.unproposed.clear()
     this.unproposedBytesTotal = 0
