@@ -47,6 +47,8 @@ const NO_SEQ = Number.MAX_SAFE_INTEGER
 const MiB = 1024 * 1024
 /** Genesis accounts written per LevelDB batch at first start. */
 const GENESIS_CHUNK = 50_000
+/** Longest a start spends loading the state tree into memory (StateStore.warm). */
+const STATE_WARM_BUDGET_MS = 30_000
 /** In the store's 'meta' sublevel: set once the whole genesis allocation is written. */
 const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
 /**
@@ -309,6 +311,9 @@ export class LedgerNode implements NodeService {
       }
       const verified = await verifyStoredChain(store, genesis)
       logger.info({ height: store.head()?.height ?? 0, verified }, 'stored chain verified')
+      const warmStart = performance.now()
+      const warmed = await state.warm(STATE_WARM_BUDGET_MS)
+      logger.info({ nodes: warmed, ms: Math.round(performance.now() - warmStart) }, 'state tree cache warmed')
       const wal = await store.openWal()
       const walRecords = (await wal.load()).map(e => e.seq === NO_SEQ ? { kind: e.kind, bytes: e.bytes } : { kind: e.kind, bytes: e.bytes, seq: e.seq })
       return new LedgerNode({ logger, genesis, config, key, db, store, state, wal, walRecords })

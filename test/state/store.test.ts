@@ -138,3 +138,32 @@ test('StateStore: a damaged tree node is reported as corruption, not a wrong ans
     await assert.rejects(store.prepare([{ key: utf8('k1'), value: utf8('x') }]), { code: 'ERR_CORRUPT' })
   })
 })
+
+test('StateStore.warm loads the committed tree top level first, at most half the node cache', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    const writes = Array.from({ length: 3000 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
+    const root = await commit(db, await StateStore.open(db), writes)
+
+    // Reopened, the cache holds only the root (open checks it is there); an unbounded warm
+    // loads every node of the tree.
+    db = await open()
+    const all = await StateStore.open(db)
+    assert.equal(all.cachedNodes, 1)
+    const n = await all.warm(60_000)
+    assert.ok(n > writes.length, `every leaf and internal node: got ${n} for ${writes.length} keys`)
+    assert.equal(all.cachedNodes, n)
+
+    // With a small cache it stops at half of it.
+    db = await open()
+    const small = await StateStore.open(db, { nodeCacheSize: 40 })
+    assert.equal(await small.warm(60_000), 20)
+    assert.ok(small.cachedNodes <= 20)
+    // The warmed store gives the same answers (nodes were checked against their hashes).
+    assert.deepEqual(await small.getAt(root, utf8('k7')), utf8('v7'))
+
+    // No time budget, nothing loaded.
+    db = await open()
+    assert.equal(await (await StateStore.open(db)).warm(0), 0)
+  })
+})
