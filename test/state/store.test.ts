@@ -139,14 +139,14 @@ test('StateStore: a damaged tree node is reported as corruption, not a wrong ans
   })
 })
 
-test('StateStore.warm loads the committed tree top level first, at most half the node cache', async () => {
+test('StateStore.warm loads the top levels of the committed tree, at most half the node cache', async () => {
   await withDb(async (open) => {
     let db = await open()
     const writes = Array.from({ length: 3000 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
     const root = await commit(db, await StateStore.open(db), writes)
 
-    // Reopened, the cache holds only the root (open checks it is there); an unbounded warm
-    // loads every node of the tree.
+    // Reopened, the cache holds only the root (open checks it is there); 5 levels are the whole
+    // tree of 3,000 keys.
     db = await open()
     const all = await StateStore.open(db)
     assert.equal(all.cachedNodes, 1)
@@ -161,6 +161,12 @@ test('StateStore.warm loads the committed tree top level first, at most half the
     assert.ok(small.cachedNodes <= 20)
     // The warmed store gives the same answers (nodes were checked against their hashes).
     assert.deepEqual(await small.getAt(root, utf8('k7')), utf8('v7'))
+
+    // A level limit: the root alone, then the root and its 16 children (3,000 keys fill all 16).
+    db = await open()
+    assert.equal(await (await StateStore.open(db)).warm(60_000, 1), 1)
+    db = await open()
+    assert.equal(await (await StateStore.open(db)).warm(60_000, 2), 17)
 
     // No time budget, nothing loaded.
     db = await open()
