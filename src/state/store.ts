@@ -2,7 +2,7 @@ import { toHex, utf8 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { Lru } from './lru.js'
-import { decodeNode, EMPTY, encodeNode, lookup, nodeKey as cacheKey, proveKey, sha256, updateTree, type TreeNode } from './merkle.js'
+import { decodeNode, EMPTY, encodeNode, isEmpty, lookup, nodeKey as cacheKey, proveKey, sha256, updateTree, type TreeNode } from './merkle.js'
 
 export interface StateStoreOptions {
   /**
@@ -178,7 +178,7 @@ export class StateStore {
       for (let i = 0; i < frontier.length && loaded < limit && performance.now() < deadline; i += WARM_CHUNK) {
         const chunk = frontier.slice(i, Math.min(i + WARM_CHUNK, i + limit - loaded))
         for (const node of await this.loadMany(chunk)) {
-          if (node.kind === 'internal') for (const c of node.children) if (!isZero(c)) next.push(c)
+          if (node.kind === 'internal') for (const c of node.children) if (!isEmpty(c)) next.push(c)
         }
         loaded += chunk.length
       }
