@@ -56,7 +56,7 @@ export class StateStore {
     if (stored !== undefined && stored.length !== 32) throw new CorruptionError(`state root pointer has ${stored.length} bytes, expected 32`)
     const store = new StateStore(flat, nodes, stored === undefined ? EMPTY : new Uint8Array(stored), opts)
     // Fail at open, not at the first block, if the root's node is missing.
-    if (stored !== undefined && !isZero(stored)) await store.load(stored)
+    if (stored !== undefined && !isEmpty(stored)) await store.load(stored)
     return store
   }
 
@@ -172,7 +172,7 @@ export class StateStore {
     const deadline = performance.now() + budgetMs
     const limit = Math.floor(this.cache.capacity / 2)
     let loaded = 0
-    let frontier = isZero(this.currentRoot) ? [] : [this.currentRoot]
+    let frontier = isEmpty(this.currentRoot) ? [] : [this.currentRoot]
     for (let level = 0; level < levels && frontier.length > 0 && loaded < limit && performance.now() < deadline; level++) {
       const next: Uint8Array[] = []
       for (let i = 0; i < frontier.length && loaded < limit && performance.now() < deadline; i += WARM_CHUNK) {
@@ -209,7 +209,3 @@ export class StateStore {
   }
 }
 
-
-function isZero (b: Uint8Array): boolean {
-  return b.every(x => x === 0)
-}
