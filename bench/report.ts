@@ -43,7 +43,7 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
     `block stages     execute ${round(r.blockStagesMs.execute)} ms, state tree ${round(r.blockStagesMs.state)} ms, write ${round(r.blockStagesMs.write)} ms (mean per block, all validators)`,
     `rejected         client: ${rej}; node admission counter: ${r.nodeRejectedTxs}`,
     `lost/duplicate   ${r.lost} / ${r.duplicates}${r.retried > 0 ? `   (${r.retried} inclusions refused for a nonce gap, committed later)` : ''}${r.reincluded > 0 ? `   (${r.reincluded} re-inclusions of applied txs, refused without effect)` : ''}${r.clientStalls > 0 ? `   (client stalls: ${r.clientStalls})` : ''}`,
-    ...r.validators.map((x, i) => `validator ${i}      cpu ${round(x.cpuPct)}%  rss max ${round(x.rssMaxMB)} MB, end ${round(x.rssEndMB)} MB  (pid ${x.pid})`),
+    ...r.validators.map((x, i) => `validator ${i}      cpu ${round(x.cpuPct)}% (main thread ${round(x.mainCpuPct)}%, other threads ${round(x.cpuPct - x.mainCpuPct)}%)  rss max ${round(x.rssMaxMB)} MB, end ${round(x.rssEndMB)} MB  (pid ${x.pid})`),
     `efficiency       ${round(r.txPerValidatorCpuSecond)} committed tx per CPU-second of all ${v.validators} validators together (x ${v.cores} cores = ${Math.round(r.txPerValidatorCpuSecond * v.cores)} tx/s if the validators had every core to themselves; meaningful only at saturation)`,
     `load generator   cpu ${round(r.benchCpuPct)}%; machine load average ${round(r.loadAvg[0], 2)} -> ${round(r.loadAvg[1], 2)} (cores are shared with everything else running)`,
     `heads            ${r.heads.agreed ? 'AGREE' : 'DISAGREE'} height ${r.heads.heights.join(',')} head ${[...new Set(r.heads.headHashes.map(h => h.slice(0, 16)))].join(',')}`,

@@ -11,6 +11,8 @@ export interface ValidatorUsage {
   pid: number
   /** CPU time over the timed window / window length, in % of one core. */
   cpuPct: number
+  /** The same for the main thread alone; cpuPct - mainCpuPct ran on LevelDB, libuv and GC threads. */
+  mainCpuPct: number
   rssMaxMB: number
   rssEndMB: number
 }
@@ -129,7 +131,8 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
     validators: cluster.pids.map((pid, i) => ({
       url: cluster.urls[i]!,
       pid,
-      cpuPct: cpu0[i] == null || cpu1![i] == null ? NaN : 100 * (cpu1![i]!.cpuSeconds - cpu0[i]!.cpuSeconds) / windowS,
+      cpuPct: pctOfWindow(cpu0[i], cpu1![i], windowS, s => s.cpuSeconds),
+      mainCpuPct: pctOfWindow(cpu0[i], cpu1![i], windowS, s => s.mainCpuSeconds),
       rssMaxMB: rssMax[i]! / 2 ** 20,
       rssEndMB: (end[i]?.rssBytes ?? 0) / 2 ** 20
     })),
@@ -151,6 +154,10 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
   if (cpuSum > 0) result.txPerValidatorCpuSecond = load.committedInWindow / cpuSum
   if (watch.error !== undefined) result.watchError = watch.error
   return result
+}
+
+function pctOfWindow (a: ProcSample | null | undefined, b: ProcSample | null | undefined, windowS: number, pick: (s: ProcSample) => number): number {
+  return a == null || b == null ? NaN : 100 * (pick(b) - pick(a)) / windowS
 }
 
 function perBlockMs (seconds: number[], blocks: number[]): number {

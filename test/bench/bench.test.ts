@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import { percentile, summarize, prng } from '../../bench/stats.js'
 import { parseStatCpuTicks, parseStatusRss, sampleProc } from '../../bench/proc-stats.js'
 import { promSum, countersOf } from '../../bench/prom.js'
@@ -36,6 +37,21 @@ test('/proc parsing survives odd command names', () => {
   const me = sampleProc(process.pid)
   assert.ok(me !== null && me.rssBytes > 0 && me.cpuSeconds >= 0)
   assert.equal(sampleProc(2 ** 30), null)
+})
+
+test('a process sample splits the main thread from the other threads', async () => {
+  const before = sampleProc(process.pid)!
+  // A fixed amount of work (not a wall-clock spin), so a loaded machine cannot shrink it.
+  const worker = new Worker('let x = 0; for (let i = 0; i < 3e8; i++) x = (x + i) % 1000003; require("node:worker_threads").parentPort.postMessage(x)', { eval: true })
+  await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject) })
+  await worker.terminate()
+  const after = sampleProc(process.pid)!
+  const main = after.mainCpuSeconds - before.mainCpuSeconds
+  const other = (after.cpuSeconds - before.cpuSeconds) - main
+  assert.ok(after.mainCpuSeconds <= after.cpuSeconds)
+  // The worker's loop ran on another thread: its CPU shows there, not on the waiting main thread.
+  assert.ok(other >= 0.1, `other threads ${other} s, main ${main} s`)
+  assert.ok(main < other, `other threads ${other} s, main ${main} s`)
 })
 
 test('Prometheus sums cover every label set and only the named metric', () => {
@@ -115,7 +131,7 @@ test('smoke: one validator process, warm-up load then a short open-loop run, not
     const code = await main(['--validators', '1', '--senders', '8', '--rate', '40', '--duration', '2', '--drain', '20',
       '--no-progress', '--warmup-load', '1', '--verify-ms', '100', '--base-port', '47700', '--seed', '7', '--out', out, '--quiet'])
     const report = JSON.parse(readFileSync(join(out, 'single-latest.json'), 'utf8')) as {
-      runs: Array<{ committedTotal: number, lost: number, duplicates: number, heads: { agreed: boolean }, validators: Array<{ cpuPct: number }>, warmLoad?: { sent: number, committed: number, lost: number }, blockStagesMs: { execute: number, state: number, write: number } }>
+      runs: Array<{ committedTotal: number, lost: number, duplicates: number, heads: { agreed: boolean }, validators: Array<{ cpuPct: number, mainCpuPct: number }>, warmLoad?: { sent: number, committed: number, lost: number }, blockStagesMs: { execute: number, state: number, write: number } }>
       verify: { perCore: number }
     }
     assert.equal(code, 0)
@@ -128,6 +144,7 @@ test('smoke: one validator process, warm-up load then a short open-loop run, not
     assert.equal(r.duplicates, 0)
     assert.ok(r.heads.agreed)
     assert.equal(r.validators.length, 1)
+    assert.ok(r.validators[0]!.mainCpuPct > 0 && r.validators[0]!.mainCpuPct <= r.validators[0]!.cpuPct, JSON.stringify(r.validators[0]))
     // The blocks of the window were timed in every stage (a durable write takes some time).
     assert.ok(r.blockStagesMs.write > 0 && r.blockStagesMs.state > 0 && r.blockStagesMs.execute > 0, JSON.stringify(r.blockStagesMs))
     assert.ok(report.verify.perCore > 0)
