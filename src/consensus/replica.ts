@@ -14,7 +14,7 @@ import { slotOf, type SeqEntry, type Slot } from './slots.js'
 import { restoreState } from './restore.js'
 import {
   checkpointSignBytes, faultTolerance,
-  type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig, type ReplicaEffect, type ReplicaEvent, type ReplicaId
+  type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig, type ReplicaEffect, type ReplicaEvent, type ReplicaId, type ViewChangeReason
 } from './types.js'
 import {
   checkpointRecord, commitRecord, newViewRecord, prePrepareRecord, prepareRecord, stableRecord, viewChangeRecord
@@ -852,6 +852,12 @@ export class Replica {
     if (this.timers.vc === null || progressed) this.armTimer('vc', this.backoff())
   }
 
+  private highestDecided (): number {
+    let high = this._lastExecuted
+    for (const [seq, e] of this.log) if (seq > high && e.decided !== undefined) high = seq
+    return high
+  }
+
   private hasUndecidedBatch (): boolean {
     for (const [seq, e] of this.log) {
       if (seq > this._lastExecuted && e.decided === undefined && e.slots.get(this._view)?.batch !== undefined) return true
@@ -870,7 +876,7 @@ export class Replica {
         this.armTimer('vc', this.backoff())
         return
       }
-      this.startViewChange(this._view + 1)
+      this.startViewChange(this._view + 1, 'timeout')
       return
     }
     // PBFT moves on to the next view only once 2f+1 replicas asked for this one (so a replica
@@ -879,14 +885,17 @@ export class Replica {
     // A replica whose latest VIEW-CHANGE is for a higher view has given up on the target too.
     let forTarget = 0
     for (const vc of this.viewChanges.values()) if (vc.newView >= this.target) forTarget++
-    if (forTarget >= this.q.quorum) { this.startViewChange(this.target + 1); return }
+    if (forTarget >= this.q.quorum) { this.startViewChange(this.target + 1, 'escalated'); return }
     if (this.ownViewChangeWire !== undefined) this.fx.push({ type: 'send', to: 'all', bytes: this.ownViewChangeWire })
     this.armTimer('vc', this.backoff())
   }
 
-  private startViewChange (newView: number): void {
+  private startViewChange (newView: number, reason: ViewChangeReason): void {
     const current = this._inViewChange ? this.target : this._view
     if (newView <= current) return
+    this.fx.push({
+      type: 'viewChangeStarted', newView, reason, lastExecuted: this._lastExecuted, decided: this.highestDecided(), low: this.low, nextSeq: this.nextSeq, pending: this.pool.pendingCount
+    })
     this._inViewChange = true
     this.target = newView
     this.vcAttempts++
@@ -967,7 +976,7 @@ export class Replica {
       const v = Math.max(this.viewChanges.get(r)?.newView ?? 0, this.seenView.get(r) ?? 0)
       if (v > current) higher.push(v)
     }
-    if (higher.length >= this.q.f + 1) this.startViewChange(Math.min(...higher))
+    if (higher.length >= this.q.f + 1) this.startViewChange(Math.min(...higher), 'joined')
   }
 
   private tryNewView (): void {

@@ -105,6 +105,8 @@ export interface CheckpointSignature {
   signature: Uint8Array
 }
 
+export type ViewChangeReason = 'timeout' | 'escalated' | 'joined'
+
 export type ReplicaEffect =
   | { type: 'persist', record: PersistRecord }
   /** 'all' means every other validator: the replica records its own votes itself and ignores copies of them. */
@@ -120,6 +122,16 @@ export type ReplicaEffect =
   /** 2f+1 matching signed checkpoints for (seq, blockHash, stateRoot): the block's commit certificate. */
   | { type: 'certified', seq: number, blockHash: Uint8Array, stateRoot: Uint8Array, signatures: CheckpointSignature[] }
   | { type: 'viewChanged', view: number, primary: ReplicaId }
+  /**
+   * This replica sent a VIEW-CHANGE to `newView` (operators' failure-detection signal):
+   * 'timeout' its timer expired in the view, 'escalated' 2f+1 gave up on the previous target
+   * and it moved on, 'joined' f+1 others asked for (or work in) a higher view.
+   * `lastExecuted` and `decided` (highest seq committed here, executed or not) tell a slow
+   * primary from a replica whose own execution fell behind; `low` (stable checkpoint),
+   * `nextSeq` (next seq it would propose as primary) and `pending` (requests it knows of and
+   * has not executed) say what the replica saw of the view it leaves. For logs and metrics.
+   */
+  | { type: 'viewChangeStarted', newView: number, reason: ViewChangeReason, lastExecuted: number, decided: number, low: number, nextSeq: number, pending: number }
   /** The replica knows of certified blocks beyond what it has; the driver should block-sync up to seq. */
   | { type: 'needSync', seq: number }
   /** A peer sent something invalid (bad signature, wrong view, conflicting vote...). For scoring and logs. */

@@ -23,6 +23,7 @@ export interface DriverDeps {
   onCertified: (e: CertifiedEffect) => Promise<void>
   onNeedSync: (seq: number) => void
   onViewChanged: (view: number, primary: number) => void
+  onViewChangeStarted: (e: Extract<ReplicaEffect, { type: 'viewChangeStarted' }>) => void
   onRejected: (from: number, reason: string) => void
   logger: Logger
 }
@@ -154,6 +155,9 @@ export class ConsensusDriver {
           break
         case 'viewChanged':
           this.deps.onViewChanged(e.view, e.primary)
+          break
+        case 'viewChangeStarted':
+          this.deps.onViewChangeStarted(e)
           break
         case 'rejected':
           this.deps.onRejected(e.from, e.reason)

@@ -23,6 +23,7 @@ export class NodeMetrics {
     'Time a committed block spent in each stage of the pipeline: execute (its txs), state (the state tree update), write (the durable batch)')
 
   readonly viewChanges = new Counter({ name: 'bft_view_changes_total', help: 'View changes completed', registers: [this.registry] })
+  readonly viewChangeVotes = new Counter({ name: 'bft_view_change_votes_total', help: 'VIEW-CHANGEs this node sent, by reason: timeout (its timer expired), escalated (2f+1 gave up on the previous target), joined (f+1 others asked for a higher view)', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly refeeds = new Counter({ name: 'bft_request_refeeds_total', help: 'Times pending transactions sat a view-change timeout without a block applying one and were handed to consensus again', registers: [this.registry] })
   readonly view = new Gauge({ name: 'bft_view', help: 'Current PBFT view', registers: [this.registry] })
   readonly mempoolSize = new Gauge({ name: 'bft_mempool_size', help: 'Transactions waiting in the mempool', registers: [this.registry] })

@@ -274,6 +274,11 @@ export class LedgerNode implements NodeService {
         this.logger.warn({ view, primary }, 'view change: new primary')
         this.feedConsensus(true)
       },
+      onViewChangeStarted: (e) => {
+        this.meters.viewChangeVotes.inc({ reason: e.reason })
+        // decided > lastExecuted: the view was committing and our own execution lagged.
+        this.logger.warn({ newView: e.newView, reason: e.reason, lastExecuted: e.lastExecuted, decided: e.decided, low: e.low, nextSeq: e.nextSeq, pending: e.pending }, 'view change: voted to leave the view')
+      },
       onRejected: (from, reason) => {
         this.meters.rejectedMessages.inc({ reason: reason.split(':')[0]!.slice(0, 40) })
         this.logger.debug({ from, reason }, 'consensus message rejected')

@@ -513,6 +513,9 @@ export class Cluster {
         this.opts.trace?.(`t=${now} replica ${node.id} view ${e.view}`)
         if (node.byz === null && node.app.mempool !== undefined) node.feed = 'all'
         return
+      case 'viewChangeStarted':
+        this.opts.trace?.(`t=${now} replica ${node.id} view-change to ${e.newView} (${e.reason}; executed ${e.lastExecuted}, decided ${e.decided})`)
+        return
       case 'needSync':
         if (node.byz === null) this.requestSync(node)
         return

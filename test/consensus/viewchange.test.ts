@@ -32,6 +32,9 @@ test('view change: a silent primary is replaced and the requests commit in view 
     assert.equal(st.primary, 1)
     assert.equal(st.inViewChange, false)
     assert.ok(c.allEffects(i).some(e => e.type === 'viewChanged' && e.view === 1))
+    // Each backup's own vote says why: its timer expired with nothing decided in view 0.
+    const votes = c.allEffects(i).filter(e => e.type === 'viewChangeStarted')
+    assert.deepEqual(votes.map(e => e.type === 'viewChangeStarted' && [e.newView, e.reason, e.lastExecuted, e.decided, e.low, e.pending]), [[1, 'timeout', 0, 0, 0, 10]])
   }
   assertPrefixAgreement(c, [1, 2, 3])
 })

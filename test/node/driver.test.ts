@@ -48,6 +48,7 @@ function deps (log: Log, replica: ReplicaLike, over: Partial<DriverDeps> = {}): 
     execute: async (e) => { log.push(`execute ${e.seq}`); return { blockHash: new Uint8Array(32), stateRoot: new Uint8Array(32) } },
     onCertified: async () => {},
     onNeedSync: () => {},
+    onViewChangeStarted: () => {},
     onViewChanged: () => {},
     onRejected: () => {},
     logger: silentLogger,
