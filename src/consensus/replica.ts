@@ -876,6 +876,17 @@ export class Replica {
         this.armTimer('vc', this.backoff())
         return
       }
+      if (this.log.get(this._lastExecuted + 1)?.decided !== undefined) {
+        // The next batch is committed and waits for our own execution: the view is working and
+        // it is we who are slow (at 1M accounts saturated validators took seconds per block and
+        // voted the primary out for it; a new primary would not execute faster). Every executed
+        // block re-arms the timer, so a primary that stops proposing is still suspected one
+        // timeout after our execution caught up. Not counted: a decided batch above a gap (the
+        // gap may need a view change to fill), nor a window full of executed batches (our low
+        // watermark may be stale from missed checkpoints, and the view change repairs that).
+        this.armTimer('vc', this.backoff())
+        return
+      }
       this.startViewChange(this._view + 1, 'timeout')
       return
     }

@@ -58,6 +58,8 @@ export class Cluster {
   /** Block syncs served (replica, from seq, to seq). */
   readonly syncs: Array<{ replica: number, from: number, to: number }> = []
   readonly silent = new Set<number>()
+  /** Per replica: how long its executions take (the `executed` event comes this much later). */
+  readonly execDelayMs = new Map<number, number>()
   filter: ((from: number, to: number, bytes: Uint8Array) => boolean) | undefined
   /** Replaces a message in flight (a Byzantine sender): return the bytes to deliver instead. */
   transform: ((from: number, to: number, bytes: Uint8Array) => Uint8Array) | undefined
@@ -141,7 +143,7 @@ export class Cluster {
           const blockHash = sha256(encode([e.seq, this.heads[i]!, ids, e.timestamp, e.view, e.proposer]))
           this.heads[i] = blockHash
           this.executed[i]!.push({ seq: e.seq, ids, timestamp: e.timestamp, view: e.view, proposer: e.proposer, blockHash })
-          this.enqueue(i, { type: 'executed', seq: e.seq, blockHash, stateRoot: sha256(blockHash) }, 0)
+          this.enqueue(i, { type: 'executed', seq: e.seq, blockHash, stateRoot: sha256(blockHash) }, this.execDelayMs.get(i) ?? 0)
           break
         }
         case 'certified':

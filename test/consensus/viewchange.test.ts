@@ -39,6 +39,23 @@ test('view change: a silent primary is replaced and the requests commit in view 
   assertPrefixAgreement(c, [1, 2, 3])
 })
 
+test('view change: backups whose own execution is slow do not vote out a primary whose batches commit', () => {
+  const c = new Cluster(4)
+  // Every replica takes 1.2 s per block against a 0.5 s timer (a saturated testnet on shared
+  // cores). Batches keep committing meanwhile: the primary is doing its job.
+  for (const i of [0, 1, 2, 3]) c.execDelayMs.set(i, 1200)
+  c.start()
+  for (let i = 0; i < 40; i++) c.submit(request(i))
+  const ok = c.run(() => [0, 1, 2, 3].every(i => c.replicas[i]!.status().lastExecuted === 10), 120_000)
+  assert.equal(ok, true)
+  for (const i of [0, 1, 2, 3]) {
+    assert.deepEqual(c.allEffects(i).filter(e => e.type === 'viewChangeStarted'), [], `replica ${i} voted to leave view 0`)
+    assert.equal(c.replicas[i]!.status().view, 0)
+    assert.equal(idsOf(c, i).length, 40)
+  }
+  assertPrefixAgreement(c, [0, 1, 2, 3])
+})
+
 test('view change: two silent primaries in a row (exponential backoff reaches view 2)', () => {
   const c = new Cluster(7)
   c.silent.add(0)
