@@ -1,4 +1,4 @@
-import type { StepResult } from './step.js'
+import type { HeadCheck, StepResult } from './step.js'
 import { round } from './stats.js'
 
 export interface VerifyBound {
@@ -28,6 +28,15 @@ export function timelineSummary (timeline: readonly TimelineSecond[], windowS: n
 }
 
 /** Human-readable block for one run. */
+/** One line per node of a run whose heads disagree: where each replica stands. */
+export function nodePositions (nodes: NonNullable<HeadCheck['nodes']>): string[] {
+  return nodes.map((n, i) => {
+    if (n === null) return `  node ${i}         unreachable`
+    const c = n.consensus
+    return `  node ${i}         view ${c.view}${c.inViewChange ? ` (changing to ${c.targetView})` : ''}, executed ${c.lastExecuted}, decided ${c.decided}, executing ${c.executing ?? '-'}, low ${c.lowWatermark}, next seq ${c.nextSeq}, pending ${c.pendingRequests}, peers ${n.peersConnected}`
+  })
+}
+
 export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyBound): string {
   const l = r.latencyMs
   const rej = Object.entries(r.rejected).map(([k, n]) => `${k}=${n}`).join(' ') || '0'
@@ -49,6 +58,7 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
     `heads            ${r.heads.agreed ? 'AGREE' : 'DISAGREE'} height ${r.heads.heights.join(',')} head ${[...new Set(r.heads.headHashes.map(h => h.slice(0, 16)))].join(',')}`,
     `node commits     ${r.nodeCommittedTxs.join(', ')}`
   ]
+  if (r.heads.nodes !== undefined) lines.push(...nodePositions(r.heads.nodes))
   if (r.submitErrors.length > 0) lines.push(`submit errors    ${r.submitErrors.join(' | ')}`)
   if (r.watchError !== undefined) lines.push(`events           ${r.watchError}`)
   return lines.join('\n')

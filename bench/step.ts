@@ -5,6 +5,8 @@ import { runLoad, type LoadOptions, type LoadResult } from './load.js'
 import type { PoolTx, TxPool } from './pool.js'
 import { sampleProc, type ProcSample } from './proc-stats.js'
 import { scrapeCounters, type NodeCounters } from './prom.js'
+import type { ReplicaStatus } from '../src/consensus/index.js'
+import type { StatusView } from '../src/node/service.js'
 
 export interface ValidatorUsage {
   url: string
@@ -22,6 +24,8 @@ export interface HeadCheck {
   heights: number[]
   headHashes: string[]
   stateRoots: string[]
+  /** When they disagree: each node's consensus position and connected peers (null if unreachable). */
+  nodes?: Array<{ consensus: ReplicaStatus, peersConnected: number } | null>
 }
 
 export interface StepResult extends LoadResult {
@@ -194,17 +198,18 @@ export async function checkHeads (urls: string[], timeoutMs: number): Promise<He
     const ss = await Promise.all(urls.map(async u => {
       try {
         const r = await fetch(`${u}/status`, { signal: AbortSignal.timeout(3000) })
-        return await r.json() as { height: number, headHash: string, stateRoot: string }
+        return await r.json() as Pick<StatusView, 'height' | 'headHash' | 'stateRoot' | 'consensus' | 'peers'>
       } catch {
-        return { height: -1, headHash: '?', stateRoot: '?' }
+        return null
       }
     }))
     last = {
-      agreed: ss.every(s => s.height >= 0 && s.height === ss[0]!.height && s.headHash === ss[0]!.headHash && s.stateRoot === ss[0]!.stateRoot),
-      heights: ss.map(s => s.height),
-      headHashes: ss.map(s => s.headHash),
-      stateRoots: ss.map(s => s.stateRoot)
+      agreed: ss.every(s => s !== null && s.height === ss[0]!.height && s.headHash === ss[0]!.headHash && s.stateRoot === ss[0]!.stateRoot),
+      heights: ss.map(s => s?.height ?? -1),
+      headHashes: ss.map(s => s?.headHash ?? '?'),
+      stateRoots: ss.map(s => s?.stateRoot ?? '?')
     }
+    if (!last.agreed) last.nodes = ss.map(s => s === null ? null : { consensus: s.consensus, peersConnected: s.peers.filter(p => p.connected).length })
     if (last.agreed || Date.now() > deadline) return last
     await new Promise(resolve => setTimeout(resolve, 250))
   }

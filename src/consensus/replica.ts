@@ -36,6 +36,14 @@ export interface ReplicaStatus {
   lowWatermark: number
   inViewChange: boolean
   pendingRequests: number
+  /** The view asked for while inViewChange (else the current view). */
+  targetView: number
+  /** Highest seq committed here, executed or not (may lie above a gap). */
+  decided: number
+  /** The seq handed to the driver for execution and not yet reported executed, if any. */
+  executing: number | null
+  /** Next seq this replica would assign as primary. */
+  nextSeq: number
 }
 
 /** Votes for a view this far above the current one are held back; anything further is refused. */
@@ -147,7 +155,11 @@ export class Replica {
       lastExecuted: this._lastExecuted,
       lowWatermark: this.low,
       inViewChange: this._inViewChange,
-      pendingRequests: this.pool.pendingCount
+      pendingRequests: this.pool.pendingCount,
+      targetView: this._inViewChange ? this.target : this._view,
+      decided: this.highestDecided(),
+      executing: this.executing,
+      nextSeq: this.nextSeq
     }
   }
 

@@ -700,7 +700,8 @@ export class LedgerNode implements NodeService {
       validators: this.validators(),
       peers: this.p2p.peers().map(p => ({ ...p, validator: this.peerIndex.get(p.peerId) ?? null })),
       mempoolSize: this.mempool.size,
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      consensus: this.replica.status()
     }
   }
 

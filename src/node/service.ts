@@ -4,6 +4,7 @@
  * All byte values cross this boundary as lowercase hex strings and big amounts as decimal
  * strings, ready for JSON.
  */
+import type { ReplicaStatus } from '../consensus/index.js'
 
 export interface SubmitResult {
   txId: string
@@ -96,6 +97,8 @@ export interface StatusView {
   peers: PeerView[]
   mempoolSize: number
   uptimeSeconds: number
+  /** The replica's own state: where it is stuck when its height lags the others'. */
+  consensus: ReplicaStatus
 }
 
 export interface NodeService {

@@ -62,7 +62,8 @@ export class FakeService implements NodeService {
       validators: this.validators(),
       peers: [{ peerId: '12D3KooWpeer', validator: 1, connected: true, suspected: false, lastSeenMs: 5, rttMs: 1, score: 0 }],
       mempoolSize: 0,
-      uptimeSeconds: 1
+      uptimeSeconds: 1,
+      consensus: { view: 0, primary: 0, lastExecuted: this.blocks.length, lowWatermark: 0, inViewChange: false, pendingRequests: 0, targetView: 0, decided: this.blocks.length, executing: null, nextSeq: this.blocks.length + 1 }
     }
   }
 

@@ -10,7 +10,7 @@ import { parseStatCpuTicks, parseStatusRss, sampleProc } from '../../bench/proc-
 import { promSum, countersOf } from '../../bench/prom.js'
 import { latencySvg } from '../../bench/plot.js'
 import { parseBenchArgs } from '../../bench/options.js'
-import { timelineSummary, type TimelineSecond } from '../../bench/report.js'
+import { nodePositions, timelineSummary, type TimelineSecond } from '../../bench/report.js'
 import { main } from '../../bench/run.js'
 import { CommitTally } from '../../bench/tally.js'
 
@@ -52,6 +52,19 @@ test('a process sample splits the main thread from the other threads', async () 
   // The worker's loop ran on another thread: its CPU shows there, not on the waiting main thread.
   assert.ok(other >= 0.1, `other threads ${other} s, main ${main} s`)
   assert.ok(main < other, `other threads ${other} s, main ${main} s`)
+})
+
+test('a run whose heads disagree says where each replica stands', () => {
+  const base = { view: 2, primary: 2, lastExecuted: 279, lowWatermark: 276, inViewChange: false, pendingRequests: 0, targetView: 2, decided: 279, executing: null, nextSeq: 280 }
+  const lines = nodePositions([
+    { consensus: base, peersConnected: 3 },
+    { consensus: { ...base, lastExecuted: 263, decided: 279, executing: 264, inViewChange: true, targetView: 3, pendingRequests: 512 }, peersConnected: 1 },
+    null
+  ])
+  assert.equal(lines.length, 3)
+  assert.match(lines[0]!, /view 2, executed 279, decided 279, executing -, low 276, next seq 280, pending 0, peers 3$/)
+  assert.match(lines[1]!, /view 2 \(changing to 3\), executed 263, decided 279, executing 264, .* pending 512, peers 1$/)
+  assert.match(lines[2]!, /node 2 +unreachable/)
 })
 
 test('Prometheus sums cover every label set and only the named metric', () => {

@@ -45,6 +45,13 @@ test('4 validators commit transactions and agree on head hash and state root', a
   const r = await net.waitFor('last tx committed on node 0', async () => await net.txOn(0, last), v => v !== null, 20_000)
   const states = await net.converge([0, 1, 2, 3], r!.height, 20_000)
   assert.ok(states[0]!.height >= 1)
+  // /status shows the replica's own position; at rest it executed exactly the stored head.
+  for (let i = 0; i < 4; i++) {
+    const c = (await net.status(i)).consensus
+    assert.equal(c.lastExecuted, (await net.status(i)).height, JSON.stringify(c))
+    assert.equal(c.inViewChange, false)
+    assert.ok(c.decided >= c.lastExecuted && c.lowWatermark <= c.lastExecuted, JSON.stringify(c))
+  }
   for (const id of acked) {
     for (let i = 0; i < 4; i++) assert.ok(await net.txOn(i, id) !== null, `tx ${id} on node ${i}`)
   }
