@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js'
-import { errorMessage, BftError } from '../errors.js'
+import { errorMessage, BftError, ValidationError } from '../errors.js'
 import type { BlockStore } from '../ledger/store.js'
 import { MAX_SYNC_BLOCKS, syncRequestCodec, syncResponseCodec, type SyncResponse } from './sync-protocol.js'
 import type { BlockPipeline, CommittedBlock } from './pipeline.js'
@@ -107,6 +107,13 @@ export class BlockSync {
             }
           }
         } catch (err) {
+          // Only a block or certificate that fails verification is the peer's fault. Anything
+          // else (LevelDB closed by a shutdown, a full disk) is ours: another peer would fail
+          // the same way, and penalizing this one would cut us off from honest peers.
+          if (!(err instanceof ValidationError)) {
+            this.d.logger.warn({ peer, from, err: errorMessage(err) }, 'sync: applying a fetched block failed here; stopping this round')
+            return applied
+          }
           this.d.logger.warn({ peer, from, err: errorMessage(err) }, 'sync: peer served an invalid block; trying another peer')
           this.d.transport.penalize(peer, 'sync: invalid block or certificate', 50)
           break
