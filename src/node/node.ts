@@ -25,6 +25,7 @@ import { homePaths } from './home.js'
 import { readKeyFile, type KeyFile } from './keyfile.js'
 import { NodeMetrics } from './metrics.js'
 import { ConsensusDriver } from './driver.js'
+import { SlicedQueue } from './sliced-queue.js'
 import { BlockPipeline, type CommittedBlock } from './pipeline.js'
 import { BlockSync } from './sync.js'
 import { blockView, receiptView, tryDecode } from './views.js'
@@ -41,6 +42,10 @@ interface Waiter {
 
 const MAX_TRACES = 200_000
 const NONCE_CACHE_SIZE = 100_000
+/** Gossiped txs admitted per event-loop turn: ~64 signature checks, well under 10 ms. */
+const GOSSIP_SLICE = 64
+/** Gossiped txs waiting for admission before more are refused (a 6,000-tx burst fits 8 times). */
+const GOSSIP_BACKLOG = 50_000
 
 /** WAL seq of records about views rather than one sequence number: never truncated. */
 const NO_SEQ = Number.MAX_SAFE_INTEGER
@@ -107,6 +112,10 @@ export class LedgerNode implements NodeService {
   private readonly driver: ConsensusDriver
   private readonly peerIndex = new Map<string, number>()
   private readonly traces = new Map<string, Trace>()
+  /** Gossiped txs, admitted a slice per event-loop turn so consensus messages never wait behind a burst. */
+  private readonly gossip = new SlicedQueue<{ peer: string, frame: Uint8Array }>(
+    g => { void this.admit(g.frame, { forward: false, from: g.peer }).catch(() => {}) },
+    { slice: GOSSIP_SLICE, capacity: GOSSIP_BACKLOG })
   private readonly waiters = new Map<string, Waiter[]>()
   private readonly blockListeners = new Set<(b: BlockView) => void>()
   private readonly startedAt = Date.now()
@@ -350,7 +359,11 @@ export class LedgerNode implements NodeService {
       if (from === undefined) { this.p2p.penalize(peer, 'consensus frame from a non-validator', 100); return }
       this.driver.push({ type: 'message', from, bytes: frame })
     })
-    this.p2p.onMessage('tx', (peer, frame) => { void this.admit(frame, { forward: false, from: peer }).catch(() => {}) })
+    this.p2p.onMessage('tx', (peer, frame) => {
+      // Refused only when GOSSIP_BACKLOG txs already wait: the tx stays in its origin's
+      // mempool, which re-feeds consensus if it does not commit.
+      if (!this.gossip.push({ peer, frame })) this.meters.rejectedTxs.inc({ reason: 'ERR_GOSSIP_BACKLOG' })
+    })
     this.p2p.on('peer:connect', (peer) => { this.logger.info({ peer, validator: this.peerIndex.get(peer) }, 'peer connected') })
     this.p2p.on('peer:disconnect', (peer) => { this.logger.info({ peer, validator: this.peerIndex.get(peer) }, 'peer disconnected') })
     await this.p2p.start()
@@ -390,6 +403,7 @@ export class LedgerNode implements NodeService {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    this.gossip.stop()
     for (const t of this.timers) clearInterval(t)
     this.driver.stop()
     await this.driver.idle().catch(() => {})

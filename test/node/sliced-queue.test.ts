@@ -1,0 +1,35 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { SlicedQueue } from '../../src/node/sliced-queue.js'
+
+const turn = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+
+test('sliced queue: a burst is handled a slice per turn, and work queued meanwhile runs between slices', async () => {
+  const log: Array<number | string> = []
+  const q = new SlicedQueue<number>(i => { log.push(i) }, { slice: 64, capacity: 1000 })
+  for (let i = 0; i < 200; i++) assert.equal(q.push(i), true)
+  // Stands for a consensus frame that arrives while the burst is queued.
+  setImmediate(() => log.push('consensus'))
+  assert.equal(q.size, 200)
+  for (let k = 0; k < 6; k++) await turn()
+  assert.equal(q.size, 0)
+  assert.equal(log.indexOf('consensus'), 64, 'handled right after the first slice, not after all 200')
+  assert.deepEqual(log.filter(x => x !== 'consensus'), Array.from({ length: 200 }, (_, i) => i))
+})
+
+test('sliced queue: bounded; a throwing handler does not stall the rest; stop drops what waits', async () => {
+  const seen: number[] = []
+  const q = new SlicedQueue<number>(i => { if (i === 1) throw new Error('bad item'); seen.push(i) }, { slice: 2, capacity: 3 })
+  assert.equal(q.push(0), true)
+  assert.equal(q.push(1), true)
+  assert.equal(q.push(2), true)
+  assert.equal(q.push(3), false, 'over capacity')
+  for (let k = 0; k < 3; k++) await turn()
+  assert.deepEqual(seen, [0, 2])
+  q.push(4)
+  q.stop()
+  assert.equal(q.push(5), false, 'stopped')
+  await turn()
+  assert.deepEqual(seen, [0, 2])
+  assert.throws(() => new SlicedQueue<number>(() => {}, { slice: 0, capacity: 1 }), RangeError)
+})
