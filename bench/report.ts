@@ -28,6 +28,14 @@ export function timelineSummary (timeline: readonly TimelineSecond[], windowS: n
 }
 
 /** Human-readable block for one run. */
+/** AGREE (with the catch-up wait when one was needed), or DISAGREE: behind (same chain) or forked. */
+export function headsVerdict (h: HeadCheck): string {
+  const waited = h.waitedS !== undefined && h.waitedS >= 1 ? ` after ${round(h.waitedS)} s` : ''
+  if (h.agreed) return `AGREE${waited}`
+  const forked = h.forked ?? []
+  return `DISAGREE${waited} (${forked.length > 0 ? `FORKED: node ${forked.join(', ')}` : 'lagging nodes on the same chain, not caught up'})`
+}
+
 /** One line per node of a run whose heads disagree: where each replica stands. */
 export function nodePositions (nodes: NonNullable<HeadCheck['nodes']>): string[] {
   return nodes.map((n, i) => {
@@ -55,7 +63,7 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
     ...r.validators.map((x, i) => `validator ${i}      cpu ${round(x.cpuPct)}% (main thread ${round(x.mainCpuPct)}%, other threads ${round(x.cpuPct - x.mainCpuPct)}%)  rss max ${round(x.rssMaxMB)} MB, end ${round(x.rssEndMB)} MB  (pid ${x.pid})`),
     `efficiency       ${round(r.txPerValidatorCpuSecond)} committed tx per CPU-second of all ${v.validators} validators together (x ${v.cores} cores = ${Math.round(r.txPerValidatorCpuSecond * v.cores)} tx/s if the validators had every core to themselves; meaningful only at saturation)`,
     `load generator   cpu ${round(r.benchCpuPct)}%; machine load average ${round(r.loadAvg[0], 2)} -> ${round(r.loadAvg[1], 2)} (cores are shared with everything else running)`,
-    `heads            ${r.heads.agreed ? 'AGREE' : 'DISAGREE'} height ${r.heads.heights.join(',')} head ${[...new Set(r.heads.headHashes.map(h => h.slice(0, 16)))].join(',')}`,
+    `heads            ${headsVerdict(r.heads)} height ${r.heads.heights.join(',')} head ${[...new Set(r.heads.headHashes.map(h => h.slice(0, 16)))].join(',')}`,
     `node commits     ${r.nodeCommittedTxs.join(', ')}`
   ]
   if (r.heads.nodes !== undefined) lines.push(...nodePositions(r.heads.nodes))

@@ -26,6 +26,10 @@ export interface HeadCheck {
   stateRoots: string[]
   /** When they disagree: each node's consensus position and connected peers (null if unreachable). */
   nodes?: Array<{ consensus: ReplicaStatus, peersConnected: number } | null>
+  /** Seconds from the end of the drain until they agreed (or until the check gave up). */
+  waitedS?: number
+  /** When they disagree: nodes whose head is not the highest node's block at that height. */
+  forked?: number[]
 }
 
 export interface StepResult extends LoadResult {
@@ -190,9 +194,20 @@ async function warm (cluster: Cluster, pool: TxPool, opts: StepOptions): Promise
   if (r.lost > 0 || Object.keys(r.rejected).length > 0) process.stderr.write(`warm-up: ${r.lost} txs not committed, rejected ${JSON.stringify(r.rejected)}\n`)
 }
 
-/** Waits (bounded) until every node reports the same height, head hash and state root. */
-export async function checkHeads (urls: string[], timeoutMs: number): Promise<HeadCheck> {
-  const deadline = Date.now() + timeoutMs
+/**
+ * Waits (bounded) until every node reports the same height, head hash and state root.
+ *
+ * A validator that fell behind under saturation catches up by block sync once the load stops,
+ * and that can take longer than `timeoutMs`: while some lagging node's height still rises the
+ * wait is extended, `extendMs` at a time, up to `capMs` in all; `waitedS` says how long agreement
+ * took. If they still disagree, each lower node's head is compared with the block at its
+ * height on the highest node: `forked` means a different block at the same height (a safety
+ * failure), not merely a node that is behind.
+ */
+export async function checkHeads (urls: string[], timeoutMs: number, capMs = 4 * timeoutMs, extendMs = 10_000): Promise<HeadCheck> {
+  const start = Date.now()
+  let deadline = start + timeoutMs
+  let heightsAtDeadline: number[] | undefined
   let last: HeadCheck = { agreed: false, heights: [], headHashes: [], stateRoots: [] }
   for (;;) {
     const ss = await Promise.all(urls.map(async u => {
@@ -207,10 +222,40 @@ export async function checkHeads (urls: string[], timeoutMs: number): Promise<He
       agreed: ss.every(s => s !== null && s.height === ss[0]!.height && s.headHash === ss[0]!.headHash && s.stateRoot === ss[0]!.stateRoot),
       heights: ss.map(s => s?.height ?? -1),
       headHashes: ss.map(s => s?.headHash ?? '?'),
-      stateRoots: ss.map(s => s?.stateRoot ?? '?')
+      stateRoots: ss.map(s => s?.stateRoot ?? '?'),
+      waitedS: (Date.now() - start) / 1000
     }
-    if (!last.agreed) last.nodes = ss.map(s => s === null ? null : { consensus: s.consensus, peersConnected: s.peers.filter(p => p.connected).length })
-    if (last.agreed || Date.now() > deadline) return last
+    if (last.agreed) return last
+    if (Date.now() > deadline) {
+      const moving = heightsAtDeadline !== undefined && last.heights.some((h, i) => h > heightsAtDeadline![i]!)
+      if ((heightsAtDeadline === undefined || moving) && Date.now() - start < capMs) {
+        heightsAtDeadline = last.heights
+        deadline = Date.now() + extendMs
+      } else {
+        last.nodes = ss.map(s => s === null ? null : { consensus: s.consensus, peersConnected: s.peers.filter(p => p.connected).length })
+        last.forked = await forkedNodes(urls, last)
+        return last
+      }
+    }
     await new Promise(resolve => setTimeout(resolve, 250))
   }
+}
+
+/** Indexes of nodes whose head differs from the highest node's block at the same height. */
+async function forkedNodes (urls: string[], h: HeadCheck): Promise<number[]> {
+  const top = h.heights.indexOf(Math.max(...h.heights))
+  const forked: number[] = []
+  for (let i = 0; i < urls.length; i++) {
+    if (h.heights[i]! < 0) continue
+    if (h.heights[i] === h.heights[top]) {
+      if (h.headHashes[i] !== h.headHashes[top]) forked.push(i)
+      continue
+    }
+    try {
+      const r = await fetch(`${urls[top]!}/blocks/${h.heights[i]!}`, { signal: AbortSignal.timeout(3000) })
+      const b = await r.json() as { hash?: string }
+      if (b.hash !== h.headHashes[i]) forked.push(i)
+    } catch { /* unknown: not counted either way */ }
+  }
+  return forked
 }
