@@ -285,7 +285,8 @@ export class LedgerNode implements NodeService {
       },
       onViewChangeStarted: (e) => {
         this.meters.viewChangeVotes.inc({ reason: e.reason })
-        // decided > lastExecuted: the view was committing and our own execution lagged.
+        // A timeout vote never comes with lastExecuted + 1 decided (the replica waits for its own
+        // execution then), so decided > lastExecuted here means a decided batch above a gap.
         this.logger.warn({ newView: e.newView, reason: e.reason, lastExecuted: e.lastExecuted, decided: e.decided, low: e.low, nextSeq: e.nextSeq, pending: e.pending }, 'view change: voted to leave the view')
       },
       onRejected: (from, reason) => {
@@ -360,8 +361,9 @@ export class LedgerNode implements NodeService {
       this.driver.push({ type: 'message', from, bytes: frame })
     })
     this.p2p.onMessage('tx', (peer, frame) => {
-      // Refused only when GOSSIP_BACKLOG txs already wait: the tx stays in its origin's
-      // mempool, which re-feeds consensus if it does not commit.
+      // Refused only when GOSSIP_BACKLOG txs already wait. The tx stays pending in its origin's
+      // mempool and consensus there, like any request a primary never received: the origin's
+      // view-change timer runs against a primary that does not order it.
       if (!this.gossip.push({ peer, frame })) this.meters.rejectedTxs.inc({ reason: 'ERR_GOSSIP_BACKLOG' })
     })
     this.p2p.on('peer:connect', (peer) => { this.logger.info({ peer, validator: this.peerIndex.get(peer) }, 'peer connected') })
