@@ -27,7 +27,6 @@ export function timelineSummary (timeline: readonly TimelineSecond[], windowS: n
   return `${worst.length === 0 ? 'no commits in the window' : `slowest ${worst.join(', ')}`}; seconds without a commit: ${stalls}`
 }
 
-/** Human-readable block for one run. */
 /** AGREE (with the catch-up wait when one was needed), or DISAGREE: behind (same chain) or forked. */
 export function headsVerdict (h: HeadCheck): string {
   const waited = h.waitedS !== undefined && h.waitedS >= 1 ? ` after ${round(h.waitedS)} s` : ''
@@ -45,6 +44,7 @@ export function nodePositions (nodes: NonNullable<HeadCheck['nodes']>): string[]
   })
 }
 
+/** Human-readable block for one run. */
 export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyBound): string {
   const l = r.latencyMs
   const rej = Object.entries(r.rejected).map(([k, n]) => `${k}=${n}`).join(' ') || '0'
