@@ -27,6 +27,7 @@ export class NodeMetrics {
   readonly refeeds = new Counter({ name: 'bft_request_refeeds_total', help: 'Times pending transactions sat a view-change timeout without a block applying one and were handed to consensus again', registers: [this.registry] })
   readonly view = new Gauge({ name: 'bft_view', help: 'Current PBFT view', registers: [this.registry] })
   readonly mempoolSize = new Gauge({ name: 'bft_mempool_size', help: 'Transactions waiting in the mempool', registers: [this.registry] })
+  readonly staleGossip = new Counter({ name: 'bft_gossip_stale_txs_total', help: 'Gossiped transactions whose nonce a block had already used: late copies of applied transactions (or replays), dropped without counting as rejections', registers: [this.registry] })
   readonly rejectedTxs = new Counter({ name: 'bft_rejected_txs_total', help: 'Transactions refused at admission, by error code', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly rejectedMessages = new Counter({ name: 'bft_rejected_messages_total', help: 'Consensus messages refused, by reason', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly peers = new Gauge({ name: 'bft_peers_connected', help: 'Connected peers', registers: [this.registry] })

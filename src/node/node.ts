@@ -440,7 +440,10 @@ export class LedgerNode implements NodeService {
       res = await this.mempool.add(bytes)
     } catch (err) {
       const code = err instanceof BftError ? err.code : 'ERR_INTERNAL'
-      this.meters.rejectedTxs.inc({ reason: code })
+      // A gossiped copy that arrives after a block applied the tx (it waited in the gossip
+      // queue while the pre-prepare carried the tx) is redundant, not a refusal of anything.
+      if (opts.from !== undefined && code === 'ERR_STALE_NONCE') this.meters.staleGossip.inc()
+      else this.meters.rejectedTxs.inc({ reason: code })
       if (opts.from !== undefined && code === 'ERR_BAD_SIGNATURE') this.p2p.penalize(opts.from, 'forwarded a transaction with a bad signature', 20)
       throw err
     }
