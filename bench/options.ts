@@ -81,7 +81,7 @@ export function benchProgram (defaultOut: string): Command {
     .option('--batch <n>', 'most txs per POST /txs/batch', int('--batch', 1, 1000), 500)
     .option('--inflight <n>', 'most HTTP requests open at once', int('--inflight', 1, 10_000), 64)
     .option('--pool <n>', 'txs to pre-sign per run (default: rate x duration, or 3000/s x duration + --window for max)', int('--pool', 1, 10_000_000))
-    .option('--base-port <port>', 'first port of the testnet (p2p = base+2i, api = base+2i+1)', int('--base-port', 1024, 65000), 47000)
+    .option('--base-port <port>', 'first port of the testnet (p2p = base+2i, api = base+2i+1)', int('--base-port', 1024, 65000), 27000)
     .option('--seed <n>', 'seed of keys and recipients (printed; replays a run)', int('--seed', 0, 2 ** 31 - 1), Math.floor(Math.random() * 2 ** 31))
     .option('--profile [index]', 'run validator <index> (default 0, the first primary) under node --cpu-prof; summarise the profile at the end')
     .option('--out <dir>', 'directory for reports, plots and profiles', defaultOut)

@@ -124,7 +124,7 @@ test('options: defaults and clear errors', () => {
   assert.equal(o.validators, 4)
   assert.equal(o.rate, 'max')
   assert.equal(o.duration, 60)
-  assert.equal(o.basePort, 47000)
+  assert.equal(o.basePort, 27000)
   assert.deepEqual(parseBenchArgs(['--accounts', '10000,100_000'], '/tmp/x').accounts, [10000, 100000])
   assert.equal(parseBenchArgs(['--profile'], '/tmp/x').profile, 0)
   assert.equal(parseBenchArgs(['--rate', '250'], '/tmp/x').rate, 250)
@@ -142,7 +142,7 @@ test('smoke: one validator process, warm-up load then a short open-loop run, not
   const out = mkdtempSync(join(tmpdir(), 'bft-bench-test-'))
   try {
     const code = await main(['--validators', '1', '--senders', '8', '--rate', '40', '--duration', '2', '--drain', '20',
-      '--no-progress', '--warmup-load', '1', '--verify-ms', '100', '--base-port', '47700', '--seed', '7', '--out', out, '--quiet'])
+      '--no-progress', '--warmup-load', '1', '--verify-ms', '100', '--base-port', '27700', '--seed', '7', '--out', out, '--quiet'])
     const report = JSON.parse(readFileSync(join(out, 'single-latest.json'), 'utf8')) as {
       runs: Array<{ committedTotal: number, lost: number, duplicates: number, heads: { agreed: boolean }, validators: Array<{ cpuPct: number, mainCpuPct: number }>, warmLoad?: { sent: number, committed: number, lost: number }, blockStagesMs: { execute: number, state: number, write: number } }>
       verify: { perCore: number }
