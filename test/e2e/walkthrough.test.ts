@@ -10,6 +10,17 @@ import { basePortFor, CLI, sleep } from './harness.js'
 
 const README = fileURLToPath(new URL('../../../README.md', import.meta.url))
 
+/** The last lines of every validator's log under `data` (the temp dir is removed after the test). */
+function logTails (data: string): string {
+  let text = ''
+  for (let i = 0; i < 4; i++) {
+    try {
+      text += `--- validator-${i}/node.log\n${readFileSync(join(data, `validator-${i}`, 'node.log'), 'utf8').split('\n').slice(-15).join('\n')}\n`
+    } catch { /* not created */ }
+  }
+  return text
+}
+
 /** The shell block between the walkthrough markers of README.md. */
 function walkthrough (): string {
   const text = readFileSync(README, 'utf8')
@@ -29,7 +40,7 @@ test('the README walkthrough runs end to end through the real CLI against the np
   try {
     const deadline = Date.now() + 60_000
     while (!out.includes('Ctrl-C') && Date.now() < deadline) {
-      if (net.exitCode !== null) assert.fail(`localnet exited early:\n${out}`)
+      if (net.exitCode !== null) assert.fail(`localnet exited early:\n${out}\n${logTails(join(dir, 'data'))}`)
       await sleep(200)
     }
     assert.ok(out.includes(`http://127.0.0.1:${base + 1}`), `localnet prints the API URLs:\n${out}`)
