@@ -14,7 +14,7 @@ import { slotOf, type SeqEntry, type Slot } from './slots.js'
 import { restoreState } from './restore.js'
 import {
   checkpointSignBytes, faultTolerance,
-  type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig, type ReplicaEffect, type ReplicaEvent, type ReplicaId, type ViewChangeReason
+  type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig, type ReplicaEffect, type ReplicaEvent, type ReplicaId, type ReplicaStatus, type ViewChangeReason
 } from './types.js'
 import {
   checkpointRecord, commitRecord, newViewRecord, prePrepareRecord, prepareRecord, stableRecord, viewChangeRecord
@@ -29,22 +29,7 @@ export interface ReplicaOptions {
   bug?: 'weak-quorum' | 'commit-without-prepare' | 'drop-prepared-in-view-change'
 }
 
-export interface ReplicaStatus {
-  view: number
-  primary: number
-  lastExecuted: number
-  lowWatermark: number
-  inViewChange: boolean
-  pendingRequests: number
-  /** The view asked for while inViewChange (else the current view). */
-  targetView: number
-  /** Highest seq committed here, executed or not (may lie above a gap). */
-  decided: number
-  /** The seq handed to the driver for execution and not yet reported executed, if any. */
-  executing: number | null
-  /** Next seq this replica would assign as primary. */
-  nextSeq: number
-}
+export type { ReplicaStatus } from './types.js'
 
 /** Votes for a view this far above the current one are held back; anything further is refused. */
 const MAX_VIEW_AHEAD = 4
@@ -916,9 +901,7 @@ export class Replica {
   private startViewChange (newView: number, reason: ViewChangeReason): void {
     const current = this._inViewChange ? this.target : this._view
     if (newView <= current) return
-    this.fx.push({
-      type: 'viewChangeStarted', newView, reason, lastExecuted: this._lastExecuted, decided: this.highestDecided(), low: this.low, nextSeq: this.nextSeq, pending: this.pool.pendingCount
-    })
+    this.fx.push({ type: 'viewChangeStarted', newView, reason, status: this.status() })
     this._inViewChange = true
     this.target = newView
     this.vcAttempts++

@@ -107,6 +107,24 @@ export interface CheckpointSignature {
 
 export type ViewChangeReason = 'timeout' | 'escalated' | 'joined'
 
+/** Where a replica stands (GET /status → consensus, and each view-change vote). */
+export interface ReplicaStatus {
+  view: number
+  primary: number
+  lastExecuted: number
+  lowWatermark: number
+  inViewChange: boolean
+  pendingRequests: number
+  /** The view asked for while inViewChange (else the current view). */
+  targetView: number
+  /** Highest seq committed here, executed or not (may lie above a gap). */
+  decided: number
+  /** The seq handed to the driver for execution and not yet reported executed, if any. */
+  executing: number | null
+  /** Next seq this replica would assign as primary. */
+  nextSeq: number
+}
+
 export type ReplicaEffect =
   | { type: 'persist', record: PersistRecord }
   /** 'all' means every other validator: the replica records its own votes itself and ignores copies of them. */
@@ -126,12 +144,10 @@ export type ReplicaEffect =
    * This replica sent a VIEW-CHANGE to `newView` (operators' failure-detection signal):
    * 'timeout' its timer expired in the view, 'escalated' 2f+1 gave up on the previous target
    * and it moved on, 'joined' f+1 others asked for (or work in) a higher view.
-   * `lastExecuted` and `decided` (highest seq committed here, executed or not) tell a slow
-   * primary from a replica whose own execution fell behind; `low` (stable checkpoint),
-   * `nextSeq` (next seq it would propose as primary) and `pending` (requests it knows of and
-   * has not executed) say what the replica saw of the view it leaves. For logs and metrics.
+   * `status` is the replica's position as it leaves the view (`decided` above `lastExecuted`
+   * tells a replica whose own execution lags from a stalled primary). For logs and metrics.
    */
-  | { type: 'viewChangeStarted', newView: number, reason: ViewChangeReason, lastExecuted: number, decided: number, low: number, nextSeq: number, pending: number }
+  | { type: 'viewChangeStarted', newView: number, reason: ViewChangeReason, status: ReplicaStatus }
   /** The replica knows of certified blocks beyond what it has; the driver should block-sync up to seq. */
   | { type: 'needSync', seq: number }
   /** A peer sent something invalid (bad signature, wrong view, conflicting vote...). For scoring and logs. */

@@ -287,7 +287,7 @@ export class LedgerNode implements NodeService {
         this.meters.viewChangeVotes.inc({ reason: e.reason })
         // A timeout vote never comes with lastExecuted + 1 decided (the replica waits for its own
         // execution then), so decided > lastExecuted here means a decided batch above a gap.
-        this.logger.warn({ newView: e.newView, reason: e.reason, lastExecuted: e.lastExecuted, decided: e.decided, low: e.low, nextSeq: e.nextSeq, pending: e.pending }, 'view change: voted to leave the view')
+        this.logger.warn({ newView: e.newView, reason: e.reason, ...e.status }, 'view change: voted to leave the view')
       },
       onRejected: (from, reason) => {
         this.meters.rejectedMessages.inc({ reason: reason.split(':')[0]!.slice(0, 40) })

@@ -514,7 +514,7 @@ export class Cluster {
         if (node.byz === null && node.app.mempool !== undefined) node.feed = 'all'
         return
       case 'viewChangeStarted':
-        this.opts.trace?.(`t=${now} replica ${node.id} view-change to ${e.newView} (${e.reason}; executed ${e.lastExecuted}, decided ${e.decided})`)
+        this.opts.trace?.(`t=${now} replica ${node.id} view-change to ${e.newView} (${e.reason}; executed ${e.status.lastExecuted}, decided ${e.status.decided})`)
         return
       case 'needSync':
         if (node.byz === null) this.requestSync(node)

@@ -34,7 +34,7 @@ test('view change: a silent primary is replaced and the requests commit in view 
     assert.ok(c.allEffects(i).some(e => e.type === 'viewChanged' && e.view === 1))
     // Each backup's own vote says why: its timer expired with nothing decided in view 0.
     const votes = c.allEffects(i).filter(e => e.type === 'viewChangeStarted')
-    assert.deepEqual(votes.map(e => e.type === 'viewChangeStarted' && [e.newView, e.reason, e.lastExecuted, e.decided, e.low, e.pending]), [[1, 'timeout', 0, 0, 0, 10]])
+    assert.deepEqual(votes.map(e => e.type === 'viewChangeStarted' && [e.newView, e.reason, e.status.lastExecuted, e.status.decided, e.status.lowWatermark, e.status.pendingRequests]), [[1, 'timeout', 0, 0, 0, 10]])
   }
   assertPrefixAgreement(c, [1, 2, 3])
 })
