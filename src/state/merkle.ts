@@ -22,6 +22,13 @@ import { hash as createHashOneShot } from 'node:crypto'
  *
  * A leaf's hash does not depend on its depth, so leaves moving up or down on inserts and
  * deletes are not rehashed. Updates rehash only the paths of touched keys: O(k log N).
+ *
+ * Every node also has a version: the number of the update that created it (the store counts
+ * its updates). Nodes are stored under (version, hash), so each update's nodes land at the end
+ * of the key space instead of scattered over it by their hashes, and an internal node records
+ * each child's version beside its hash so the child can be found. Versions are storage
+ * addresses only: no hash covers them, so two replicas with different versions for the same
+ * node still agree on every root and proof.
  */
 
 export const EMPTY = new Uint8Array(32)
@@ -32,14 +39,22 @@ const LEAF_PREFIX = Buffer.from(LEAF_TAG + '\0')
 const NODE_PREFIX = Buffer.from(NODE_TAG + '\0')
 
 export interface LeafNode { kind: 'leaf', hash: Uint8Array, keyHash: Uint8Array, value: Uint8Array }
-/** `children` has exactly 16 entries; an absent child is EMPTY. */
-export interface InternalNode { kind: 'internal', hash: Uint8Array, children: Uint8Array[] }
+/**
+ * `children` has exactly 16 entries; an absent child is EMPTY. `versions[i]` is the version
+ * child i is stored under (0 for an absent child).
+ */
+export interface InternalNode { kind: 'internal', hash: Uint8Array, children: Uint8Array[], versions: number[] }
 export type TreeNode = LeafNode | InternalNode
 
-/** Loads a stored node by hash; must throw (CorruptionError) if it is missing. */
-export type NodeLoader = (hash: Uint8Array) => Promise<TreeNode>
+/** Where a node is stored: its hash and the version of the update that created it. */
+export interface NodeRef { hash: Uint8Array, version: number }
+/** The empty tree. */
+export const EMPTY_ROOT: NodeRef = Object.freeze({ hash: EMPTY, version: 0 })
+
+/** Loads a stored node; must throw (CorruptionError) if it is missing. */
+export type NodeLoader = (ref: NodeRef) => Promise<TreeNode>
 /** Loads many stored nodes at once (one LevelDB getMany), in order; must throw if one is missing. */
-export type BatchNodeLoader = (hashes: Uint8Array[]) => Promise<TreeNode[]>
+export type BatchNodeLoader = (refs: NodeRef[]) => Promise<TreeNode[]>
 /** Synchronous lookup among nodes already in memory; `key` is nodeKey(hash), to avoid recomputing it. */
 export type CachedNode = (hash: Uint8Array, key: string) => TreeNode | undefined
 
@@ -74,8 +89,13 @@ export function makeLeaf (keyHash: Uint8Array, value: Uint8Array): LeafNode {
   return { kind: 'leaf', hash: leafHash(keyHash, sha256(value)), keyHash, value }
 }
 
-export function makeInternal (children: Uint8Array[]): InternalNode {
-  return { kind: 'internal', hash: nodeHash(children), children }
+export function makeInternal (children: Uint8Array[], versions: number[]): InternalNode {
+  return { kind: 'internal', hash: nodeHash(children), children, versions }
+}
+
+/** Child `i` of an internal node as a reference. */
+export function childRef (n: InternalNode, i: number): NodeRef {
+  return { hash: n.children[i]!, version: n.versions[i]! }
 }
 
 export function isEmpty (h: Uint8Array): boolean {
@@ -101,9 +121,41 @@ function equal32 (a: Uint8Array, b: Uint8Array): boolean {
   return compare(a, b) === 0
 }
 
+/** Bytes of `v` (0 <= v < 2^53) as an unsigned LEB128 varint. */
+function varintLength (v: number): number {
+  let n = 1
+  while (v >= 0x80) { v = Math.floor(v / 128); n++ }
+  return n
+}
+
+function writeVarint (out: Uint8Array, pos: number, v: number): number {
+  while (v >= 0x80) { out[pos++] = (v % 128) | 0x80; v = Math.floor(v / 128) }
+  out[pos++] = v
+  return pos
+}
+
+/** The varint at `pos` and the position after it; null if truncated, over-long or above 2^53. */
+function readVarint (bytes: Uint8Array, pos: number): { value: number, next: number } | null {
+  let value = 0
+  let scale = 1
+  for (let i = 0; i < 8; i++) {
+    if (pos + i >= bytes.length) return null
+    const b = bytes[pos + i]!
+    value += (b & 0x7f) * scale
+    if ((b & 0x80) === 0) {
+      // A final zero byte after the first is a non-canonical (over-long) encoding.
+      if (b === 0 && i > 0) return null
+      return value > Number.MAX_SAFE_INTEGER ? null : { value, next: pos + i + 1 }
+    }
+    scale *= 128
+  }
+  return null
+}
+
 /**
  * Storage form: 0x00 || keyHash || value (leaf); 0x01 || bitmap (2 bytes, big-endian, bit i =
- * child i present) || the present children's hashes in order (internal).
+ * child i present) || for each present child in order, its hash and its version as an unsigned
+ * LEB128 varint (internal).
  */
 export function encodeNode (n: TreeNode): Uint8Array {
   if (n.kind === 'leaf') {
@@ -114,15 +166,20 @@ export function encodeNode (n: TreeNode): Uint8Array {
     return out
   }
   let bitmap = 0
-  let count = 0
-  for (let i = 0; i < ARITY; i++) if (!isEmpty(n.children[i]!)) { bitmap |= 1 << (15 - i); count++ }
-  const out = new Uint8Array(3 + 32 * count)
+  let size = 3
+  for (let i = 0; i < ARITY; i++) {
+    if (!isEmpty(n.children[i]!)) { bitmap |= 1 << (15 - i); size += 32 + varintLength(n.versions[i]!) }
+  }
+  const out = new Uint8Array(size)
   out[0] = 1
   out[1] = bitmap >> 8
   out[2] = bitmap & 0xff
   let pos = 3
   for (let i = 0; i < ARITY; i++) {
-    if ((bitmap >> (15 - i)) & 1) { out.set(n.children[i]!, pos); pos += 32 }
+    if ((bitmap >> (15 - i)) & 1) {
+      out.set(n.children[i]!, pos)
+      pos = writeVarint(out, pos + 32, n.versions[i]!)
+    }
   }
   return out
 }
@@ -134,20 +191,25 @@ export function decodeNode (bytes: Uint8Array): TreeNode | null {
   if (bytes[0] !== 1) return null
   const bitmap = (bytes[1]! << 8) | bytes[2]!
   const children: Uint8Array[] = []
+  const versions: number[] = []
   let pos = 3
   for (let i = 0; i < ARITY; i++) {
     if ((bitmap >> (15 - i)) & 1) {
       if (pos + 32 > bytes.length) return null
       const c = bytes.slice(pos, pos + 32)
       if (isEmpty(c)) return null
+      const v = readVarint(bytes, pos + 32)
+      if (v === null) return null
       children.push(c)
-      pos += 32
+      versions.push(v.value)
+      pos = v.next
     } else {
       children.push(EMPTY)
+      versions.push(0)
     }
   }
   if (pos !== bytes.length || bitmap === 0) return null
-  return makeInternal(children)
+  return makeInternal(children, versions)
 }
 
 export interface PathUpdate {
@@ -156,13 +218,13 @@ export interface PathUpdate {
   value: Uint8Array | null
 }
 
-/** What a subtree became: its hash and, when known, whether it is a single leaf. */
-interface Ref { hash: Uint8Array, kind: 'empty' | 'leaf' | 'internal' | 'unknown' }
+/** What a subtree became: where it is stored and, when known, whether it is a single leaf. */
+interface Ref extends NodeRef { kind: 'empty' | 'leaf' | 'internal' | 'unknown' }
 
-const EMPTY_REF: Ref = { hash: EMPTY, kind: 'empty' }
+const EMPTY_REF: Ref = { hash: EMPTY, version: 0, kind: 'empty' }
 
 class MissingNode extends Error {
-  constructor (readonly hash: Uint8Array) {
+  constructor (readonly ref: NodeRef) {
     super('tree node not in memory')
   }
 }
@@ -180,8 +242,8 @@ function nibbleRuns (items: ReadonlyArray<{ keyHash: Uint8Array }>, depth: numbe
 }
 
 export interface TreeUpdate {
-  root: Uint8Array
-  /** Every node the new tree has and the old one did not. */
+  root: NodeRef
+  /** Every node the new tree has and the old one did not, all at the update's version. */
   created: TreeNode[]
   /**
    * Hashes of the old tree's nodes on touched paths whose position now holds another hash: the
@@ -193,13 +255,14 @@ export interface TreeUpdate {
 
 /**
  * Applies updates (any order, one per keyHash) to the tree at `root`, returning the new root,
- * every node created and every node replaced. Nothing is written; the caller persists `created`.
+ * every node created (all of them at `version`) and every node replaced. Nothing is written;
+ * the caller persists `created` under `version`.
  *
  * Two passes, so the per-node cost is plain hashing and not one await per node: first the
  * nodes on the touched paths are fetched level by level (one batch read per level for the
  * ones not in memory), then the new tree is computed synchronously from memory.
  */
-export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadMany: BatchNodeLoader, cached: CachedNode = () => undefined): Promise<TreeUpdate> {
+export async function updateTree (root: NodeRef, updates: PathUpdate[], version: number, loadMany: BatchNodeLoader, cached: CachedNode = () => undefined): Promise<TreeUpdate> {
   const sorted = [...updates].sort((a, b) => compare(a.keyHash, b.keyHash))
   for (let i = 1; i < sorted.length; i++) {
     if (equal32(sorted[i - 1]!.keyHash, sorted[i]!.keyHash)) throw new Error('updateTree: duplicate key in one update')
@@ -215,20 +278,20 @@ export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadM
     }
     return n
   }
-  const fetch = async (hashes: Uint8Array[]): Promise<void> => {
-    if (hashes.length === 0) return
-    for (const n of await loadMany(hashes)) local.set(nodeKey(n.hash), n)
+  const fetch = async (refs: NodeRef[]): Promise<void> => {
+    if (refs.length === 0) return
+    for (const n of await loadMany(refs)) local.set(nodeKey(n.hash), n)
   }
 
-  let frontier: Array<{ ref: Uint8Array, depth: number, ups: PathUpdate[] }> = isEmpty(root) ? [] : [{ ref: root, depth: 0, ups: sorted }]
+  let frontier: Array<{ ref: NodeRef, depth: number, ups: PathUpdate[] }> = isEmpty(root.hash) ? [] : [{ ref: root, depth: 0, ups: sorted }]
   while (frontier.length > 0) {
-    const nodes = frontier.map(f => pin(f.ref))
+    const nodes = frontier.map(f => pin(f.ref.hash))
     const missing = frontier.filter((_, i) => nodes[i] === undefined).map(f => f.ref)
     await fetch(missing)
     const next: typeof frontier = []
     for (let i = 0; i < frontier.length; i++) {
       const f = frontier[i]!
-      const node = nodes[i] ?? local.get(nodeKey(f.ref))
+      const node = nodes[i] ?? local.get(nodeKey(f.ref.hash))
       if (node === undefined || node.kind === 'leaf' || f.ups.length === 0) continue
       const runs = nibbleRuns(f.ups, f.depth)
       // A subtree with deletes may empty out; then its siblings' kinds decide the collapse.
@@ -237,8 +300,7 @@ export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadM
         const lo = runs[nib]!
         const hi = runs[nib + 1]!
         if (lo === hi && !deletes) continue
-        const child = node.children[nib]!
-        if (!isEmpty(child)) next.push({ ref: child, depth: f.depth + 1, ups: f.ups.slice(lo, hi) })
+        if (!isEmpty(node.children[nib]!)) next.push({ ref: childRef(node, nib), depth: f.depth + 1, ups: f.ups.slice(lo, hi) })
       }
     }
     frontier = next
@@ -247,10 +309,10 @@ export async function updateTree (root: Uint8Array, updates: PathUpdate[], loadM
   // The prefetch covers every node the pass reads; the retry is only a safety net.
   for (let attempt = 0; ; attempt++) {
     try {
-      return updateFromMemory(root, sorted, h => pin(h))
+      return updateFromMemory(root, sorted, version, h => pin(h))
     } catch (err) {
       if (!(err instanceof MissingNode) || attempt > 64) throw err
-      await fetch([err.hash])
+      await fetch([err.ref])
     }
   }
 }
@@ -260,19 +322,19 @@ export function nodeKey (hash: Uint8Array): string {
   return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('latin1')
 }
 
-function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: Uint8Array) => TreeNode | undefined): TreeUpdate {
+function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number, find: (hash: Uint8Array) => TreeNode | undefined): TreeUpdate {
   const created: TreeNode[] = []
   const replaced: Uint8Array[] = []
-  const load = (h: Uint8Array): TreeNode => {
-    const n = find(h)
-    if (n === undefined) throw new MissingNode(h)
+  const load = (r: NodeRef): TreeNode => {
+    const n = find(r.hash)
+    if (n === undefined) throw new MissingNode(r)
     return n
   }
 
   const leaf = (kh: Uint8Array, value: Uint8Array): Ref => {
     const n = makeLeaf(kh, value)
     created.push(n)
-    return { hash: n.hash, kind: 'leaf' }
+    return { hash: n.hash, version, kind: 'leaf' }
   }
 
   const join = (refs: Ref[]): Ref => {
@@ -282,12 +344,12 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
     if (count === 0) return EMPTY_REF
     // A lone leaf moves up to its shortest unique prefix; a lone internal subtree stays.
     if (count === 1) {
-      const kind = only.kind === 'unknown' ? load(only.hash).kind : only.kind
-      if (kind === 'leaf') return { hash: only.hash, kind }
+      const kind = only.kind === 'unknown' ? load(only).kind : only.kind
+      if (kind === 'leaf') return { hash: only.hash, version: only.version, kind }
     }
-    const n = makeInternal(refs.map(r => r.hash))
+    const n = makeInternal(refs.map(r => r.hash), refs.map(r => r.version))
     created.push(n)
-    return { hash: n.hash, kind: 'internal' }
+    return { hash: n.hash, version, kind: 'internal' }
   }
 
   // `items` are sorted leaves (all with values) that share the path prefix up to `depth`.
@@ -304,17 +366,17 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
     return join(refs)
   }
 
-  const update = (ref: Uint8Array, depth: number, ups: PathUpdate[]): Ref => {
-    if (ups.length === 0) return { hash: ref, kind: isEmpty(ref) ? 'empty' : 'unknown' }
-    if (isEmpty(ref)) return build(ups.filter(hasValue), depth)
+  const update = (ref: NodeRef, depth: number, ups: PathUpdate[]): Ref => {
+    if (ups.length === 0) return { ...ref, kind: isEmpty(ref.hash) ? 'empty' : 'unknown' }
+    if (isEmpty(ref.hash)) return build(ups.filter(hasValue), depth)
     const r = updateNode(ref, depth, ups)
     // The position now holds another hash: the old node left the tree, except a leaf that an
     // insert pushed one level down, which is rebuilt and so is in `created` as well.
-    if (!equal32(r.hash, ref)) replaced.push(ref)
+    if (!equal32(r.hash, ref.hash)) replaced.push(ref.hash)
     return r
   }
 
-  const updateNode = (ref: Uint8Array, depth: number, ups: PathUpdate[]): Ref => {
+  const updateNode = (ref: NodeRef, depth: number, ups: PathUpdate[]): Ref => {
     const node = load(ref)
     if (node.kind === 'leaf') {
       const overwritten = ups.some(u => equal32(u.keyHash, node.keyHash))
@@ -324,7 +386,7 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
         items.sort((a, b) => compare(a.keyHash, b.keyHash))
       }
       if (items.length === 1 && equal32(items[0]!.keyHash, node.keyHash) && Buffer.compare(items[0]!.value, node.value) === 0) {
-        return { hash: node.hash, kind: 'leaf' }
+        return { ...ref, kind: 'leaf' }
       }
       return build(items, depth)
     }
@@ -336,16 +398,17 @@ function updateFromMemory (root: Uint8Array, sorted: PathUpdate[], find: (hash: 
       const lo = runs[nib]!
       const hi = runs[nib + 1]!
       // Most of a node's 16 children are untouched: no slice, no call, no comparison for them.
-      if (lo === hi) { refs.push(isEmpty(child) ? EMPTY_REF : { hash: child, kind: 'unknown' }); continue }
-      const r = update(child, depth + 1, ups.slice(lo, hi))
+      if (lo === hi) { refs.push(isEmpty(child) ? EMPTY_REF : { hash: child, version: node.versions[nib]!, kind: 'unknown' }); continue }
+      const r = update(childRef(node, nib), depth + 1, ups.slice(lo, hi))
       if (!equal32(r.hash, child)) changed = true
       refs.push(r)
     }
-    if (!changed) return { hash: node.hash, kind: 'internal' }
+    if (!changed) return { ...ref, kind: 'internal' }
     return join(refs)
   }
 
-  return { root: update(root, 0, sorted).hash, created, replaced }
+  const r = update(root, 0, sorted)
+  return { root: { hash: r.hash, version: r.version }, created, replaced }
 }
 
 function hasValue (u: PathUpdate): u is { keyHash: Uint8Array, value: Uint8Array } {
@@ -364,11 +427,11 @@ export interface SmtProof {
 }
 
 /** Walks the key's path: its value (or null) and the proof. */
-export async function proveKey (root: Uint8Array, keyHash: Uint8Array, load: NodeLoader): Promise<{ value: Uint8Array | null, proof: SmtProof }> {
+export async function proveKey (root: NodeRef, keyHash: Uint8Array, load: NodeLoader): Promise<{ value: Uint8Array | null, proof: SmtProof }> {
   const siblings: Uint8Array[] = []
   let ref = root
   for (let depth = 0; ; depth++) {
-    if (isEmpty(ref)) return { value: null, proof: { siblings, other: null } }
+    if (isEmpty(ref.hash)) return { value: null, proof: { siblings, other: null } }
     const node = await load(ref)
     if (node.kind === 'leaf') {
       if (equal32(node.keyHash, keyHash)) return { value: node.value, proof: { siblings, other: null } }
@@ -380,17 +443,17 @@ export async function proveKey (root: Uint8Array, keyHash: Uint8Array, load: Nod
       const c = node.children[i]!
       siblings.push(isEmpty(c) ? new Uint8Array(0) : c)
     }
-    ref = node.children[nib]!
+    ref = childRef(node, nib)
   }
 }
 
 /** Reads the value of a key at any stored root (old roots stay readable: nodes are never pruned). */
-export async function lookup (root: Uint8Array, keyHash: Uint8Array, load: NodeLoader): Promise<Uint8Array | null> {
+export async function lookup (root: NodeRef, keyHash: Uint8Array, load: NodeLoader): Promise<Uint8Array | null> {
   let ref = root
-  for (let depth = 0; !isEmpty(ref); depth++) {
+  for (let depth = 0; !isEmpty(ref.hash); depth++) {
     const node = await load(ref)
     if (node.kind === 'leaf') return equal32(node.keyHash, keyHash) ? node.value : null
-    ref = node.children[nibbleAt(keyHash, depth)]!
+    ref = childRef(node, nibbleAt(keyHash, depth))
   }
   return null
 }

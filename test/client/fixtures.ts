@@ -6,7 +6,7 @@ import { buildBlock } from '../../src/ledger/block.js'
 import type { BlockView, StateView } from '../../src/node/service.js'
 import { createTx, txIdHex, address } from '../../src/state/tx.js'
 import { stateKey } from '../../src/state/keys.js'
-import { EMPTY, proveKey, sha256, updateTree, type TreeNode } from '../../src/state/merkle.js'
+import { EMPTY_ROOT, proveKey, sha256, updateTree, type NodeRef, type TreeNode } from '../../src/state/merkle.js'
 import { toJson } from '../../src/api/json.js'
 
 export const CHAIN = 'lc-test'
@@ -34,8 +34,8 @@ export async function makeFixture (seed: string): Promise<Fixture> {
   }, user.secretKey))
 
   const nodes = new Map<string, TreeNode>()
-  const load = async (h: Uint8Array): Promise<TreeNode> => {
-    const n = nodes.get(toHex(h))
+  const load = async (r: NodeRef): Promise<TreeNode> => {
+    const n = nodes.get(toHex(r.hash))
     if (n === undefined) throw new Error('missing node')
     return n
   }
@@ -46,7 +46,8 @@ export async function makeFixture (seed: string): Promise<Fixture> {
     ['acct', 'ef'.repeat(20), [10]],
     ['kv', `${userAddr}/greeting`, { value: 'hello', owner: userAddr }]
   ]
-  const { root, created } = await updateTree(EMPTY, entries.map(([c, k, v]) => ({ keyHash: sha256(stateKey(c, k)), value: encode(v) })), async hs => await Promise.all(hs.map(load)))
+  const { root: rootRef, created } = await updateTree(EMPTY_ROOT, entries.map(([c, k, v]) => ({ keyHash: sha256(stateKey(c, k)), value: encode(v) })), 1, async rs => await Promise.all(rs.map(load)))
+  const root = rootRef.hash
   for (const n of created) nodes.set(toHex(n.hash), n)
 
   const { block, hash } = buildBlock({
@@ -68,7 +69,7 @@ export async function makeFixture (seed: string): Promise<Fixture> {
   })) as BlockView
 
   const state = async (contract: string, key: string): Promise<StateView> => {
-    const p = await proveKey(root, sha256(stateKey(contract, key)), load)
+    const p = await proveKey(rootRef, sha256(stateKey(contract, key)), load)
     return JSON.parse(toJson({
       contract, key, value: p.value, decoded: null, height: 1, stateRoot: root, proof: p.proof, block: view
     })) as StateView

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { toHex, utf8 } from '../../src/codec/index.js'
-import { EMPTY, decodeNode, encodeNode, leafHash, makeInternal, makeLeaf, nodeHash, sha256, updateTree, proveKey, lookup, type TreeNode, type PathUpdate } from '../../src/state/merkle.js'
+import { EMPTY, EMPTY_ROOT, decodeNode, encodeNode, leafHash, makeInternal, makeLeaf, nodeHash, sha256, updateTree, proveKey, lookup, type NodeRef, type TreeNode, type PathUpdate } from '../../src/state/merkle.js'
 import { verifyStateProof } from '../../src/state/proof.js'
 import type { StateProof } from '../../src/state/api.js'
 
@@ -11,22 +11,35 @@ const seed = Number(process.env.FC_SEED ?? Date.now() % 1_000_000)
 console.log(`merkle property seed: FC_SEED=${seed}`)
 const params = { seed, numRuns: 60 }
 
-/** The tree over an in-memory node map, the way StateStore uses it over LevelDB. */
+/**
+ * The tree over an in-memory node map, the way StateStore uses it over LevelDB: nodes are found
+ * only under the exact (version, hash) they were stored at, so every test below also checks
+ * that the versions the tree records for children are right.
+ */
 class MemTree {
   nodes = new Map<string, TreeNode>()
-  root: Uint8Array = EMPTY
-  readonly load = async (h: Uint8Array): Promise<TreeNode> => {
-    const n = this.nodes.get(toHex(h))
-    if (n === undefined) throw new Error(`missing node ${toHex(h)}`)
+  root: NodeRef = EMPTY_ROOT
+  version = 0
+  readonly load = async (r: NodeRef): Promise<TreeNode> => {
+    const n = this.nodes.get(`${r.version}:${toHex(r.hash)}`)
+    if (n === undefined) throw new Error(`missing node ${toHex(r.hash)} at version ${r.version}`)
     return n
   }
 
-  readonly loadMany = async (hs: Uint8Array[]): Promise<TreeNode[]> => await Promise.all(hs.map(this.load))
+  readonly loadMany = async (rs: NodeRef[]): Promise<TreeNode[]> => await Promise.all(rs.map(this.load))
+
+  store (created: TreeNode[]): void {
+    for (const n of created) this.nodes.set(`${this.version}:${toHex(n.hash)}`, n)
+  }
+
+  async update (ups: PathUpdate[]): Promise<ReturnType<typeof updateTree>> {
+    return await updateTree(this.root, ups, ++this.version, this.loadMany)
+  }
 
   async apply (writes: Array<{ key: Uint8Array, value: Uint8Array | null }>): Promise<void> {
     const ups: PathUpdate[] = writes.map(w => ({ keyHash: sha256(w.key), value: w.value }))
-    const { root, created } = await updateTree(this.root, ups, this.loadMany)
-    for (const n of created) this.nodes.set(toHex(n.hash), n)
+    const { root, created } = await this.update(ups)
+    this.store(created)
     this.root = root
   }
 
@@ -49,9 +62,11 @@ function referenceRoot (entries: Map<string, Uint8Array>): Uint8Array {
   return rec(items, 0)
 }
 
-const keyArb = fc.uint8Array({ minLength: 1, maxLength: 12 })
+// Half the keys come from a small set, so ops overwrite and delete keys that exist (random
+// byte strings almost never repeat, and a delete of an absent key changes nothing).
+const keyArb = fc.oneof(fc.integer({ min: 0, max: 40 }).map(i => utf8(`k${i}`)), fc.uint8Array({ minLength: 1, maxLength: 12 }))
 const valueArb = fc.uint8Array({ minLength: 0, maxLength: 40 })
-const opsArb = fc.array(fc.tuple(keyArb, fc.option(valueArb, { freq: 4 })), { minLength: 0, maxLength: 80 })
+const opsArb = fc.array(fc.tuple(keyArb, fc.option(valueArb, { freq: 4 })), { minLength: 0, maxLength: 80, size: 'max' })
 
 function finalState (ops: Array<[Uint8Array, Uint8Array | null]>): Map<string, Uint8Array> {
   const m = new Map<string, Uint8Array>()
@@ -61,10 +76,10 @@ function finalState (ops: Array<[Uint8Array, Uint8Array | null]>): Map<string, U
 
 test('empty tree root is zero and proves absence', async () => {
   const t = new MemTree()
-  assert.deepEqual(t.root, EMPTY)
+  assert.deepEqual(t.root.hash, EMPTY)
   const p = await t.prove(utf8('nothing'))
   assert.equal(p.value, null)
-  assert.equal(verifyStateProof(t.root, p), true)
+  assert.equal(verifyStateProof(t.root.hash, p), true)
 })
 
 test('root equals the reference and is independent of insertion order and batching', async () => {
@@ -87,19 +102,19 @@ test('root equals the reference and is independent of insertion order and batchi
     }
     const b = new MemTree()
     for (const [k, v] of entries) await b.apply([{ key: Buffer.from(k, 'hex'), value: v }])
-    assert.deepEqual(a.root, referenceRoot(want))
-    assert.deepEqual(b.root, a.root)
+    assert.deepEqual(a.root.hash, referenceRoot(want))
+    assert.deepEqual(b.root.hash, a.root.hash)
   }), params)
 })
 
 /** Hashes of every node reachable from `root`. */
-async function reachable (t: MemTree, root: Uint8Array): Promise<Set<string>> {
+async function reachable (t: MemTree, root: NodeRef): Promise<Set<string>> {
   const out = new Set<string>()
-  const walk = async (h: Uint8Array): Promise<void> => {
-    if (h.every(b => b === 0)) return
-    out.add(toHex(h))
-    const n = await t.load(h)
-    if (n.kind === 'internal') for (const c of n.children) await walk(c)
+  const walk = async (r: NodeRef): Promise<void> => {
+    if (r.hash.every(b => b === 0)) return
+    out.add(toHex(r.hash))
+    const n = await t.load(r)
+    if (n.kind === 'internal') for (let i = 0; i < 16; i++) await walk({ hash: n.children[i]!, version: n.versions[i]! })
   }
   await walk(root)
   return out
@@ -112,8 +127,8 @@ test('replaced names exactly the old nodes the new tree dropped (the cache evict
       const m = new Map<string, PathUpdate>()
       for (const [k, v] of ops.slice(i, i + batch)) m.set(toHex(k), { keyHash: sha256(k), value: v })
       const before = await reachable(t, t.root)
-      const { root, created, replaced } = await updateTree(t.root, [...m.values()], t.loadMany)
-      for (const n of created) t.nodes.set(toHex(n.hash), n)
+      const { root, created, replaced } = await t.update([...m.values()])
+      t.store(created)
       const after = await reachable(t, root)
       const gone = [...before].filter(h => !after.has(h)).sort()
       const createdHex = new Set(created.map(n => toHex(n.hash)))
@@ -141,12 +156,12 @@ test('inclusion and non-inclusion proofs verify; tampered proofs fail', async ()
       const expected = want.get(toHex(key)) ?? null
       assert.deepEqual(p.value === null ? null : toHex(p.value), expected === null ? null : toHex(expected))
       assert.deepEqual(await lookup(t.root, sha256(key), t.load), p.value)
-      assert.equal(verifyStateProof(t.root, p), true, 'honest proof')
-      for (const bad of tamper(p, t.root)) assert.equal(verifyStateProof(bad.root, bad.proof), false, bad.what)
+      assert.equal(verifyStateProof(t.root.hash, p), true, 'honest proof')
+      for (const bad of tamper(p, t.root.hash)) assert.equal(verifyStateProof(bad.root, bad.proof), false, bad.what)
       // An absence proof re-targeted at a present key must fail.
       const present = [...want.keys()][0]
       if (p.value === null && present !== undefined) {
-        assert.equal(verifyStateProof(t.root, { ...p, key: Buffer.from(present, 'hex') }), false, 'absence proof for a present key')
+        assert.equal(verifyStateProof(t.root.hash, { ...p, key: Buffer.from(present, 'hex') }), false, 'absence proof for a present key')
       }
     }
   }), params)
@@ -189,7 +204,7 @@ test('per-block work grows with keys touched, not with state size', async () => 
   const writes = Array.from({ length: 4000 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
   await t.apply(writes)
   const ups = Array.from({ length: 10 }, (_, i) => ({ keyHash: sha256(utf8(`k${i * 97}`)), value: utf8('new') }))
-  const { created } = await updateTree(t.root, ups, t.loadMany)
+  const { created } = await t.update(ups)
   // ~10 paths of depth ~log16(4000) = 3, plus slack: far below the ~4,300 nodes of the whole tree.
   assert.ok(created.length <= 10 * 5, `created ${created.length} nodes`)
 })
@@ -197,10 +212,14 @@ test('per-block work grows with keys touched, not with state size', async () => 
 test('stored nodes round-trip; malformed node bytes are refused', () => {
   const a = makeLeaf(sha256(utf8('a')), utf8('va'))
   const children = Array.from({ length: 16 }, (_, i) => (i === 3 || i === 15 ? a.hash : EMPTY))
-  const n = makeInternal(children)
+  const n = makeInternal(children, children.map((_, i) => (i === 3 ? 5 : i === 15 ? 300 : 0)))
   const bytes = encodeNode(n)
-  assert.equal(bytes.length, 3 + 2 * 32, 'absent children cost nothing')
+  assert.equal(bytes.length, 3 + 2 * 32 + 1 + 2, 'absent children cost nothing; versions are varints (5: 1 byte, 300: 2)')
   assert.deepEqual(decodeNode(bytes), n)
+  for (const v of [0, 127, 128, 16_383, 16_384, 2 ** 32 + 7, Number.MAX_SAFE_INTEGER]) {
+    const m = makeInternal(children, children.map((_, i) => (i === 3 ? v : i === 15 ? 1 : 0)))
+    assert.deepEqual(decodeNode(encodeNode(m)), m, `version ${v}`)
+  }
   assert.deepEqual(decodeNode(encodeNode(a)), a)
   const bad = (mut: (b: Uint8Array) => Uint8Array): TreeNode | null => decodeNode(mut(Uint8Array.from(bytes)))
   assert.equal(bad(b => { b[2] = b[2]! | 2; return b }), null, 'bitmap names a child that is not there')
@@ -209,4 +228,9 @@ test('stored nodes round-trip; malformed node bytes are refused', () => {
   assert.equal(bad(() => Uint8Array.of(1, 0, 0)), null, 'no children')
   assert.equal(bad(b => { b.fill(0, 3, 35); return b }), null, 'a present child that is EMPTY')
   assert.equal(bad(b => { b[0] = 7; return b }), null, 'unknown tag')
+  // The first child's version (5) sits at byte 35; make it an over-long encoding of 5, or cut it.
+  assert.equal(bad(b => Uint8Array.of(...b.subarray(0, 35), 0x85, 0x00, ...b.subarray(36))), null, 'over-long version varint')
+  assert.equal(bad(b => b.subarray(0, 35)), null, 'child without its version')
+  const huge = Uint8Array.of(...bytes.subarray(0, 35), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, ...bytes.subarray(36))
+  assert.equal(decodeNode(huge), null, 'version above 2^53')
 })

@@ -120,6 +120,51 @@ test('StateStore + executor: blocks of transfers, state root matches a fresh reb
   })
 })
 
+test('StateStore: each update\'s nodes are keyed after every earlier one; the version count survives a reopen', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    let store = await StateStore.open(db)
+    const nodeKeys = async (): Promise<string[]> => {
+      const out: string[] = []
+      for await (const k of db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' }).keys()) if (k.length === 40) out.push(Buffer.from(k).toString('hex'))
+      return out
+    }
+    const roots: Uint8Array[] = []
+    let seen = new Set<string>()
+    for (let u = 1; u <= 6; u++) {
+      // Reopen half-way: the next update must continue the count, not reuse a version.
+      if (u === 4) { db = await open(); store = await StateStore.open(db) }
+      const writes = Array.from({ length: 40 }, (_, i) => ({ key: utf8(`k${(i * 7 + u) % 100}`), value: utf8(`v${u}-${i}`) }))
+      roots.push(await commit(db, store, writes))
+      const keys = await nodeKeys()
+      const fresh = keys.filter(k => !seen.has(k))
+      assert.ok(fresh.length > 0, `update ${u} stored nodes`)
+      // LevelDB order is key order: this update's nodes all sort after every earlier node.
+      const firstFresh = keys.indexOf(fresh[0]!)
+      assert.deepEqual(keys.slice(firstFresh), fresh, `update ${u}: new nodes are the tail of the key space`)
+      for (const k of fresh) assert.equal(parseInt(k.slice(0, 16), 16), u, `update ${u} stores at version ${u}`)
+      seen = new Set(keys)
+    }
+    // Every earlier root is still readable through its version in the root index.
+    for (const [i, r] of roots.entries()) {
+      const p = await store.prove(utf8('k1'), r)
+      assert.equal(verifyStateProof(r, p), true, `root ${i + 1}`)
+    }
+    await assert.rejects(store.prove(utf8('k1'), new Uint8Array(32).fill(3)), { code: 'ERR_UNKNOWN_ROOT' })
+  })
+})
+
+test('StateStore: a database in the old hash-keyed tree format is refused with a clear error', async () => {
+  await withDb(async (open) => {
+    const db = await open()
+    const smt = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
+    await smt.put(utf8('root'), new Uint8Array(32).fill(1))
+    await assert.rejects(StateStore.open(db), (err: Error & { code?: string }) => err.code === 'ERR_CORRUPT' && /old tree format/.test(err.message) && /empty data directory/.test(err.message))
+    await smt.put(utf8('root'), new Uint8Array(47))
+    await assert.rejects(StateStore.open(db), /47 bytes, expected 48/)
+  })
+})
+
 test('StateStore: a damaged tree node is reported as corruption, not a wrong answer', async () => {
   await withDb(async (open) => {
     let db = await open()
@@ -129,7 +174,7 @@ test('StateStore: a damaged tree node is reported as corruption, not a wrong ans
     const smt = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
     // Flip one byte of the value inside every stored leaf.
     for await (const [k, v] of smt.iterator()) {
-      if (k.length === 32 && v[0] === 0) { const bad = Uint8Array.from(v); bad[bad.length - 1]! ^= 1; await smt.put(k, bad) }
+      if (k.length === 40 && v[0] === 0) { const bad = Uint8Array.from(v); bad[bad.length - 1]! ^= 1; await smt.put(k, bad) }
     }
     db = await open()
     store = await StateStore.open(db, { nodeCacheSize: 0 })
