@@ -2,7 +2,7 @@ import { toHex, utf8 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { Lru } from './lru.js'
-import { childRef, decodeNode, EMPTY_ROOT, encodeNode, isEmpty, lookup, nodeKey as cacheKey, proveKey, sha256, updateTree, type NodeRef, type TreeNode } from './merkle.js'
+import { childRef, decodeNode, EMPTY_ROOT, encodeNode, isEmpty, lookup, nodeKey as cacheKey, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
 
 export interface StateStoreOptions {
   /**
@@ -182,13 +182,16 @@ export class StateStore {
    */
   async prepare (writes: StateWrite[]): Promise<{ root: Uint8Array, ops: BatchOp[] }> {
     const seen = new Set<string>()
+    const updates: PathUpdate[] = []
     for (const w of writes) {
       const k = toHex(w.key)
       if (seen.has(k)) throw new ValidationError('ERR_DUPLICATE_WRITE', `state key ${k} is written twice in one block`)
       seen.add(k)
+      // The committed value execution already read (value cache) lets the tree skip reading this key's leaf.
+      updates.push({ keyHash: sha256(w.key), value: w.value, old: this.values.get(k) })
     }
     const version = this.updates + 1
-    const { root, created, replaced } = await updateTree(this.currentRoot, writes.map(w => ({ keyHash: sha256(w.key), value: w.value })),
+    const { root, created, replaced } = await updateTree(this.currentRoot, updates,
       version, async rs => await this.loadMany(rs), (_h, k) => this.cache.get(k))
     const ops: BatchOp[] = []
     for (const w of writes) {

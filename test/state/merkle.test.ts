@@ -234,3 +234,35 @@ test('stored nodes round-trip; malformed node bytes are refused', () => {
   const huge = Uint8Array.of(...bytes.subarray(0, 35), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, ...bytes.subarray(36))
   assert.equal(decodeNode(huge), null, 'version above 2^53')
 })
+
+test('an old-value hint stands in for the key\'s stored leaf only when its hash matches', async () => {
+  const t = new MemTree()
+  const value = (i: number, gen: number): Uint8Array => utf8(`v${gen}-${i}`)
+  await t.apply(Array.from({ length: 2000 }, (_, i) => ({ key: utf8(`k${i}`), value: value(i, 0) })))
+  const loads: string[] = []
+  const counting = async (rs: NodeRef[]): Promise<TreeNode[]> => {
+    const ns = await t.loadMany(rs)
+    for (const n of ns) loads.push(n.kind)
+    return ns
+  }
+  const touched = Array.from({ length: 60 }, (_, i) => i * 31)
+  const ups = (hint: (i: number) => Uint8Array | null | undefined): PathUpdate[] =>
+    touched.map(i => ({ keyHash: sha256(utf8(`k${i}`)), value: value(i, 1), old: hint(i) }))
+  const version = t.version + 1
+
+  const plain = await updateTree(t.root, ups(() => undefined), version, counting)
+  const leavesRead = loads.filter(k => k === 'leaf').length
+  assert.ok(leavesRead >= touched.length, `without hints every touched leaf is read (${leavesRead})`)
+
+  loads.length = 0
+  const hinted = await updateTree(t.root, ups(i => value(i, 0)), version, counting)
+  assert.deepEqual(hinted.root, plain.root)
+  assert.deepEqual(hinted.created.map(n => toHex(n.hash)).sort(), plain.created.map(n => toHex(n.hash)).sort())
+  assert.equal(loads.filter(k => k === 'leaf').length, 0, 'right hints: no leaf read')
+
+  // Wrong hints (a stale value, or "absent" for a present key) cost a read, never a wrong root.
+  loads.length = 0
+  const wrong = await updateTree(t.root, ups(i => (i % 2 === 0 ? value(i, 9) : null)), version, counting)
+  assert.deepEqual(wrong.root, plain.root)
+  assert.equal(loads.filter(k => k === 'leaf').length, leavesRead)
+})
