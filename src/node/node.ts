@@ -58,11 +58,12 @@ const STATE_WARM_BUDGET_MS = 30_000
 const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
 /**
  * Version of the state layout, stored with the genesis-state marker. 1: binary tree, balance and
- * nonce under two keys; 2: one `acct/<address>` record per account; 3: that, in a 16-way tree.
+ * nonce under two keys; 2: one `acct/<address>` record per account; 3: that, in a 16-way tree;
+ * 4: that, with tree nodes stored under (version, hash) (same roots as 3, another storage form).
  * A data directory of another layout is refused at start: executing blocks over it would
- * silently diverge from the peers.
+ * silently diverge from the peers, or (3) the tree could not be read.
  */
-const STATE_LAYOUT = 3
+const STATE_LAYOUT = 4
 
 /**
  * The largest frame this genesis lets an honest validator send: its largest possible NEW-VIEW
@@ -312,11 +313,12 @@ export class LedgerNode implements NodeService {
     try {
       const store = await BlockStore.open(db, { log: logger.child({ component: 'store' }) })
       await store.checkGenesis(genesisHash(genesis))
-      const state = await StateStore.open(db)
+      // The layout check comes first: StateStore.open cannot read every older layout.
       const marker = await binarySublevel(db, 'meta').get(GENESIS_STATE_KEY)
       if (marker !== undefined && (marker.length !== 1 || marker[0] !== STATE_LAYOUT)) {
         throw new ConfigError(`data directory ${paths.data} holds state layout ${marker.length === 1 ? marker[0]! : 'unknown'}, this build reads layout ${STATE_LAYOUT}. A chain created by an older build cannot be continued by this one: delete the data directory and re-create the network`)
       }
+      const state = await StateStore.open(db)
       if (store.head() === null && marker === undefined) {
         const t = performance.now()
         await LedgerNode.applyGenesisState(db, state, genesis)
