@@ -64,8 +64,9 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
     `efficiency       ${round(r.txPerValidatorCpuSecond)} committed tx per CPU-second of all ${v.validators} validators together (x ${v.cores} cores = ${Math.round(r.txPerValidatorCpuSecond * v.cores)} tx/s if the validators had every core to themselves; meaningful only at saturation)`,
     `load generator   cpu ${round(r.benchCpuPct)}%; machine load average ${round(r.loadAvg[0], 2)} -> ${round(r.loadAvg[1], 2)} (cores are shared with everything else running)`,
     `heads            ${headsVerdict(r.heads)} height ${r.heads.heights.join(',')} head ${[...new Set(r.heads.headHashes.map(h => h.slice(0, 16)))].join(',')}`,
-    `node commits     ${r.nodeCommittedTxs.join(', ')}`
+    `node commits     ${r.nodeCommittedTxs.join(', ')}${r.startHeads.agreed ? '' : '   (a validator was still behind when the clock started: its count includes earlier blocks)'}`
   ]
+  if (r.startHeads.waitedS >= 1) lines.push(`start            waited ${round(r.startHeads.waitedS, 1)} s for every validator to reach the same head before the clock started`)
   if (r.heads.nodes !== undefined) lines.push(...nodePositions(r.heads.nodes))
   if (r.submitErrors.length > 0) lines.push(`submit errors    ${r.submitErrors.join(' | ')}`)
   if (r.watchError !== undefined) lines.push(`events           ${r.watchError}`)

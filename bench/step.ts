@@ -46,6 +46,12 @@ export interface StepResult extends LoadResult {
    */
   blockStagesMs: { execute: number, state: number, write: number }
   heads: HeadCheck
+  /**
+   * Heads before the clock started. The node counters are read then, so a validator still
+   * executing the warm-up's blocks would count them in its `nodeCommittedTxs`: the step waits
+   * (bounded) for every validator to reach the same head first.
+   */
+  startHeads: { agreed: boolean, waitedS: number }
   /** The untimed load at the step's rate before the clock started (first step only), if any. */
   warmLoad?: { durationS: number, sent: number, committed: number, lost: number, duplicates: number, p99Ms: number }
   watchError?: string
@@ -94,6 +100,7 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
     warmLoad = { durationS: r.durationS, sent: r.sent, committed: r.committedTotal, lost: r.lost, duplicates: r.duplicates, p99Ms: r.latencyMs.p99 }
     txs = [...warmTxs.slice(r.sent), ...timedTxs]
   }
+  const level = await checkHeads(cluster.urls, 30_000)
   const before = await Promise.all(cluster.urls.map(async u => await scrapeCounters(u)))
   const start = await (await fetch(`${cluster.urls[0]!}/status`, { signal: AbortSignal.timeout(5000) })).json() as { height: number }
   let sink: (b: SeenBlock) => void = () => {}
@@ -153,6 +160,7 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
       write: perBlockMs(delta('writeS'), delta('blocks'))
     },
     heads,
+    startHeads: { agreed: level.agreed, waitedS: level.waitedS ?? 0 },
     ...(warmLoad === undefined ? {} : { warmLoad }),
     loadAvg: [load0, load1],
     benchCpuPct: 100 * (self1.user + self1.system) / 1e6 / windowS,
