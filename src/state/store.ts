@@ -6,7 +6,8 @@ import { childRef, decodeNode, EMPTY_ROOT, encodeNode, isEmpty, lookup, nodeKey 
 
 export interface StateStoreOptions {
   /**
-   * Tree nodes kept decoded in memory (default 1,000,000, a few hundred MB at most). With
+   * Tree nodes kept decoded in memory (default 1,000,000, a few hundred MB at most): internal
+   * nodes, and the leaves warm() loads at start (see checkNode for why not other leaves). With
    * 200,000 a 100k-account state missed the cache on every cold recipient's path: the benchmark's
    * closed loop at 100k accounts went from 307 to 384 tx/s with 1,000,000.
    */
@@ -220,7 +221,7 @@ export class StateStore {
     // read (LevelDB serves those): validator RSS at 500 tx/s for 60 s was 457-505 MB with them,
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
     for (const h of p.replaced) this.cache.delete(cacheKey(h))
-    for (const n of p.created) this.cache.set(cacheKey(n.hash), n)
+    for (const n of p.created) if (n.kind === 'internal') this.cache.set(cacheKey(n.hash), n)
     for (const w of p.writes) this.values.set(toHex(w.key), w.value)
     this.pending = new Map()
     this.currentRoot = p.root
@@ -258,7 +259,7 @@ export class StateStore {
       const next: NodeRef[] = []
       for (let i = 0; i < frontier.length && loaded < limit && performance.now() < deadline; i += WARM_CHUNK) {
         const chunk = frontier.slice(i, Math.min(i + WARM_CHUNK, i + limit - loaded))
-        for (const node of await this.loadMany(chunk)) {
+        for (const node of await this.loadMany(chunk, true)) {
           if (node.kind === 'internal') node.children.forEach((c, i) => { if (!isEmpty(c)) next.push(childRef(node, i)) })
         }
         loaded += chunk.length
@@ -268,17 +269,26 @@ export class StateStore {
     return loaded
   }
 
-  private async loadMany (refs: NodeRef[]): Promise<TreeNode[]> {
+  private async loadMany (refs: NodeRef[], cacheLeaves = false): Promise<TreeNode[]> {
     const values = await this.nodes.getMany(refs.map(nodeStorageKey))
-    return values.map((bytes, i) => this.checkNode(refs[i]!, bytes))
+    return values.map((bytes, i) => this.checkNode(refs[i]!, bytes, cacheLeaves))
   }
 
-  private checkNode (ref: NodeRef, bytes: Uint8Array | undefined): TreeNode {
+  /**
+   * Decodes and checks a stored node, and caches it if it is internal (or `cacheLeaves`).
+   *
+   * Why leaves are not cached after start: a block's update rebuilds a touched key's leaf from
+   * its committed value (the value cache, filled by execution) and needs no stored leaf, so
+   * cached leaves were only dead weight: at 1M accounts the cache filled with leaves of
+   * recipients seen once, and a heap of a million more small objects made every major GC
+   * slower. Proofs and the rare update without a known value read leaves from LevelDB.
+   */
+  private checkNode (ref: NodeRef, bytes: Uint8Array | undefined, cacheLeaves = false): TreeNode {
     if (bytes === undefined) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is missing`)
     // Plain Uint8Array views (LevelDB hands out Buffers): values must compare equal to callers'.
     const node = decodeNode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     if (node === null || Buffer.compare(node.hash, ref.hash) !== 0) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is corrupt`)
-    this.cache.set(cacheKey(ref.hash), node)
+    if (cacheLeaves || node.kind === 'internal') this.cache.set(cacheKey(ref.hash), node)
     return node
   }
 

@@ -154,6 +154,31 @@ test('StateStore: each update\'s nodes are keyed after every earlier one; the ve
   })
 })
 
+test('StateStore: only internal nodes stay in the node cache; updates without a cached value read the leaf', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    let store = await StateStore.open(db)
+    const writes = Array.from({ length: 300 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
+    await commit(db, store, writes)
+    const smt = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
+    let internal = 0
+    for await (const [k, v] of smt.iterator()) if (k.length === 40 && v[0] === 1) internal++
+    assert.ok(internal > 0)
+    assert.equal(store.cachedNodes, internal, 'the 300 leaves are not cached, every internal node is')
+    // Reopened: no value is cached, so the update has no hint and reads the leaves it replaces.
+    db = await open()
+    store = await StateStore.open(db)
+    const update = [{ key: utf8('k7'), value: utf8('new') }, { key: utf8('k8'), value: null }, { key: utf8('k300'), value: utf8('x') }]
+    const root = await commit(db, store, update)
+    const fresh = new Map(writes.map(w => [Buffer.from(w.key).toString(), w.value]))
+    fresh.set('k7', utf8('new')); fresh.delete('k8'); fresh.set('k300', utf8('x'))
+    await withDb(async (open2) => {
+      const db2 = await open2()
+      assert.deepEqual(await commit(db2, await StateStore.open(db2), [...fresh].map(([k, v]) => ({ key: utf8(k), value: v }))), root)
+    })
+  })
+})
+
 test('StateStore: a database in the old hash-keyed tree format is refused with a clear error', async () => {
   await withDb(async (open) => {
     const db = await open()
