@@ -78,12 +78,13 @@ function versionBytes (version: number): Uint8Array {
  *   'smt' sublevel:   tree nodes by (version, hash) (merkle.ts), the current root under 'root'
  *                     and each committed root's version by its hash.
  *
- * Why nodes are keyed by version first: keyed by hash alone, every block's ~1,750 new nodes (at
- * 1M accounts) were spread over the whole key space, so LevelDB's compactions merged them into
- * every level again and again: its compaction thread took 11.9 % of a core per validator at 1M
- * accounts against 2.6 % at 10k. With the version first, each block's nodes sort after all
- * earlier ones, and LevelDB moves whole files down instead of rewriting them. The version is
- * the number of updates committed so far (+1), stored with the root pointer.
+ * Why nodes are keyed by version first: keyed by hash alone, every block's new nodes were
+ * spread over the whole key space, so LevelDB's compactions merged them into every level again
+ * and again: its compaction thread took 11.9 % of a core per validator at 1M accounts against
+ * 2.6 % at 10k. With the version first, each block's nodes sort after all earlier ones; in one
+ * process committing 1M-account blocks, the CPU of the threads other than the main one fell by
+ * a third per block (docs/performance.md, eighth session). The version is the number of
+ * updates committed so far (+1), stored with the root pointer.
  * Block commit is two-phase so the ledger can write the block, its receipts and its state in
  * ONE atomic batch: prepare(writes) computes the new root and the batch ops without writing,
  * the ledger writes them, then commitPrepared(root) makes the new root current in memory.
