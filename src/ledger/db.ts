@@ -1,6 +1,7 @@
 import { Level } from 'level'
 import type { AbstractBatchOptions } from 'abstract-level'
 import type { BatchOp, LevelDb, Sublevel } from '../state/api.js'
+import { readU64, u64Bytes } from '../codec/index.js'
 
 export interface LedgerDbOptions {
   /** LevelDB block cache (default 256 MiB; LevelDB's own default is 8 MiB). */
@@ -60,14 +61,12 @@ export function binarySublevel (db: LevelDb, name: string): Sublevel {
 
 /** 8-byte big-endian, so LevelDB's byte order is numeric order. */
 export function heightKey (height: number): Uint8Array {
-  const k = new Uint8Array(8)
-  new DataView(k.buffer).setBigUint64(0, BigInt(height))
-  return k
+  return u64Bytes(height)
 }
 
 export function heightFromKey (key: Uint8Array): number {
   if (key.length !== 8) return -1
-  return Number(new DataView(key.buffer, key.byteOffset, 8).getBigUint64(0))
+  return readU64(key, 0)
 }
 
 /** classic-level honours `sync` (fsync before resolving); the abstract types do not list it. */

@@ -1,4 +1,4 @@
-import { toHex, utf8 } from '../codec/index.js'
+import { readU64, toHex, u64Bytes, utf8, writeU64 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { Lru } from './lru.js'
@@ -29,24 +29,10 @@ const ROOT_KEY = utf8('root')
 const ROOT_VALUE_BYTES = 48
 const ROOT_INDEX_TAG = 0x52
 
-// Big-endian 64-bit as two 32-bit halves: a BigInt and a DataView per node key showed in profiles.
-function u64 (out: Uint8Array, pos: number, v: number): void {
-  const hi = Math.floor(v / 0x1_0000_0000)
-  const lo = v >>> 0
-  out[pos] = hi >>> 24; out[pos + 1] = hi >>> 16; out[pos + 2] = hi >>> 8; out[pos + 3] = hi
-  out[pos + 4] = lo >>> 24; out[pos + 5] = lo >>> 16; out[pos + 6] = lo >>> 8; out[pos + 7] = lo
-}
-
-function readU64 (b: Uint8Array, pos: number): number {
-  const hi = ((b[pos]! << 24) | (b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!) >>> 0
-  const lo = ((b[pos + 4]! << 24) | (b[pos + 5]! << 16) | (b[pos + 6]! << 8) | b[pos + 7]!) >>> 0
-  return hi * 0x1_0000_0000 + lo
-}
-
 /** Storage key of a tree node: its version first, so each update's nodes are adjacent and last. */
 export function nodeStorageKey (ref: NodeRef): Uint8Array {
   const k = new Uint8Array(40)
-  u64(k, 0, ref.version)
+  writeU64(k, 0, ref.version)
   k.set(ref.hash, 8)
   return k
 }
@@ -60,15 +46,9 @@ function rootIndexKey (hash: Uint8Array): Uint8Array {
 
 function encodeRootPointer (root: NodeRef, updates: number): Uint8Array {
   const v = new Uint8Array(ROOT_VALUE_BYTES)
-  u64(v, 0, root.version)
+  writeU64(v, 0, root.version)
   v.set(root.hash, 8)
-  u64(v, 40, updates)
-  return v
-}
-
-function versionBytes (version: number): Uint8Array {
-  const v = new Uint8Array(8)
-  u64(v, 0, version)
+  writeU64(v, 40, updates)
   return v
 }
 
@@ -209,7 +189,7 @@ export class StateStore {
     }
     for (const n of created) ops.push({ type: 'put', sublevel: this.nodes, key: nodeStorageKey({ hash: n.hash, version }), value: encodeNode(n) })
     ops.push({ type: 'put', sublevel: this.nodes, key: ROOT_KEY, value: encodeRootPointer(root, version) })
-    if (!isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root.hash), value: versionBytes(root.version) })
+    if (!isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root.hash), value: u64Bytes(root.version) })
     this.pending.set(toHex(root.hash), { root, created, replaced, writes })
     return { root: root.hash, ops }
   }
