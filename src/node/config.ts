@@ -31,7 +31,14 @@ export const NodeConfigSchema = Type.Object({
     /** Block cache in MiB (default 256). */
     cacheMiB: Type.Optional(Type.Integer({ minimum: 8, maximum: 65_536 })),
     /** Memtable size in MiB before a flush to level 0 (default 64); up to two are held in memory. */
-    writeBufferMiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 }))
+    writeBufferMiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+    /**
+     * State versions (one per block) whose Merkle tree stays stored (default 1000); older
+     * replaced tree nodes are deleted in the background. 'all' keeps every version (an
+     * archive node: storage then grows with every block). Proofs are answered at the newest
+     * certified block, so at least a few versions must be kept.
+     */
+    stateVersionsKept: Type.Optional(Type.Union([Type.Integer({ minimum: 2, maximum: 1_000_000_000 }), Type.Literal('all')]))
   }, { additionalProperties: false })),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l))),
   /** Added to the wall clock: lets chaos tests skew one validator's clock inside a shared kernel. */

@@ -16,7 +16,7 @@ import type { ChainTip } from '../ledger/block.js'
 import { verifyStoredChain } from '../ledger/recovery.js'
 import { certificateFromCheckpoints, type Certificate } from '../ledger/certificate.js'
 import { Mempool } from '../mempool/index.js'
-import { StateStore } from '../state/store.js'
+import { PRUNE_CHUNK, StateStore } from '../state/store.js'
 import { decodeTx, type DecodedTx, genesisWrites, RETRYABLE_CODES, UNAPPLIED_CODES, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
 import type { LevelDb } from '../state/api.js'
 import { P2PNode } from '../p2p/index.js'
@@ -59,11 +59,19 @@ const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
 /**
  * Version of the state layout, stored with the genesis-state marker. 1: binary tree, balance and
  * nonce under two keys; 2: one `acct/<address>` record per account; 3: that, in a 16-way tree;
- * 4: that, with tree nodes stored under (version, hash) (same roots as 3, another storage form).
+ * 4: that, with tree nodes stored under (version, hash) (same roots as 3, another storage form);
+ * 5: that, with a stale-node index for pruning and the root index keyed by (hash, version).
  * A data directory of another layout is refused at start: executing blocks over it would
  * silently diverge from the peers, or (3) the tree could not be read.
  */
-const STATE_LAYOUT = 4
+const STATE_LAYOUT = 5
+/**
+ * State versions whose tree a validator keeps by default (config storage.stateVersionsKept):
+ * proofs are answered at the newest certified block, a version or two behind the head, so a
+ * thousand is a wide margin, and bounds the tree's storage by the state and not by the chain's
+ * age (one version per block).
+ */
+const DEFAULT_STATE_VERSIONS_KEPT = 1000
 
 /**
  * The largest frame this genesis lets an honest validator send: its largest possible NEW-VIEW
@@ -131,6 +139,8 @@ export class LedgerNode implements NodeService {
   /** Last time a block applied a tx (or left the mempool empty): blocks of refused txs only are no progress. */
   private lastProgress = Date.now()
   private stopped = false
+  /** The running background prune of replaced state-tree nodes, if any (see prune()). */
+  private pruneRun: Promise<void> | null = null
   private feedScheduled = false
   /** The scheduled feed hands over every pending tx again, not only new ones (after a sync). */
   private feedAllScheduled = false
@@ -353,6 +363,8 @@ export class LedgerNode implements NodeService {
       await writeBatch(db, ops, i + GENESIS_CHUNK >= writes.length)
       state.commitPrepared(root)
     }
+    // Each chunk replaced most of the previous chunk's internal nodes: no one needs those trees.
+    while (await state.prune(0) > 0) { /* in chunks of PRUNE_CHUNK */ }
     await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(STATE_LAYOUT), writeOptions(true))
   }
 
@@ -411,6 +423,7 @@ export class LedgerNode implements NodeService {
     for (const t of this.timers) clearInterval(t)
     this.driver.stop()
     await this.driver.idle().catch(() => {})
+    await this.pruneRun
     await this.p2p.stop().catch(err => this.logger.warn({ err: errorMessage(err) }, 'p2p stop failed'))
     await this.db.close()
     this.logger.info('validator stopped; LevelDB flushed and closed')
@@ -525,7 +538,26 @@ export class LedgerNode implements NodeService {
     }
   }
 
+  /**
+   * Deletes replaced state-tree nodes older than the kept versions, in the background: one
+   * chunk at a time, the next after a macrotask while chunks come back full, so blocks and
+   * messages interleave with it. Started after every block; a block's own batch never waits.
+   */
+  private prune (): void {
+    const keep = this.config.storage?.stateVersionsKept ?? DEFAULT_STATE_VERSIONS_KEPT
+    if (keep === 'all' || this.pruneRun !== null || this.stopped) return
+    this.pruneRun = this.state.prune(keep).then(n => {
+      this.pruneRun = null
+      this.meters.prunedStateEntries.inc(n)
+      if (n === PRUNE_CHUNK) setImmediate(() => { this.prune() })
+    }, (err: unknown) => {
+      this.pruneRun = null
+      this.logger.error({ err: errorMessage(err) }, 'state pruning failed; retried after the next block')
+    })
+  }
+
   private onBlockCommitted (c: CommittedBlock): void {
+    this.prune()
     const h = c.block.header.height
     for (const height of this.pendingCerts.keys()) {
       if (height < h) this.pendingCerts.delete(height)

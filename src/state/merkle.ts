@@ -257,11 +257,13 @@ export interface TreeUpdate {
   /** Every node the new tree has and the old one did not, all at the update's version. */
   created: TreeNode[]
   /**
-   * Hashes of the old tree's nodes on touched paths whose position now holds another hash: the
-   * old versions. A leaf pushed down a level by an insert is listed here and in `created`, so
-   * apply `replaced` before `created`.
+   * Where the old tree's nodes on touched paths are stored whose position now holds another
+   * hash: they belong to older roots only (the store prunes them once no kept root needs them).
+   * A leaf pushed down a level by an insert is listed here (its old version) and in `created`
+   * (rebuilt at this version, same hash), so apply `replaced` before `created` to a cache keyed
+   * by hash.
    */
-  replaced: Uint8Array[]
+  replaced: NodeRef[]
 }
 
 /**
@@ -347,7 +349,7 @@ export function nodeKey (hash: Uint8Array): string {
 
 function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number, find: (hash: Uint8Array) => TreeNode | undefined): TreeUpdate {
   const created: TreeNode[] = []
-  const replaced: Uint8Array[] = []
+  const replaced: NodeRef[] = []
   const load = (r: NodeRef): TreeNode => {
     const n = find(r.hash)
     if (n === undefined) throw new MissingNode(r)
@@ -395,7 +397,7 @@ function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number,
     const r = updateNode(ref, depth, ups)
     // The position now holds another hash: the old node left the tree, except a leaf that an
     // insert pushed one level down, which is rebuilt and so is in `created` as well.
-    if (!equal32(r.hash, ref.hash)) replaced.push(ref.hash)
+    if (!equal32(r.hash, ref.hash)) replaced.push({ hash: ref.hash, version: ref.version })
     return r
   }
 
@@ -470,7 +472,7 @@ export async function proveKey (root: NodeRef, keyHash: Uint8Array, load: NodeLo
   }
 }
 
-/** Reads the value of a key at any stored root (old roots stay readable: nodes are never pruned). */
+/** Reads the value of a key at any stored root (one whose nodes have not been pruned). */
 export async function lookup (root: NodeRef, keyHash: Uint8Array, load: NodeLoader): Promise<Uint8Array | null> {
   let ref = root
   for (let depth = 0; !isEmpty(ref.hash); depth++) {

@@ -1,4 +1,4 @@
-import { readU64, toHex, u64Bytes, utf8, writeU64 } from '../codec/index.js'
+import { readU64, toHex, utf8, writeU64 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { Lru } from './lru.js'
@@ -16,18 +16,29 @@ export interface StateStoreOptions {
   valueCacheSize?: number
 }
 
+type CacheMode = 'internal' | 'all' | 'none'
+
 /** Tree nodes read per LevelDB getMany while warming the cache. */
 const WARM_CHUNK = 4096
 
+/** Stale-index entries one prune() call reads at most (each deletes two keys). */
+export const PRUNE_CHUNK = 8192
+
 /**
- * Keys in the 'smt' sublevel, told apart by length:
- *   'root' (4 bytes)              the current root: version (8, BE) || hash (32) || updates (8, BE)
- *   'R' || root hash (33 bytes)   version (8, BE) of every root a committed update produced
- *   version (8, BE) || hash (40)  a tree node (merkle.ts encodeNode)
+ * Keys in the 'smt' sublevel, told apart by their first byte and length:
+ *   version (8, BE) || hash (40 bytes)       a tree node (merkle.ts encodeNode). Versions stay
+ *                                            below 2^53, so the first byte is 0x00 and node
+ *                                            keys sort before every tagged key below.
+ *   'R' || root hash || version (41 bytes)   a root some committed update produced (no value)
+ *   'S' || since (8, BE) || address          stale index (no value): the node or root-index key
+ *                                            `address` is not in the tree of version `since`
+ *                                            or any later one
+ *   'root' (4 bytes)                         the current root: version || hash || updates
  */
 const ROOT_KEY = utf8('root')
 const ROOT_VALUE_BYTES = 48
 const ROOT_INDEX_TAG = 0x52
+const STALE_TAG = 0x53
 
 /** Storage key of a tree node: its version first, so each update's nodes are adjacent and last. */
 export function nodeStorageKey (ref: NodeRef): Uint8Array {
@@ -37,10 +48,20 @@ export function nodeStorageKey (ref: NodeRef): Uint8Array {
   return k
 }
 
-function rootIndexKey (hash: Uint8Array): Uint8Array {
-  const k = new Uint8Array(33)
+function rootIndexKey (ref: NodeRef): Uint8Array {
+  const k = new Uint8Array(41)
   k[0] = ROOT_INDEX_TAG
-  k.set(hash, 1)
+  k.set(ref.hash, 1)
+  writeU64(k, 33, ref.version)
+  return k
+}
+
+/** Stale-index key: `address` left the tree at version `since`. */
+function staleKey (since: number, address: Uint8Array): Uint8Array {
+  const k = new Uint8Array(9 + address.length)
+  k[0] = STALE_TAG
+  writeU64(k, 1, since)
+  k.set(address, 9)
   return k
 }
 
@@ -55,8 +76,8 @@ function encodeRootPointer (root: NodeRef, updates: number): Uint8Array {
 /**
  * The authenticated state over LevelDB:
  *   'state' sublevel: flat key -> value, for fast reads by execution and the API;
- *   'smt' sublevel:   tree nodes by (version, hash) (merkle.ts), the current root under 'root'
- *                     and each committed root's version by its hash.
+ *   'smt' sublevel:   tree nodes by (version, hash) (merkle.ts), the current root under 'root',
+ *                     an index of committed roots and an index of stale nodes (keys above).
  *
  * Why nodes are keyed by version first: keyed by hash alone, every block's new nodes were
  * spread over the whole key space, so LevelDB's compactions merged them into every level again
@@ -69,7 +90,13 @@ function encodeRootPointer (root: NodeRef, updates: number): Uint8Array {
  * ONE atomic batch: prepare(writes) computes the new root and the batch ops without writing,
  * the ledger writes them, then commitPrepared(root) makes the new root current in memory.
  * prepare is always relative to the committed root (no pipelining of two uncommitted blocks).
- * Old nodes are never deleted (no pruning yet), so old roots stay provable.
+ *
+ * Pruning: every update records the nodes it replaced in a stale index keyed by its version
+ * (as Jellyfish Merkle trees do), in the same batch; prune(keep) deletes the nodes that left
+ * the tree `keep` or more versions ago. Without it every block's replaced nodes stayed forever:
+ * the tree's storage grew with every block (a path of ~5 nodes per write at 1M accounts), not
+ * with the state, and LevelDB compacted all of it again and again. Roots of the kept versions
+ * stay provable; older ones answer ERR_UNKNOWN_ROOT.
  */
 export class StateStore {
   private currentRoot: NodeRef
@@ -83,7 +110,10 @@ export class StateStore {
    * of the disk.
    */
   private readonly values: Lru<string, Uint8Array | null>
-  private pending = new Map<string, { root: NodeRef, created: TreeNode[], replaced: Uint8Array[], writes: StateWrite[] }>()
+  private pending = new Map<string, { root: NodeRef, created: TreeNode[], replaced: NodeRef[], writes: StateWrite[] }>()
+  /** Last stale-index key prune() deleted (it resumes after it), null: start of the index. */
+  private pruneCursor: Uint8Array | null = null
+  private pruning = false
 
   private constructor (private readonly flat: Sublevel, private readonly nodes: Sublevel, root: NodeRef, updates: number, opts: StateStoreOptions) {
     this.currentRoot = root
@@ -151,17 +181,37 @@ export class StateStore {
 
   /** Value of `key` under an older (or the current) root, read from the tree. */
   async getAt (root: Uint8Array, key: Uint8Array): Promise<Uint8Array | null> {
-    return await lookup(await this.resolveRoot(root), sha256(key), async r => await this.load(r))
+    return await this.readAt(root, async (ref, load) => await lookup(ref, sha256(key), load))
   }
 
-  /** Where the tree with root hash `root` is stored; ERR_UNKNOWN_ROOT if no committed update produced it. */
+  /**
+   * Runs a read of the tree at root hash `root`. Nodes of old roots are read past the cache:
+   * cached nodes are found by hash alone and their children by the versions they record, so an
+   * old tree's copy of a node the current tree also holds (a state that came back) could send
+   * a later update to children that pruning deletes. A read racing the prune of its root ends
+   * in ERR_UNKNOWN_ROOT, not in a corruption error.
+   */
+  private async readAt<T> (root: Uint8Array, read: (ref: NodeRef, load: (r: NodeRef) => Promise<TreeNode>) => Promise<T>): Promise<T> {
+    const ref = await this.resolveRoot(root)
+    if (ref === this.currentRoot || ref === EMPTY_ROOT) return await read(ref, async r => await this.load(r))
+    try {
+      return await read(ref, async r => this.cache.get(cacheKey(r.hash)) ?? this.checkNode(r, await this.nodes.get(nodeStorageKey(r)), 'none'))
+    } catch (err) {
+      if (err instanceof CorruptionError) await this.resolveRoot(root)
+      throw err
+    }
+  }
+
+  /** Where the tree with root hash `root` is stored; ERR_UNKNOWN_ROOT if no kept committed update produced it. */
   private async resolveRoot (root: Uint8Array): Promise<NodeRef> {
     if (Buffer.compare(root, this.currentRoot.hash) === 0) return this.currentRoot
     if (isEmpty(root)) return EMPTY_ROOT
-    const v = await this.nodes.get(rootIndexKey(root))
-    if (v === undefined) throw new ValidationError('ERR_UNKNOWN_ROOT', `state root ${toHex(root)} is not a root this node has stored`)
-    if (v.length !== 8) throw new CorruptionError(`state root index entry for ${toHex(root)} has ${v.length} bytes, expected 8`)
-    return { hash: root, version: readU64(v, 0) }
+    // The same root hash may have been produced by several updates (a state that came back):
+    // the newest is the one kept longest.
+    for await (const k of this.nodes.keys({ gte: rootIndexKey({ hash: root, version: 0 }), lte: rootIndexKey({ hash: root, version: Number.MAX_SAFE_INTEGER }), reverse: true, limit: 1 })) {
+      return { hash: root, version: readU64(k, 33) }
+    }
+    throw new ValidationError('ERR_UNKNOWN_ROOT', `state root ${toHex(root)} is not a root this node has kept (never produced here, or older than the state versions it keeps)`)
   }
 
   /**
@@ -187,9 +237,14 @@ export class StateStore {
         ? { type: 'del', sublevel: this.flat, key: w.key }
         : { type: 'put', sublevel: this.flat, key: w.key, value: w.value })
     }
+    const none = new Uint8Array(0)
     for (const n of created) ops.push({ type: 'put', sublevel: this.nodes, key: nodeStorageKey({ hash: n.hash, version }), value: encodeNode(n) })
+    for (const r of replaced) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version, nodeStorageKey(r)), value: none })
     ops.push({ type: 'put', sublevel: this.nodes, key: ROOT_KEY, value: encodeRootPointer(root, version) })
-    if (!isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root.hash), value: u64Bytes(root.version) })
+    if (Buffer.compare(root.hash, this.currentRoot.hash) !== 0) {
+      if (!isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root), value: none })
+      if (!isEmpty(this.currentRoot.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version, rootIndexKey(this.currentRoot)), value: none })
+    }
     this.pending.set(toHex(root.hash), { root, created, replaced, writes })
     return { root: root.hash, ops }
   }
@@ -201,7 +256,7 @@ export class StateStore {
     // Old versions leave the cache at once: kept, they filled it with nodes only old-root proofs
     // read (LevelDB serves those): validator RSS at 500 tx/s for 60 s was 457-505 MB with them,
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
-    for (const h of p.replaced) this.cache.delete(cacheKey(h))
+    for (const r of p.replaced) this.cache.delete(cacheKey(r.hash))
     for (const n of p.created) if (n.kind === 'internal') this.cache.set(cacheKey(n.hash), n)
     for (const w of p.writes) this.values.set(toHex(w.key), w.value)
     this.pending = new Map()
@@ -211,8 +266,46 @@ export class StateStore {
 
   /** Inclusion or non-inclusion proof of `key` under the committed root (or `root`). */
   async prove (key: Uint8Array, root: Uint8Array = this.currentRoot.hash): Promise<StateProof> {
-    const { value, proof } = await proveKey(await this.resolveRoot(root), sha256(key), async r => await this.load(r))
+    const { value, proof } = await this.readAt(root, async (ref, load) => await proveKey(ref, sha256(key), load))
     return { key, value, proof }
+  }
+
+  /** Committed updates so far: the version of the newest nodes (blocks and genesis chunks each count one). */
+  get version (): number {
+    return this.updates
+  }
+
+  /**
+   * Deletes what left the tree `keep` or more versions before the committed one: the stored
+   * nodes and root-index entries whose stale-index version is at most version - keep, with their
+   * stale-index entries, at most `max` of them in one batch. Returns how many it deleted (`max`:
+   * there may be more). keep = 0 keeps only the committed tree.
+   *
+   * Safe beside prepare() and commitPrepared(): neither the committed tree nor one prepared on
+   * it holds a stale node, and a node address is never reused (each update has its own version).
+   * The batch is not synced: entries a crash loses are still in the index and pruned again.
+   */
+  async prune (keep: number, max = PRUNE_CHUNK): Promise<number> {
+    if (!Number.isSafeInteger(keep) || keep < 0) throw new ValidationError('ERR_BAD_ARGUMENT', `prune: keep must be a non-negative integer, got ${keep}`)
+    const horizon = this.updates - keep
+    if (this.pruning || horizon < 1) return 0
+    this.pruning = true
+    try {
+      const ops: Array<{ type: 'del', key: Uint8Array }> = []
+      let last: Uint8Array | null = null
+      const range = this.pruneCursor === null ? { gte: Uint8Array.of(STALE_TAG) } : { gt: this.pruneCursor }
+      for await (const k of this.nodes.keys({ ...range, lt: staleKey(horizon + 1, new Uint8Array(0)), limit: max })) {
+        if (k.length !== 9 + 40 && k.length !== 9 + 41) throw new CorruptionError(`state stale-index key has ${k.length} bytes, expected 49 or 50`)
+        ops.push({ type: 'del', key: k }, { type: 'del', key: k.subarray(9) })
+        last = k
+      }
+      if (last === null) return 0
+      await this.nodes.batch(ops)
+      this.pruneCursor = Uint8Array.from(last)
+      return ops.length / 2
+    } finally {
+      this.pruning = false
+    }
   }
 
   get cachedNodes (): number {
@@ -240,7 +333,7 @@ export class StateStore {
       const next: NodeRef[] = []
       for (let i = 0; i < frontier.length && loaded < limit && performance.now() < deadline; i += WARM_CHUNK) {
         const chunk = frontier.slice(i, Math.min(i + WARM_CHUNK, i + limit - loaded))
-        for (const node of await this.loadMany(chunk, true)) {
+        for (const node of await this.loadMany(chunk, 'all')) {
           if (node.kind === 'internal') node.children.forEach((c, i) => { if (!isEmpty(c)) next.push(childRef(node, i)) })
         }
         loaded += chunk.length
@@ -250,13 +343,14 @@ export class StateStore {
     return loaded
   }
 
-  private async loadMany (refs: NodeRef[], cacheLeaves = false): Promise<TreeNode[]> {
+  private async loadMany (refs: NodeRef[], cache: CacheMode = 'internal'): Promise<TreeNode[]> {
     const values = await this.nodes.getMany(refs.map(nodeStorageKey))
-    return values.map((bytes, i) => this.checkNode(refs[i]!, bytes, cacheLeaves))
+    return values.map((bytes, i) => this.checkNode(refs[i]!, bytes, cache))
   }
 
   /**
-   * Decodes and checks a stored node, and caches it if it is internal (or `cacheLeaves`).
+   * Decodes and checks a stored node, and caches it if it is internal ('internal'), always
+   * ('all') or never ('none': nodes of old roots, see readAt).
    *
    * Why leaves are not cached after start: a block's update rebuilds a touched key's leaf from
    * its committed value (the value cache, filled by execution) and needs no stored leaf, so
@@ -264,12 +358,12 @@ export class StateStore {
    * recipients seen once, and a heap of a million more small objects made every major GC
    * slower. Proofs and the rare update without a known value read leaves from LevelDB.
    */
-  private checkNode (ref: NodeRef, bytes: Uint8Array | undefined, cacheLeaves = false): TreeNode {
+  private checkNode (ref: NodeRef, bytes: Uint8Array | undefined, cache: CacheMode = 'internal'): TreeNode {
     if (bytes === undefined) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is missing`)
     // Plain Uint8Array views (LevelDB hands out Buffers): values must compare equal to callers'.
     const node = decodeNode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     if (node === null || Buffer.compare(node.hash, ref.hash) !== 0) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is corrupt`)
-    if (cacheLeaves || node.kind === 'internal') this.cache.set(cacheKey(ref.hash), node)
+    if (cache === 'all' || (cache === 'internal' && node.kind === 'internal')) this.cache.set(cacheKey(ref.hash), node)
     return node
   }
 

@@ -107,12 +107,12 @@ test('root equals the reference and is independent of insertion order and batchi
   }), params)
 })
 
-/** Hashes of every node reachable from `root`. */
+/** Storage address (version:hash) of every node reachable from `root`. */
 async function reachable (t: MemTree, root: NodeRef): Promise<Set<string>> {
   const out = new Set<string>()
   const walk = async (r: NodeRef): Promise<void> => {
     if (r.hash.every(b => b === 0)) return
-    out.add(toHex(r.hash))
+    out.add(`${r.version}:${toHex(r.hash)}`)
     const n = await t.load(r)
     if (n.kind === 'internal') for (let i = 0; i < 16; i++) await walk({ hash: n.children[i]!, version: n.versions[i]! })
   }
@@ -120,7 +120,9 @@ async function reachable (t: MemTree, root: NodeRef): Promise<Set<string>> {
   return out
 }
 
-test('replaced names exactly the old nodes the new tree dropped (the cache evicts by it)', async () => {
+const addr = (r: NodeRef): string => `${r.version}:${toHex(r.hash)}`
+
+test('replaced names exactly the stored nodes the new tree dropped (the store prunes and the cache evicts by it)', async () => {
   await fc.assert(fc.asyncProperty(opsArb, fc.integer({ min: 1, max: 10 }), async (ops, batch) => {
     const t = new MemTree()
     for (let i = 0; i < ops.length; i += batch) {
@@ -130,16 +132,43 @@ test('replaced names exactly the old nodes the new tree dropped (the cache evict
       const { root, created, replaced } = await t.update([...m.values()])
       t.store(created)
       const after = await reachable(t, root)
-      const gone = [...before].filter(h => !after.has(h)).sort()
-      const createdHex = new Set(created.map(n => toHex(n.hash)))
-      // Every dropped node is named; a named node still in the tree was rebuilt (a leaf pushed down).
-      assert.deepEqual([...new Set(replaced.map(toHex))].filter(h => !after.has(h)).sort(), gone)
-      for (const h of replaced.map(toHex)) {
-        assert.ok(before.has(h), 'replaced nodes come from the old tree')
-        if (after.has(h)) assert.ok(createdHex.has(h), 'a replaced node still in the tree is among created')
-      }
+      const gone = [...before].filter(a => !after.has(a)).sort()
+      // By storage address, exactly: a leaf pushed down is rebuilt at the new version, so its old
+      // address is gone too. One address too many would prune a live node; one too few leaks.
+      assert.deepEqual([...new Set(replaced.map(addr))].sort(), gone)
+      assert.equal(new Set(replaced.map(addr)).size, replaced.length, 'no address named twice')
       t.root = root
     }
+  }), params)
+})
+
+test('deleting replaced nodes K versions late keeps the last K+1 trees whole', async () => {
+  await fc.assert(fc.asyncProperty(opsArb, fc.integer({ min: 1, max: 10 }), fc.integer({ min: 0, max: 4 }), async (ops, batch, keep) => {
+    const t = new MemTree()
+    const stale: NodeRef[][] = []
+    const roots: Array<{ root: NodeRef, state: Map<string, Uint8Array> }> = []
+    const state = new Map<string, Uint8Array>()
+    for (let i = 0; i < ops.length; i += batch) {
+      const m = new Map<string, PathUpdate>()
+      for (const [k, v] of ops.slice(i, i + batch)) {
+        m.set(toHex(k), { keyHash: sha256(k), value: v })
+        if (v === null) state.delete(toHex(k)); else state.set(toHex(k), v)
+      }
+      const { root, created, replaced } = await t.update([...m.values()])
+      t.store(created)
+      t.root = root
+      stale.push(replaced)
+      roots.push({ root, state: new Map(state) })
+      // Prune what became stale at version (current - keep), as StateStore.prune does.
+      const v = t.version - keep
+      if (v >= 1) for (const r of stale[v - 1]!) assert.ok(t.nodes.delete(addr(r)), `pruned node ${addr(r)} was stored`)
+      for (const kept of roots.slice(-(keep + 1))) {
+        for (const [k, want] of kept.state) assert.deepEqual(await lookup(kept.root, sha256(Buffer.from(k, 'hex')), t.load), want)
+        await reachable(t, kept.root) // walks every node of the kept tree: throws if one was pruned
+      }
+    }
+    // With nothing kept beyond the head, the store holds exactly the head's tree.
+    if (keep === 0) assert.equal(t.nodes.size, (await reachable(t, t.root)).size)
   }), params)
 })
 

@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { Level } from 'level'
 import { encode, utf8 } from '../../src/codec/index.js'
 import type { LevelDb, StateWrite } from '../../src/state/api.js'
-import { EMPTY } from '../../src/state/merkle.js'
+import { EMPTY, decodeNode, sha256 } from '../../src/state/merkle.js'
 import { verifyStateProof } from '../../src/state/proof.js'
-import { StateStore } from '../../src/state/store.js'
+import { StateStore, nodeStorageKey } from '../../src/state/store.js'
 import { executeBlock } from '../../src/state/executor.js'
 import { genesisWrites } from '../../src/state/contracts/bank.js'
 import { readAccount } from '../../src/state/query.js'
@@ -151,6 +151,119 @@ test('StateStore: each update\'s nodes are keyed after every earlier one; the ve
       assert.equal(verifyStateProof(r, p), true, `root ${i + 1}`)
     }
     await assert.rejects(store.prove(utf8('k1'), new Uint8Array(32).fill(3)), { code: 'ERR_UNKNOWN_ROOT' })
+  })
+})
+
+/** Every key in the 'smt' sublevel, by kind. */
+async function smtKeys (db: LevelDb): Promise<{ nodes: Set<string>, roots: number, stale: number }> {
+  const out = { nodes: new Set<string>(), roots: 0, stale: 0 }
+  for await (const k of db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' }).keys()) {
+    if (k.length === 40) out.nodes.add(Buffer.from(k).toString('hex'))
+    else if (k.length === 41) out.roots++
+    else if (k.length === 49 || k.length === 50) out.stale++
+  }
+  return out
+}
+
+/** Storage keys (hex) of every node of the tree at `root`, walked through proofs' loader. */
+async function treeNodeKeys (db: LevelDb, root: { hash: Uint8Array, version: number }): Promise<Set<string>> {
+  const smt = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
+  const out = new Set<string>()
+  const walk = async (hash: Uint8Array, version: number): Promise<void> => {
+    if (hash.every(b => b === 0)) return
+    const key = nodeStorageKey({ hash, version })
+    out.add(Buffer.from(key).toString('hex'))
+    const bytes = await smt.get(key)
+    assert.ok(bytes !== undefined, `node v${version} ${Buffer.from(hash).toString('hex')} is stored`)
+    const n = decodeNode(new Uint8Array(bytes))
+    if (n?.kind === 'internal') for (let i = 0; i < 16; i++) await walk(n.children[i]!, n.versions[i]!)
+  }
+  await walk(root.hash, root.version)
+  return out
+}
+
+async function rootRef (db: LevelDb): Promise<{ hash: Uint8Array, version: number }> {
+  const v = await db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' }).get(utf8('root'))
+  assert.ok(v !== undefined)
+  return { hash: v.slice(8, 40), version: Number(Buffer.from(v).readBigUInt64BE(0)) }
+}
+
+test('StateStore.prune: the last keep+1 roots stay provable, older ones are refused, and storage holds exactly the kept trees', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    let store = await StateStore.open(db)
+    const roots: Uint8Array[] = []
+    const keep = 3
+    // 12 updates over 60 keys: overwrites, deletes and keys that come back, so leaves move up and down.
+    for (let u = 1; u <= 12; u++) {
+      if (u === 7) { db = await open(); store = await StateStore.open(db) } // the stale index survives a reopen
+      const writes = Array.from({ length: 25 }, (_, i) => {
+        const k = (i * 11 + u * 7) % 60
+        return { key: utf8(`k${k}`), value: (k + u) % 5 === 0 ? null : utf8(`v${u}-${i}`) }
+      })
+      const seen = new Set<string>()
+      roots.push(await commit(db, store, writes.filter(w => { const k = Buffer.from(w.key).toString(); if (seen.has(k)) return false; seen.add(k); return true })))
+      let n = 0
+      while ((n = await store.prune(keep, 7)) > 0) assert.ok(n <= 7, 'at most max per call')
+    }
+    assert.equal(store.version, 12)
+    for (const [i, r] of roots.entries()) {
+      const version = i + 1
+      if (version >= 12 - keep) {
+        const p = await store.prove(utf8('k1'), r)
+        assert.equal(verifyStateProof(r, p), true, `kept root of version ${version}`)
+      } else {
+        await assert.rejects(store.prove(utf8('k1'), r), { code: 'ERR_UNKNOWN_ROOT' }, `pruned root of version ${version}`)
+      }
+    }
+    // Stored nodes are exactly the union of the kept trees: nothing a kept root needs is gone,
+    // nothing else is left.
+    const keys = await smtKeys(db)
+    const want = new Set<string>()
+    const head = await rootRef(db)
+    for (let v = 12 - keep; v <= 12; v++) {
+      const r = roots[v - 1]!
+      const ref = v === 12 ? head : { hash: r, version: v }
+      for (const k of await treeNodeKeys(db, ref)) want.add(k)
+    }
+    assert.deepEqual([...keys.nodes].sort(), [...want].sort())
+    assert.equal(keys.roots, keep + 1, 'one root-index entry per kept version')
+
+    // keep = 0: only the committed tree is left, and the stale index is empty.
+    while (await store.prune(0) > 0) { /* chunks */ }
+    const after = await smtKeys(db)
+    assert.deepEqual([...after.nodes].sort(), [...await treeNodeKeys(db, head)].sort())
+    assert.equal(after.stale, 0)
+    assert.equal(after.roots, 1)
+    await assert.rejects(store.prune(-1), { code: 'ERR_BAD_ARGUMENT' })
+  })
+})
+
+test('StateStore: reading an old root does not cache its nodes, so pruning cannot strand a later update', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    let store = await StateStore.open(db)
+    const keys = Array.from({ length: 200 }, (_, i) => utf8(`k${i}`))
+    const top = (k: Uint8Array): number => sha256(k)[0]! >> 4
+    const k5 = keys[5]!
+    const other = keys.find(k => top(k) !== top(k5))!
+    const r1 = await commit(db, store, keys.map(key => ({ key, value: utf8('a') })))
+    await commit(db, store, [{ key: k5, value: utf8('b') }])
+    // k5's subtree comes back to its version-1 hashes, now stored at version 3; the root differs.
+    const r3 = await commit(db, store, [{ key: k5, value: utf8('a') }, { key: other, value: utf8('x') }])
+    assert.notDeepEqual(r3, r1)
+    // Reopened, the cache is cold: a proof at r1 reads k5's subtree at version 1. Had those
+    // copies been cached by hash, the next update would find them and follow their children's
+    // version-1 addresses, which the prune below deletes.
+    db = await open()
+    store = await StateStore.open(db)
+    const cached = store.cachedNodes
+    assert.equal(verifyStateProof(r1, await store.prove(k5, r1)), true)
+    assert.equal(store.cachedNodes, cached, 'an old root\'s nodes are not cached')
+    while (await store.prune(0) > 0) { /* chunks */ }
+    await assert.rejects(store.prove(k5, r1), { code: 'ERR_UNKNOWN_ROOT' })
+    const r4 = await commit(db, store, [{ key: k5, value: utf8('c') }])
+    assert.equal(verifyStateProof(r4, await store.prove(k5)), true)
   })
 })
 
