@@ -8,6 +8,7 @@ import { homePaths } from '../src/node/home.js'
 import { LedgerNode } from '../src/node/node.js'
 import { stopChild } from '../src/node/child.js'
 import type { ChainParams } from '../src/ledger/genesis.js'
+import type { NodeConfig } from '../src/node/config.js'
 import { BftError } from '../src/errors.js'
 
 /** The CLI entry the validators run: dist/bench/cluster.js -> dist/src/cli/main.js. */
@@ -27,6 +28,8 @@ export interface ClusterOptions {
    * each validator building it at first start (4x the work, all at once on shared cores).
    */
   prebuildState?: boolean
+  /** Merged into every validator's config.json `storage` before it starts. */
+  storage?: NonNullable<NodeConfig['storage']>
   onProgress?: (msg: string) => void
 }
 
@@ -38,6 +41,8 @@ export interface Cluster {
   pids: number[]
   /** Directory of the homes, if the bench created them. */
   dir?: string
+  /** Each validator's home, if the bench created them. */
+  homes?: string[]
   close: () => Promise<void>
 }
 
@@ -51,7 +56,7 @@ export async function attachCluster (urls: string[]): Promise<Cluster> {
 /** Writes a fresh testnet (genesis with the given balances) and starts one process per validator. */
 export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bft-bench-'))
-  const net = await createTestnet({ validators: opts.validators, outDir: dir, basePort: opts.basePort, compose: false, users: [], balances: opts.balances, params: opts.params ?? {} })
+  const net = await createTestnet({ validators: opts.validators, outDir: dir, basePort: opts.basePort, compose: false, users: [], balances: opts.balances, params: opts.params ?? {}, ...(opts.storage === undefined ? {} : { storage: opts.storage }) })
   const chainId = (JSON.parse(readFileSync(net.genesisPath, 'utf8')) as { chainId: string }).chainId
   const procs: ChildProcess[] = []
   const logs = net.homes.map(h => join(h, 'node.log'))
@@ -89,7 +94,7 @@ export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
     await close()
     throw err
   }
-  return { urls: net.apiUrls, chainId, pids: procs.map(p => p.pid ?? -1), dir, close }
+  return { urls: net.apiUrls, chainId, pids: procs.map(p => p.pid ?? -1), dir, homes: net.homes, close }
 }
 
 async function waitUp (url: string, child: ChildProcess, tail: () => string, timeoutMs: number): Promise<void> {

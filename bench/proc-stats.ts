@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 
 /** CPU time (user + system, seconds) and resident memory (bytes) of one process, from /proc. */
@@ -62,4 +63,27 @@ export function sampleProc (pid: number): ProcSample | null {
   } catch {
     return null
   }
+}
+
+/**
+ * Bytes of every file under `dir` (a validator's data directory: LevelDB files and the WAL),
+ * or null if it cannot be read. Files LevelDB deletes while we walk are skipped.
+ */
+export function dirBytes (dir: string): number | null {
+  let total = 0
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.isFile()) {
+        try { total += statSync(p).size } catch { /* deleted by a compaction meanwhile */ }
+      }
+    }
+  }
+  try {
+    walk(dir)
+  } catch {
+    return null
+  }
+  return total
 }

@@ -186,6 +186,7 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
       logLevel: o.logLevel,
       keep: o.keep,
       prebuildState: filler.length > 0,
+      ...(o.stateVersions === undefined ? {} : { storage: { stateVersionsKept: o.stateVersions } }),
       params: {
         ...(o.batchTimeout === undefined ? {} : { batchTimeoutMs: o.batchTimeout }),
         ...(o.maxBatch === undefined ? {} : { maxBatchSize: o.maxBatch })

@@ -3,7 +3,8 @@ import type { Cluster } from './cluster.js'
 import { BlockWatch, type SeenBlock } from './block-watch.js'
 import { runLoad, type LoadOptions, type LoadResult } from './load.js'
 import type { PoolTx, TxPool } from './pool.js'
-import { sampleProc, type ProcSample } from './proc-stats.js'
+import { dirBytes, sampleProc, type ProcSample } from './proc-stats.js'
+import { homePaths } from '../src/node/home.js'
 import { scrapeCounters, type NodeCounters } from './prom.js'
 import type { ReplicaStatus } from '../src/consensus/index.js'
 import type { StatusView } from '../src/node/service.js'
@@ -17,6 +18,8 @@ export interface ValidatorUsage {
   mainCpuPct: number
   rssMaxMB: number
   rssEndMB: number
+  /** Size of the validator's data directory after the step (null when attached). */
+  dataMB?: number | null
 }
 
 export interface HeadCheck {
@@ -149,7 +152,8 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
       cpuPct: pctOfWindow(cpu0[i], cpu1![i], windowS, s => s.cpuSeconds),
       mainCpuPct: pctOfWindow(cpu0[i], cpu1![i], windowS, s => s.mainCpuSeconds),
       rssMaxMB: rssMax[i]! / 2 ** 20,
-      rssEndMB: (end[i]?.rssBytes ?? 0) / 2 ** 20
+      rssEndMB: (end[i]?.rssBytes ?? 0) / 2 ** 20,
+      ...(cluster.homes === undefined ? {} : { dataMB: mbOrNull(dirBytes(homePaths(cluster.homes[i]!).data)) })
     })),
     viewChanges: Math.max(...delta('viewChanges')),
     nodeRejectedTxs: delta('rejectedTxs').reduce((a, b) => a + b, 0),
@@ -266,4 +270,8 @@ async function forkedNodes (urls: string[], h: HeadCheck): Promise<number[]> {
     } catch { /* unknown: not counted either way */ }
   }
   return forked
+}
+
+function mbOrNull (bytes: number | null): number | null {
+  return bytes === null ? null : bytes / 2 ** 20
 }

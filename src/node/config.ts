@@ -33,7 +33,7 @@ export const NodeConfigSchema = Type.Object({
     /** Memtable size in MiB before a flush to level 0 (default 64); up to two are held in memory. */
     writeBufferMiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
     /**
-     * State versions (one per block) whose Merkle tree stays stored (default 1000); older
+     * State versions (one per block) whose Merkle tree stays stored (default 100); older
      * replaced tree nodes are deleted in the background. 'all' keeps every version (an
      * archive node: storage then grows with every block). Proofs are answered at the newest
      * certified block, so at least a few versions must be kept.

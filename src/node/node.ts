@@ -66,12 +66,13 @@ const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
  */
 const STATE_LAYOUT = 5
 /**
- * State versions whose tree a validator keeps by default (config storage.stateVersionsKept):
- * proofs are answered at the newest certified block, a version or two behind the head, so a
- * thousand is a wide margin, and bounds the tree's storage by the state and not by the chain's
- * age (one version per block).
+ * State versions whose tree a validator keeps by default (config storage.stateVersionsKept).
+ * Proofs are answered at the newest certified block, a version or two behind the head, so 100
+ * is a wide margin. History is what the tree's storage is made of otherwise: after 237 blocks
+ * of the benchmark at 10k accounts a validator stored 296,863 tree nodes (56.7 MB) for a state
+ * of 10,000 keys, ~1,250 nodes per 256-tx block.
  */
-const DEFAULT_STATE_VERSIONS_KEPT = 1000
+const DEFAULT_STATE_VERSIONS_KEPT = 100
 
 /**
  * The largest frame this genesis lets an honest validator send: its largest possible NEW-VIEW
@@ -549,7 +550,7 @@ export class LedgerNode implements NodeService {
     this.pruneRun = this.state.prune(keep).then(n => {
       this.pruneRun = null
       this.meters.prunedStateEntries.inc(n)
-      if (n === PRUNE_CHUNK) setImmediate(() => { this.prune() })
+      if (n >= PRUNE_CHUNK) setImmediate(() => { this.prune() })
     }, (err: unknown) => {
       this.pruneRun = null
       this.logger.error({ err: errorMessage(err) }, 'state pruning failed; retried after the next block')

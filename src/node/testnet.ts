@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { ConfigError } from '../errors.js'
 import { toHex } from '../codec/hex.js'
-import { defaultNodeConfig } from './config.js'
+import { defaultNodeConfig, type NodeConfig } from './config.js'
 import { homePaths, initHome, writeJson } from './home.js'
 import { newKeyFile, writeKeyFile } from './keyfile.js'
 import { DEFAULT_PARAMS, type ChainParams } from '../ledger/genesis.js'
@@ -37,6 +37,8 @@ export interface TestnetOptions {
   balances?: Array<{ address: string, amount: bigint }>
   params?: Partial<ChainParams>
   image?: string
+  /** Merged into every validator's config `storage` (e.g. stateVersionsKept). */
+  storage?: NonNullable<NodeConfig['storage']>
 }
 
 export interface TestnetResult {
@@ -78,7 +80,7 @@ export async function createTestnet (opts: TestnetOptions): Promise<TestnetResul
     // memtables they flush to LevelDB's level 0 at the same moment: at 500 tx/s on 2 cores that
     // was ~4 core-seconds within half a second, and the slowest 1 % of commits sat in that
     // second. Staggered sizes (40, 52, 64, 76 MiB) spread the flushes out.
-    cfg.storage = { writeBufferMiB: 40 + 12 * (i % 4) }
+    cfg.storage = { writeBufferMiB: 40 + 12 * (i % 4), ...opts.storage }
     cfg.p2p.peers = keys.flatMap((k, j) => j === i
       ? []
       : [{

@@ -21,7 +21,7 @@ type CacheMode = 'internal' | 'all' | 'none'
 /** Tree nodes read per LevelDB getMany while warming the cache. */
 const WARM_CHUNK = 4096
 
-/** Stale-index entries one prune() call reads at most (each deletes two keys). */
+/** Addresses one prune() call deletes at least, unless fewer are due (whole stale records). */
 export const PRUNE_CHUNK = 8192
 
 /**
@@ -30,9 +30,8 @@ export const PRUNE_CHUNK = 8192
  *                                            below 2^53, so the first byte is 0x00 and node
  *                                            keys sort before every tagged key below.
  *   'R' || root hash || version (41 bytes)   a root some committed update produced (no value)
- *   'S' || since (8, BE) || address          stale index (no value): the node or root-index key
- *                                            `address` is not in the tree of version `since`
- *                                            or any later one
+ *   'S' || since (8, BE) (9 bytes)           stale record of version `since`: the addresses that
+ *                                            are not in its tree or any later one (encodeStale)
  *   'root' (4 bytes)                         the current root: version || hash || updates
  */
 const ROOT_KEY = utf8('root')
@@ -56,13 +55,42 @@ function rootIndexKey (ref: NodeRef): Uint8Array {
   return k
 }
 
-/** Stale-index key: `address` left the tree at version `since`. */
-function staleKey (since: number, address: Uint8Array): Uint8Array {
-  const k = new Uint8Array(9 + address.length)
+function staleKey (since: number): Uint8Array {
+  const k = new Uint8Array(9)
   k[0] = STALE_TAG
   writeU64(k, 1, since)
-  k.set(address, 9)
   return k
+}
+
+/**
+ * A version's stale record: 1 byte r (0 or 1), r root-index keys (41 bytes each), then the
+ * replaced nodes' storage keys (40 bytes each). One record per version and not one key per
+ * address: a block at 1M accounts replaces ~2,500 nodes, and 2,500 extra keys in its batch
+ * cost LevelDB as much again as the block's own nodes.
+ */
+function encodeStale (nodes: NodeRef[], oldRoot: NodeRef | null): Uint8Array {
+  const r = oldRoot === null ? 0 : 1
+  const out = new Uint8Array(1 + 41 * r + 40 * nodes.length)
+  out[0] = r
+  if (oldRoot !== null) out.set(rootIndexKey(oldRoot), 1)
+  let pos = 1 + 41 * r
+  for (const n of nodes) {
+    writeU64(out, pos, n.version)
+    out.set(n.hash, pos + 8)
+    pos += 40
+  }
+  return out
+}
+
+function decodeStale (v: Uint8Array, since: number): Uint8Array[] {
+  const r = v[0]
+  if ((r !== 0 && r !== 1) || (v.length - 1 - 41 * r) % 40 !== 0 || v.length < 1 + 41 * r) {
+    throw new CorruptionError(`state stale record of version ${since} is malformed (${v.length} bytes)`)
+  }
+  const out: Uint8Array[] = []
+  if (r === 1) out.push(v.subarray(1, 42))
+  for (let pos = 1 + 41 * r; pos < v.length; pos += 40) out.push(v.subarray(pos, pos + 40))
+  return out
 }
 
 function encodeRootPointer (root: NodeRef, updates: number): Uint8Array {
@@ -237,14 +265,12 @@ export class StateStore {
         ? { type: 'del', sublevel: this.flat, key: w.key }
         : { type: 'put', sublevel: this.flat, key: w.key, value: w.value })
     }
-    const none = new Uint8Array(0)
     for (const n of created) ops.push({ type: 'put', sublevel: this.nodes, key: nodeStorageKey({ hash: n.hash, version }), value: encodeNode(n) })
-    for (const r of replaced) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version, nodeStorageKey(r)), value: none })
     ops.push({ type: 'put', sublevel: this.nodes, key: ROOT_KEY, value: encodeRootPointer(root, version) })
-    if (Buffer.compare(root.hash, this.currentRoot.hash) !== 0) {
-      if (!isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root), value: none })
-      if (!isEmpty(this.currentRoot.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version, rootIndexKey(this.currentRoot)), value: none })
-    }
+    const rootChanged = Buffer.compare(root.hash, this.currentRoot.hash) !== 0
+    if (rootChanged && !isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root), value: new Uint8Array(0) })
+    const oldRoot = rootChanged && !isEmpty(this.currentRoot.hash) ? this.currentRoot : null
+    if (replaced.length > 0 || oldRoot !== null) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version), value: encodeStale(replaced, oldRoot) })
     this.pending.set(toHex(root.hash), { root, created, replaced, writes })
     return { root: root.hash, ops }
   }
@@ -277,13 +303,13 @@ export class StateStore {
 
   /**
    * Deletes what left the tree `keep` or more versions before the committed one: the stored
-   * nodes and root-index entries whose stale-index version is at most version - keep, with their
-   * stale-index entries, at most `max` of them in one batch. Returns how many it deleted (`max`:
-   * there may be more). keep = 0 keeps only the committed tree.
+   * nodes and root-index entries in the stale records of versions up to version - keep, and
+   * those records, in one batch of whole records that stops after `max` addresses. Returns how
+   * many addresses it deleted (0: nothing was due). keep = 0 keeps only the committed tree.
    *
    * Safe beside prepare() and commitPrepared(): neither the committed tree nor one prepared on
    * it holds a stale node, and a node address is never reused (each update has its own version).
-   * The batch is not synced: entries a crash loses are still in the index and pruned again.
+   * The batch is not synced: records a crash loses are still stored and pruned again.
    */
   async prune (keep: number, max = PRUNE_CHUNK): Promise<number> {
     if (!Number.isSafeInteger(keep) || keep < 0) throw new ValidationError('ERR_BAD_ARGUMENT', `prune: keep must be a non-negative integer, got ${keep}`)
@@ -292,17 +318,22 @@ export class StateStore {
     this.pruning = true
     try {
       const ops: Array<{ type: 'del', key: Uint8Array }> = []
+      let deleted = 0
       let last: Uint8Array | null = null
       const range = this.pruneCursor === null ? { gte: Uint8Array.of(STALE_TAG) } : { gt: this.pruneCursor }
-      for await (const k of this.nodes.keys({ ...range, lt: staleKey(horizon + 1, new Uint8Array(0)), limit: max })) {
-        if (k.length !== 9 + 40 && k.length !== 9 + 41) throw new CorruptionError(`state stale-index key has ${k.length} bytes, expected 49 or 50`)
-        ops.push({ type: 'del', key: k }, { type: 'del', key: k.subarray(9) })
+      for await (const [k, v] of this.nodes.iterator({ ...range, lt: staleKey(horizon + 1) })) {
+        if (k.length !== 9) throw new CorruptionError(`state stale-record key has ${k.length} bytes, expected 9`)
+        const addresses = decodeStale(v, readU64(k, 1))
+        ops.push({ type: 'del', key: k })
+        for (const a of addresses) ops.push({ type: 'del', key: a })
+        deleted += addresses.length
         last = k
+        if (deleted >= max) break
       }
       if (last === null) return 0
       await this.nodes.batch(ops)
       this.pruneCursor = Uint8Array.from(last)
-      return ops.length / 2
+      return deleted
     } finally {
       this.pruning = false
     }

@@ -1,12 +1,12 @@
 import '../../src/polyfill.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { percentile, summarize, prng } from '../../bench/stats.js'
-import { parseStatCpuTicks, parseStatusRss, sampleProc } from '../../bench/proc-stats.js'
+import { dirBytes, parseStatCpuTicks, parseStatusRss, sampleProc } from '../../bench/proc-stats.js'
 import { promSum, countersOf } from '../../bench/prom.js'
 import { latencySvg } from '../../bench/plot.js'
 import { parseBenchArgs } from '../../bench/options.js'
@@ -37,6 +37,19 @@ test('/proc parsing survives odd command names', () => {
   const me = sampleProc(process.pid)
   assert.ok(me !== null && me.rssBytes > 0 && me.cpuSeconds >= 0)
   assert.equal(sampleProc(2 ** 30), null)
+})
+
+test('a data directory\'s size counts every file below it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bft-dirbytes-'))
+  try {
+    mkdirSync(join(dir, 'ledger'))
+    writeFileSync(join(dir, 'a'), new Uint8Array(1000))
+    writeFileSync(join(dir, 'ledger', 'b'), new Uint8Array(234))
+    assert.equal(dirBytes(dir), 1234)
+    assert.equal(dirBytes(join(dir, 'missing')), null)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('a process sample splits the main thread from the other threads', async () => {
@@ -128,11 +141,15 @@ test('options: defaults and clear errors', () => {
   assert.deepEqual(parseBenchArgs(['--accounts', '10000,100_000'], '/tmp/x').accounts, [10000, 100000])
   assert.equal(parseBenchArgs(['--profile'], '/tmp/x').profile, 0)
   assert.equal(parseBenchArgs(['--rate', '250'], '/tmp/x').rate, 250)
+  assert.equal(parseBenchArgs(['--state-versions', 'all'], '/tmp/x').stateVersions, 'all')
+  assert.equal(parseBenchArgs(['--state-versions', '16'], '/tmp/x').stateVersions, 16)
+  assert.equal(o.stateVersions, undefined)
   const saved = process.stderr.write.bind(process.stderr)
   process.stderr.write = () => true // commander prints the error; the test only needs the throw
   try {
     assert.throws(() => parseBenchArgs(['--rate', 'fast'], '/tmp/x'), /rate/)
     assert.throws(() => parseBenchArgs(['--attach', 'nope'], '/tmp/x'), /attach/)
+    assert.throws(() => parseBenchArgs(['--state-versions', '1'], '/tmp/x'), /--state-versions must be an integer in 2\.\.1000000000, got "1"/)
   } finally {
     process.stderr.write = saved
   }

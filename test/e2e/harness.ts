@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createTestnet, readKeyFile, type KeyFile, type TestnetResult } from '../../src/node/index.js'
 import type { ChainParams } from '../../src/ledger/genesis.js'
+import type { NodeConfig } from '../../src/node/config.js'
 import { createTx } from '../../src/state/index.js'
 import { toHex } from '../../src/codec/index.js'
 import type { StatusView } from '../../src/node/service.js'
@@ -16,6 +17,7 @@ export interface ProcNetOptions {
   validators: number
   basePort: number
   params?: Partial<ChainParams>
+  storage?: NonNullable<NodeConfig['storage']>
 }
 
 /**
@@ -37,7 +39,7 @@ export class ProcNet {
 
   static async create (opts: ProcNetOptions): Promise<ProcNet> {
     const dir = mkdtempSync(join(tmpdir(), 'bft-e2e-'))
-    const net = await createTestnet({ validators: opts.validators, outDir: dir, basePort: opts.basePort, compose: false, params: { viewChangeTimeoutMs: 1000, ...opts.params } })
+    const net = await createTestnet({ validators: opts.validators, outDir: dir, basePort: opts.basePort, compose: false, params: { viewChangeTimeoutMs: 1000, ...opts.params }, ...(opts.storage === undefined ? {} : { storage: opts.storage }) })
     const p = new ProcNet(dir, net)
     p.chainId = (JSON.parse(readFileSync(net.genesisPath, 'utf8')) as { chainId: string }).chainId
     return p

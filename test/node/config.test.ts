@@ -12,7 +12,11 @@ test('config: storage tuning is optional, and a bad value names its field', () =
   const base = defaultNodeConfig('v0', 26656, 26657)
   assert.equal(parseNodeConfig(base, 'config.json').storage, undefined)
   assert.deepEqual(parseNodeConfig({ ...base, storage: { cacheMiB: 512 } }, 'config.json').storage, { cacheMiB: 512 })
+  assert.deepEqual(parseNodeConfig({ ...base, storage: { stateVersionsKept: 'all' } }, 'config.json').storage, { stateVersionsKept: 'all' })
+  assert.deepEqual(parseNodeConfig({ ...base, storage: { stateVersionsKept: 50 } }, 'config.json').storage, { stateVersionsKept: 50 })
   for (const [storage, path] of [
+    [{ stateVersionsKept: 1 }, '/storage/stateVersionsKept'],
+    [{ stateVersionsKept: 'none' }, '/storage/stateVersionsKept'],
     [{ cacheMiB: 4 }, '/storage/cacheMiB'],
     [{ writeBufferMiB: 1.5 }, '/storage/writeBufferMiB'],
     [{ cacheMB: 64 }, '/storage']
