@@ -56,11 +56,11 @@ export type NodeLoader = (ref: NodeRef) => Promise<TreeNode>
 /** Loads many stored nodes at once (one LevelDB getMany), in order; must throw if one is missing. */
 export type BatchNodeLoader = (refs: NodeRef[]) => Promise<TreeNode[]>
 /**
- * Synchronous lookup among nodes already in memory; `key` is nodeKey(ref.hash), to avoid
- * recomputing it. Must answer only a node stored at exactly `ref` (hash and version): a copy
- * from another version records its own children's versions, which pruning may have deleted.
+ * Synchronous lookup among nodes already in memory; `key` is nodeKey(hash), to avoid recomputing
+ * it. It must answer only nodes of the tree being updated: a node found by hash is followed to
+ * its children by the versions it records, and another version's copy records other ones.
  */
-export type CachedNode = (ref: NodeRef, key: string) => TreeNode | undefined
+export type CachedNode = (hash: Uint8Array, key: string) => TreeNode | undefined
 
 // One-shot hashing over a reused scratch buffer: no Hash object per node (the hot path).
 const nodeScratch = Buffer.alloc(NODE_PREFIX.length + 32 * ARITY)
@@ -286,11 +286,11 @@ export async function updateTree (root: NodeRef, updates: PathUpdate[], version:
   }
   // Every node the update reads is pinned here first, so cache eviction cannot lose one mid-update.
   const local = new Map<string, TreeNode>()
-  const pin = (ref: NodeRef): TreeNode | undefined => {
-    const k = nodeKey(ref.hash)
+  const pin = (h: Uint8Array): TreeNode | undefined => {
+    const k = nodeKey(h)
     let n = local.get(k)
     if (n === undefined) {
-      n = cached(ref, k)
+      n = cached(h, k)
       if (n !== undefined) local.set(k, n)
     }
     return n
@@ -314,7 +314,7 @@ export async function updateTree (root: NodeRef, updates: PathUpdate[], version:
 
   let frontier: Array<{ ref: NodeRef, depth: number, ups: PathUpdate[] }> = isEmpty(root.hash) ? [] : [{ ref: root, depth: 0, ups: sorted }]
   while (frontier.length > 0) {
-    const nodes = frontier.map(f => pin(f.ref) ?? knownLeaf(f.ref, f.ups))
+    const nodes = frontier.map(f => pin(f.ref.hash) ?? knownLeaf(f.ref, f.ups))
     const missing = frontier.filter((_, i) => nodes[i] === undefined).map(f => f.ref)
     await fetch(missing)
     const next: typeof frontier = []
@@ -338,7 +338,7 @@ export async function updateTree (root: NodeRef, updates: PathUpdate[], version:
   // The prefetch covers every node the pass reads; the retry is only a safety net.
   for (let attempt = 0; ; attempt++) {
     try {
-      return updateFromMemory(root, sorted, version, pin)
+      return updateFromMemory(root, sorted, version, h => pin(h))
     } catch (err) {
       if (!(err instanceof MissingNode) || attempt > 64) throw err
       await fetch([err.ref])
@@ -351,11 +351,11 @@ export function nodeKey (hash: Uint8Array): string {
   return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('latin1')
 }
 
-function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number, find: (ref: NodeRef) => TreeNode | undefined): TreeUpdate {
+function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number, find: (hash: Uint8Array) => TreeNode | undefined): TreeUpdate {
   const created: TreeNode[] = []
   const replaced: NodeRef[] = []
   const load = (r: NodeRef): TreeNode => {
-    const n = find(r)
+    const n = find(r.hash)
     if (n === undefined) throw new MissingNode(r)
     return n
   }

@@ -130,13 +130,8 @@ export class StateStore {
   private currentRoot: NodeRef
   /** Updates committed so far; the next prepare() creates its nodes at version updates + 1. */
   private updates: number
-  /**
-   * Decoded tree nodes by hash, each with the version it is stored at: a hit counts only for
-   * that exact address. The same hash can be stored at two versions (a subtree that came back
-   * to an earlier state), and each copy records its own children's versions; following an old
-   * copy's would lead to nodes pruning deletes.
-   */
-  private readonly cache: Lru<string, { node: TreeNode, version: number }>
+  /** Decoded nodes of the current tree by hash, and no others (see readAt for why). */
+  private readonly cache: Lru<string, TreeNode>
   /**
    * Committed flat values by hex key, null for a key known to be absent. Execution reads every
    * touched key (a LevelDB get each was the top frame of a validator under load); the cache is
@@ -144,7 +139,7 @@ export class StateStore {
    * of the disk.
    */
   private readonly values: Lru<string, Uint8Array | null>
-  private pending = new Map<string, { root: NodeRef, version: number, created: TreeNode[], replaced: NodeRef[], writes: StateWrite[] }>()
+  private pending = new Map<string, { root: NodeRef, created: TreeNode[], replaced: NodeRef[], writes: StateWrite[] }>()
   /** Last stale-index key prune() deleted (it resumes after it), null: start of the index. */
   private pruneCursor: Uint8Array | null = null
   private pruning = false
@@ -167,7 +162,7 @@ export class StateStore {
     const root = stored === undefined ? EMPTY_ROOT : { version: readU64(stored, 0), hash: new Uint8Array(stored.slice(8, 40)) }
     const store = new StateStore(flat, nodes, root, stored === undefined ? 0 : readU64(stored, 40), opts)
     // Fail at open, not at the first block, if the root's node is missing.
-    if (!isEmpty(root.hash)) await store.load(root)
+    if (!isEmpty(root.hash)) await store.loadMany([root])
     return store
   }
 
@@ -219,16 +214,21 @@ export class StateStore {
   }
 
   /**
-   * Runs a read of the tree at root hash `root`. Nodes of old roots are read without caching
-   * them: the cache holds one copy per hash, and an old root's copy of a node the current tree
-   * holds again at another version would displace the current one. A read racing the prune of
-   * its root ends in ERR_UNKNOWN_ROOT, not in a corruption error.
+   * Runs a read of the tree at root hash `root`. The node cache finds nodes by hash alone, so
+   * it may hold only nodes of the current tree: the same hash can be stored at two versions (a
+   * subtree that came back to an earlier state), each copy recording its own children's
+   * versions, and an update that found an old copy would follow it to children pruning deletes.
+   * So nodes of old roots are never cached, and a read of the current root caches what it
+   * loads only while no commit has happened since it began (a commit may have replaced them).
+   * A read racing the prune of its root ends in ERR_UNKNOWN_ROOT, not a corruption error.
    */
   private async readAt<T> (root: Uint8Array, read: (ref: NodeRef, load: (r: NodeRef) => Promise<TreeNode>) => Promise<T>): Promise<T> {
     const ref = await this.resolveRoot(root)
-    if (ref === this.currentRoot || ref === EMPTY_ROOT) return await read(ref, async r => await this.load(r))
+    const epoch = this.updates
+    const current = ref === this.currentRoot
     try {
-      return await read(ref, async r => this.cached(r) ?? this.checkNode(r, await this.nodes.get(nodeStorageKey(r)), 'none'))
+      return await read(ref, async r => this.cache.get(cacheKey(r.hash)) ??
+        this.checkNode(r, await this.nodes.get(nodeStorageKey(r)), current && this.updates === epoch ? 'internal' : 'none'))
     } catch (err) {
       if (err instanceof CorruptionError) await this.resolveRoot(root)
       throw err
@@ -263,7 +263,7 @@ export class StateStore {
     }
     const version = this.updates + 1
     const { root, created, replaced } = await updateTree(this.currentRoot, updates,
-      version, async rs => await this.loadMany(rs), (r, k) => this.cached(r, k))
+      version, async rs => await this.loadMany(rs), (_h, k) => this.cache.get(k))
     const ops: BatchOp[] = []
     for (const w of writes) {
       ops.push(w.value === null
@@ -276,7 +276,7 @@ export class StateStore {
     if (rootChanged && !isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root), value: new Uint8Array(0) })
     const oldRoot = rootChanged && !isEmpty(this.currentRoot.hash) ? this.currentRoot : null
     if (replaced.length > 0 || oldRoot !== null) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version), value: encodeStale(replaced, oldRoot) })
-    this.pending.set(toHex(root.hash), { root, version, created, replaced, writes })
+    this.pending.set(toHex(root.hash), { root, created, replaced, writes })
     return { root: root.hash, ops }
   }
 
@@ -288,7 +288,7 @@ export class StateStore {
     // read (LevelDB serves those): validator RSS at 500 tx/s for 60 s was 457-505 MB with them,
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
     for (const r of p.replaced) this.cache.delete(cacheKey(r.hash))
-    for (const n of p.created) if (n.kind === 'internal') this.cache.set(cacheKey(n.hash), { node: n, version: p.version })
+    for (const n of p.created) if (n.kind === 'internal') this.cache.set(cacheKey(n.hash), n)
     for (const w of p.writes) this.values.set(toHex(w.key), w.value)
     this.pending = new Map()
     this.currentRoot = p.root
@@ -399,19 +399,8 @@ export class StateStore {
     // Plain Uint8Array views (LevelDB hands out Buffers): values must compare equal to callers'.
     const node = decodeNode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     if (node === null || Buffer.compare(node.hash, ref.hash) !== 0) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is corrupt`)
-    if (cache === 'all' || (cache === 'internal' && node.kind === 'internal')) this.cache.set(cacheKey(ref.hash), { node, version: ref.version })
+    if (cache === 'all' || (cache === 'internal' && node.kind === 'internal')) this.cache.set(cacheKey(ref.hash), node)
     return node
-  }
-
-  private cached (ref: NodeRef, key = cacheKey(ref.hash)): TreeNode | undefined {
-    const e = this.cache.get(key)
-    return e !== undefined && e.version === ref.version ? e.node : undefined
-  }
-
-  private async load (ref: NodeRef): Promise<TreeNode> {
-    const hit = this.cached(ref)
-    if (hit !== undefined) return hit
-    return this.checkNode(ref, await this.nodes.get(nodeStorageKey(ref)))
   }
 }
 

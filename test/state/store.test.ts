@@ -275,6 +275,46 @@ test('StateStore: reading an old root does not cache its nodes, so pruning canno
   })
 })
 
+test('StateStore: a read of the current root that spans commits does not cache what they replaced', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    // A small node cache, so the nodes the commits below create are evicted again.
+    const opts = { nodeCacheSize: 16 }
+    let store = await StateStore.open(db, opts)
+    const keys = Array.from({ length: 200 }, (_, i) => utf8(`k${i}`))
+    const top = (k: Uint8Array): number => sha256(k)[0]! >> 4
+    const k5 = keys[5]!
+    const others = keys.filter(k => top(k) !== top(k5))
+    await commit(db, store, keys.map(key => ({ key, value: utf8('a') })))
+    db = await open()
+    store = await StateStore.open(db, opts)
+    const r1 = store.root()
+    // Hold the proof's node reads (single gets; updates read with getMany) while commits
+    // replace k5's subtree, bring it back to its version-1 hashes at version 3, and then touch
+    // only other subtrees until the cache has let go of it.
+    const nodes = (store as unknown as { nodes: { get: (k: Uint8Array) => Promise<Uint8Array | undefined> } }).nodes
+    const get = nodes.get.bind(nodes)
+    let release = (): void => {}
+    const gate = new Promise<void>(resolve => { release = resolve })
+    nodes.get = async (k) => { await gate; return await get(k) }
+    const proof = store.prove(k5)
+    await commit(db, store, [{ key: k5, value: utf8('b') }])
+    await commit(db, store, [{ key: k5, value: utf8('a') }])
+    for (let i = 0; i < 12; i++) await commit(db, store, [{ key: others[i * 7 % others.length]!, value: utf8(`x${i}`) }])
+    release()
+    assert.equal(verifyStateProof(r1, await proof), true, 'the proof is of the root current when it began')
+    nodes.get = get
+    // Had the proof cached its version-1 copies of k5's path, the next update of k5 would take
+    // their children's versions for the current ones: it would name pruned addresses as
+    // replaced and leave the current ones stored forever.
+    while (await store.prune(0) > 0) { /* chunks */ }
+    const r = await commit(db, store, [{ key: k5, value: utf8('c') }])
+    while (await store.prune(0) > 0) { /* chunks */ }
+    assert.equal(verifyStateProof(r, await store.prove(k5)), true)
+    assert.deepEqual([...(await smtKeys(db)).nodes].sort(), [...await treeNodeKeys(db, await rootRef(db))].sort(), 'storage holds exactly the current tree')
+  })
+})
+
 test('StateStore: only internal nodes stay in the node cache; updates without a cached value read the leaf', async () => {
   await withDb(async (open) => {
     let db = await open()
