@@ -310,7 +310,8 @@ export class StateStore {
    * Deletes what left the tree `keep` or more versions before the committed one: the stored
    * nodes and root-index entries in the stale records of versions up to version - keep, and
    * those records, in one batch of whole records that stops after `max` addresses. Returns how
-   * many addresses it deleted (0: nothing was due). keep = 0 keeps only the committed tree.
+   * many addresses it deleted (0: nothing was due, or another prune() is still running). keep = 0
+   * keeps only the committed tree.
    *
    * Safe beside prepare() and commitPrepared(): neither the committed tree nor one prepared on
    * it holds a stale node, and a node address is never reused (each update has its own version).

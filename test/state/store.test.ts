@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
-import { encode, utf8 } from '../../src/codec/index.js'
+import { encode, readU64, utf8 } from '../../src/codec/index.js'
+import { binarySublevel } from '../../src/ledger/db.js'
 import type { LevelDb, StateWrite } from '../../src/state/api.js'
 import { EMPTY, decodeNode, sha256 } from '../../src/state/merkle.js'
 import { verifyStateProof } from '../../src/state/proof.js'
@@ -126,7 +127,7 @@ test('StateStore: each update\'s nodes are keyed after every earlier one; the ve
     let store = await StateStore.open(db)
     const nodeKeys = async (): Promise<string[]> => {
       const out: string[] = []
-      for await (const k of db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' }).keys()) if (k.length === 40) out.push(Buffer.from(k).toString('hex'))
+      for await (const k of binarySublevel(db, 'smt').keys()) if (k.length === 40) out.push(Buffer.from(k).toString('hex'))
       return out
     }
     const roots: Uint8Array[] = []
@@ -157,7 +158,7 @@ test('StateStore: each update\'s nodes are keyed after every earlier one; the ve
 /** Every key in the 'smt' sublevel, by kind. */
 async function smtKeys (db: LevelDb): Promise<{ nodes: Set<string>, roots: number, stale: number }> {
   const out = { nodes: new Set<string>(), roots: 0, stale: 0 }
-  for await (const k of db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' }).keys()) {
+  for await (const k of binarySublevel(db, 'smt').keys()) {
     if (k.length === 40) out.nodes.add(Buffer.from(k).toString('hex'))
     else if (k.length === 41) out.roots++
     else if (k.length === 9 && k[0] === 0x53) out.stale++
@@ -167,7 +168,7 @@ async function smtKeys (db: LevelDb): Promise<{ nodes: Set<string>, roots: numbe
 
 /** Storage keys (hex) of every node of the tree at `root`, walked through proofs' loader. */
 async function treeNodeKeys (db: LevelDb, root: { hash: Uint8Array, version: number }): Promise<Set<string>> {
-  const smt = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
+  const smt = binarySublevel(db, 'smt')
   const out = new Set<string>()
   const walk = async (hash: Uint8Array, version: number): Promise<void> => {
     if (hash.every(b => b === 0)) return
@@ -183,9 +184,9 @@ async function treeNodeKeys (db: LevelDb, root: { hash: Uint8Array, version: num
 }
 
 async function rootRef (db: LevelDb): Promise<{ hash: Uint8Array, version: number }> {
-  const v = await db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' }).get(utf8('root'))
+  const v = await binarySublevel(db, 'smt').get(utf8('root'))
   assert.ok(v !== undefined)
-  return { hash: v.slice(8, 40), version: Number(Buffer.from(v).readBigUInt64BE(0)) }
+  return { hash: v.slice(8, 40), version: readU64(v, 0) }
 }
 
 test('StateStore.prune: the last keep+1 roots stay provable, older ones are refused, and storage holds exactly the kept trees', async () => {
@@ -241,7 +242,7 @@ test('StateStore.prune: the last keep+1 roots stay provable, older ones are refu
     bad[0] = 0x53
     bad[8] = 13
     await commit(db, store, [{ key: utf8('k1'), value: utf8('last') }])
-    await db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' }).put(bad, Uint8Array.of(1, 2, 3))
+    await binarySublevel(db, 'smt').put(bad, Uint8Array.of(1, 2, 3))
     await assert.rejects(store.prune(0), { code: 'ERR_CORRUPT', message: /stale record of version 13 is malformed/ })
     await treeNodeKeys(db, await rootRef(db)) // and the head's tree is still whole
   })
@@ -321,7 +322,7 @@ test('StateStore: only internal nodes stay in the node cache; updates without a 
     let store = await StateStore.open(db)
     const writes = Array.from({ length: 300 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
     await commit(db, store, writes)
-    const smt = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
+    const smt = binarySublevel(db, 'smt')
     let internal = 0
     for await (const [k, v] of smt.iterator()) if (k.length === 40 && v[0] === 1) internal++
     assert.ok(internal > 0)
@@ -343,7 +344,7 @@ test('StateStore: only internal nodes stay in the node cache; updates without a 
 test('StateStore: a database in the old hash-keyed tree format is refused with a clear error', async () => {
   await withDb(async (open) => {
     const db = await open()
-    const smt = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
+    const smt = binarySublevel(db, 'smt')
     await smt.put(utf8('root'), new Uint8Array(32).fill(1))
     await assert.rejects(StateStore.open(db), (err: Error & { code?: string }) => err.code === 'ERR_CORRUPT' && /old tree format/.test(err.message) && /empty data directory/.test(err.message))
     await smt.put(utf8('root'), new Uint8Array(47))
@@ -357,7 +358,7 @@ test('StateStore: a damaged tree node is reported as corruption, not a wrong ans
     let store = await StateStore.open(db)
     const writes = Array.from({ length: 50 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
     const root = await commit(db, store, writes)
-    const smt = db.sublevel<Uint8Array, Uint8Array>('smt', { keyEncoding: 'view', valueEncoding: 'view' })
+    const smt = binarySublevel(db, 'smt')
     // Flip one byte of the value inside every stored leaf.
     for await (const [k, v] of smt.iterator()) {
       if (k.length === 40 && v[0] === 0) { const bad = Uint8Array.from(v); bad[bad.length - 1]! ^= 1; await smt.put(k, bad) }
