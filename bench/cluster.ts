@@ -30,6 +30,8 @@ export interface ClusterOptions {
   prebuildState?: boolean
   /** Merged into every validator's config.json `storage` before it starts. */
   storage?: NonNullable<NodeConfig['storage']>
+  /** Every validator's config.json `proposer`. */
+  proposer?: NonNullable<NodeConfig['proposer']>
   onProgress?: (msg: string) => void
 }
 
@@ -56,7 +58,7 @@ export async function attachCluster (urls: string[]): Promise<Cluster> {
 /** Writes a fresh testnet (genesis with the given balances) and starts one process per validator. */
 export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bft-bench-'))
-  const net = await createTestnet({ validators: opts.validators, outDir: dir, basePort: opts.basePort, compose: false, users: [], balances: opts.balances, params: opts.params ?? {}, ...(opts.storage === undefined ? {} : { storage: opts.storage }) })
+  const net = await createTestnet({ validators: opts.validators, outDir: dir, basePort: opts.basePort, compose: false, users: [], balances: opts.balances, params: opts.params ?? {}, ...(opts.storage === undefined ? {} : { storage: opts.storage }), ...(opts.proposer === undefined ? {} : { proposer: opts.proposer }) })
   const chainId = (JSON.parse(readFileSync(net.genesisPath, 'utf8')) as { chainId: string }).chainId
   const procs: ChildProcess[] = []
   const logs = net.homes.map(h => join(h, 'node.log'))

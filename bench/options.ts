@@ -33,6 +33,8 @@ export interface BenchOptions {
   maxBatch?: number
   /** storage.stateVersionsKept of the started validators (default: the node's own). */
   stateVersions?: number | 'all'
+  /** proposer.minBlockIntervalMs of the started validators (default: the node's own). */
+  minBlockInterval?: number
 }
 
 const int = (name: string, min: number, max: number) => (v: string): number => {
@@ -102,6 +104,7 @@ export function benchProgram (defaultOut: string): Command {
     .option('--batch-timeout <ms>', 'batchTimeoutMs of the started testnet\'s genesis (default: the testnet default, 20)', int('--batch-timeout', 1, 60_000))
     .option('--max-batch <n>', 'maxBatchSize (txs per block) of the started testnet\'s genesis (default: the testnet default)', int('--max-batch', 1, 100_000))
     .option('--state-versions <n>', 'storage.stateVersionsKept of the started validators: state versions whose tree is kept, or "all" (default: the node default, 100)', stateVersionsOf)
+    .option('--min-block-interval <ms>', 'proposer.minBlockIntervalMs of the started validators: a partial batch is cut no sooner than this after the previous proposal (default: the node default, 50)', int('--min-block-interval', 0, 60_000))
     .option('--no-warmup', 'skip the untimed warm-up (one committed tx per sender, then --warmup-load seconds of load, before the clock starts)')
     .option('--warmup-load <s>', 'seconds of untimed load at the first step\'s rate before its clock starts (validators start cold)', int('--warmup-load', 0, 600), 5)
     .exitOverride()

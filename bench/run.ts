@@ -187,6 +187,7 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
       keep: o.keep,
       prebuildState: filler.length > 0,
       ...(o.stateVersions === undefined ? {} : { storage: { stateVersionsKept: o.stateVersions } }),
+      ...(o.minBlockInterval === undefined ? {} : { proposer: { minBlockIntervalMs: o.minBlockInterval } }),
       params: {
         ...(o.batchTimeout === undefined ? {} : { batchTimeoutMs: o.batchTimeout }),
         ...(o.maxBatch === undefined ? {} : { maxBatchSize: o.maxBatch })

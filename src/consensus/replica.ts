@@ -104,6 +104,8 @@ export class Replica {
   private readonly timers: Record<TimerKind, number | null> = { batch: null, vc: null, sync: null }
   /** The batch timer fired but maxInFlightBatches held the partial batch back. */
   private batchDue = false
+  /** Local time of this replica's last proposal (minBlockIntervalMs counts from it). */
+  private lastProposedAt = Number.NEGATIVE_INFINITY
   private timerGen = 0
   private fx: ReplicaEffect[] = []
   private now = 0
@@ -567,7 +569,14 @@ export class Replica {
     if (this._lastExecuted < this.low) return
     const { maxBatchSize, maxBatchBytes, batchTimeoutMs } = this.config
     const maxInFlight = this.config.maxInFlightBatches ?? Number.POSITIVE_INFINITY
-    if (force) this.batchDue = true
+    // ms until the minimum block interval allows a partial batch (<= 0: it does now).
+    const intervalLeft = (): number => this.lastProposedAt + (this.config.minBlockIntervalMs ?? 0) - this.now
+    if (force) {
+      // A timer armed before a full batch went out can fire inside the new interval: wait out the rest.
+      const left = intervalLeft()
+      if (left > 0) this.armTimer('batch', left)
+      else this.batchDue = true
+    }
     while (this.pool.unproposedCount > 0 && this.nextSeq <= this.low + this.L) {
       const full = this.pool.unproposedCount >= maxBatchSize || this.pool.unproposedBytes >= maxBatchBytes
       const inFlight = this.nextSeq - 1 - Math.max(this._lastExecuted, this.low)
@@ -577,7 +586,7 @@ export class Replica {
     }
     if (this.pool.unproposedCount === 0) this.batchDue = false
     if (this.pool.unproposedCount > 0 && this.nextSeq <= this.low + this.L && !this.batchDue) {
-      if (this.timers.batch === null) this.armTimer('batch', batchTimeoutMs)
+      if (this.timers.batch === null) this.armTimer('batch', Math.max(batchTimeoutMs, intervalLeft()))
     } else if (!this.batchDue) {
       this.cancelTimer('batch')
     }
@@ -597,6 +606,7 @@ export class Replica {
     const wire = signMessage(body, this.crypto)
     this.slot(seq, view).batch = batchOf(body, wire)
     this.lastProposedTimestamp = timestamp
+    this.lastProposedAt = this.now
     this.fx.push({ type: 'persist', record: prePrepareRecord(seq, wire) }, { type: 'send', to: 'all', bytes: wire })
     this.checkProgress(seq, view)
   }

@@ -40,6 +40,15 @@ export const NodeConfigSchema = Type.Object({
      */
     stateVersionsKept: Type.Optional(Type.Union([Type.Integer({ minimum: 2, maximum: 1_000_000_000 }), Type.Literal('all')]))
   }, { additionalProperties: false })),
+  /** How this validator proposes while it is the primary (src/consensus/types.ts); optional. */
+  proposer: Type.Optional(Type.Object({
+    /**
+     * A partial batch is cut no sooner than this many ms after this validator's previous
+     * proposal (default 50; 0 = as soon as the batch timer fires and the previous block has
+     * executed). Full batches always go at once.
+     */
+    minBlockIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 }))
+  }, { additionalProperties: false })),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l))),
   /** Added to the wall clock: lets chaos tests skew one validator's clock inside a shared kernel. */
   clockOffsetMs: Type.Integer({ minimum: -86_400_000, maximum: 86_400_000 })

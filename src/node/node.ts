@@ -97,6 +97,9 @@ const fromDecoded = (tx: DecodedTx): { sender: string, nonce: number } => ({ sen
  */
 const MAX_IN_FLIGHT_BATCHES = 1
 
+/** Default of config proposer.minBlockIntervalMs (docs/performance.md has the measurements). */
+export const DEFAULT_MIN_BLOCK_INTERVAL_MS = 50
+
 /**
  * One validator: LevelDB (blocks, state, WAL) + mempool + the pure PBFT replica (through the
  * driver) + libp2p. Implements NodeService for the HTTP API.
@@ -237,7 +240,8 @@ export class LedgerNode implements NodeService {
       windowSize: g.params.windowSize,
       viewChangeTimeoutMs: g.params.viewChangeTimeoutMs,
       maxClockSkewMs: g.params.maxClockSkewMs,
-      maxInFlightBatches: MAX_IN_FLIGHT_BATCHES
+      maxInFlightBatches: MAX_IN_FLIGHT_BATCHES,
+      minBlockIntervalMs: this.config.proposer?.minBlockIntervalMs ?? DEFAULT_MIN_BLOCK_INTERVAL_MS
     }
     const secretKey = parts.key.secretKey
     const crypto: ConsensusCrypto = {

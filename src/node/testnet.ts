@@ -39,6 +39,8 @@ export interface TestnetOptions {
   image?: string
   /** Merged into every validator's config `storage` (e.g. stateVersionsKept). */
   storage?: NonNullable<NodeConfig['storage']>
+  /** Every validator's config `proposer` (e.g. minBlockIntervalMs). */
+  proposer?: NonNullable<NodeConfig['proposer']>
 }
 
 export interface TestnetResult {
@@ -81,6 +83,7 @@ export async function createTestnet (opts: TestnetOptions): Promise<TestnetResul
     // was ~4 core-seconds within half a second, and the slowest 1 % of commits sat in that
     // second. Staggered sizes (40, 52, 64, 76 MiB) spread the flushes out.
     cfg.storage = { writeBufferMiB: 40 + 12 * (i % 4), ...opts.storage }
+    if (opts.proposer !== undefined) cfg.proposer = { ...opts.proposer }
     cfg.p2p.peers = keys.flatMap((k, j) => j === i
       ? []
       : [{

@@ -195,6 +195,9 @@ export class Cluster {
     // 0 stands for "no limit" (the option left out); the node runs with 2.
     const maxInFlight = configPrng.pick([0, 1, 2, 4])
     if (maxInFlight > 0) this.config.maxInFlightBatches = maxInFlight
+    // Drawn after it for the same reason; 0 is "left out" (the node's default is 50).
+    const minInterval = configPrng.pick([0, 0, 20, 50])
+    if (minInterval > 0) this.config.minBlockIntervalMs = minInterval
     this.suite = createCryptoSuite(opts.crypto ?? 'sim', opts.seed, n)
     this.config.validators = this.suite.validators
     this.tools = createMessageTools(this.config, this.suite.forReplica(0))
@@ -229,7 +232,7 @@ export class Cluster {
 
   describe (): string {
     const c = this.config
-    return `n=${this.opts.validators} f=${this.f} batch=${c.maxBatchSize}/${c.batchTimeoutMs}ms inFlight=${c.maxInFlightBatches ?? 'any'} K=${c.checkpointInterval} L=${c.windowSize} vcTimeout=${c.viewChangeTimeoutMs}ms ${describePlan(this.plan)}`
+    return `n=${this.opts.validators} f=${this.f} batch=${c.maxBatchSize}/${c.batchTimeoutMs}ms inFlight=${c.maxInFlightBatches ?? 'any'} minInterval=${c.minBlockIntervalMs ?? 0}ms K=${c.checkpointInterval} L=${c.windowSize} vcTimeout=${c.viewChangeTimeoutMs}ms ${describePlan(this.plan)}`
   }
 
   async run (): Promise<ClusterResult> {

@@ -101,8 +101,8 @@ export class Cluster {
     this.apply(i, this.replicas[i]!.start(this.now))
   }
 
-  submit (req: ClientRequest, to: number[] = this.replicas.map((_, i) => i)): void {
-    for (const i of to) this.enqueue(i, { type: 'request', request: req }, 0)
+  submit (req: ClientRequest, to: number[] = this.replicas.map((_, i) => i), delayMs = 0): void {
+    for (const i of to) this.enqueue(i, { type: 'request', request: req }, delayMs)
   }
 
   /** Keeps the queue ordered by (time, insertion) with a binary-search insert. */

@@ -1,7 +1,11 @@
 import '../../src/polyfill.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Cluster, request } from './harness.js'
+import { encode } from '../../src/codec/index.js'
+import { sha256 } from '../../src/crypto/index.js'
+import type { ClientRequest } from '../../src/consensus/types.js'
+import { requestSize } from '../../src/consensus/requests.js'
+import { Cluster, request, type Executed } from './harness.js'
 
 function sameHistory (c: Cluster, replicas: number[], upTo: number): void {
   const ref = c.executed[replicas[0]!]!.slice(0, upTo)
@@ -61,4 +65,44 @@ test('duplicate submission of an executed request is not proposed again', () => 
   c.run(() => c.executed.every(e => e.flatMap(x => x.ids).length >= 2))
   c.run(() => false, 2_000)
   assert.deepEqual(c.executed[0]!.flatMap(e => e.ids).length, 2)
+})
+
+function large (i: number): ClientRequest {
+  const bytes = encode(['large', i, new Uint8Array(3_000).fill(i % 256)])
+  return { id: sha256(bytes), bytes }
+}
+
+test('minBlockIntervalMs: partial batches at most once per interval, full batches at once, a lone request after a quiet spell waits only the batch timer', () => {
+  const run = (minBlockIntervalMs: number): Executed[] => {
+    const c = new Cluster(4, { over: { maxBatchSize: 64, maxBatchBytes: 10_000, batchTimeoutMs: 5, maxInFlightBatches: 1, windowSize: 16, minBlockIntervalMs } })
+    c.start()
+    const t0 = c.now
+    // A lone request: nothing was proposed before, so only the 5 ms batch timer applies.
+    c.submit(request(0))
+    // After a quiet second: a steady 500 requests/s for 400 ms (fewer than 64 per 100 ms)...
+    for (let i = 1; i <= 200; i++) c.submit(request(i), undefined, 1_000 + 2 * i)
+    // ...and in the middle of it 4 large requests at once: the 4th fills the batch by bytes and
+    // stays behind, with the batch timer armed before the full batch went out still set. It must
+    // not cut a partial batch inside the new interval.
+    for (let i = 201; i <= 204; i++) c.submit(large(i), undefined, 1_201)
+    assert.ok(c.run(() => c.executed.every(e => e.flatMap(x => x.ids).length === 205), 10_000))
+    sameHistory(c, [0, 1, 2, 3], c.executed[0]!.length)
+    const blocks = c.executed[0]!
+    assert.ok(blocks[0]!.timestamp - t0 < 20, `the lone request was proposed ${blocks[0]!.timestamp - t0} ms after it arrived`)
+    return blocks
+  }
+  const all = [request(0), ...Array.from({ length: 200 }, (_, i) => request(i + 1)), ...[201, 202, 203, 204].map(large)]
+  const size = new Map(all.map(r => [Buffer.from(r.id).toString('hex'), requestSize(r)]))
+  // Full: 64 requests, or no room left for one more large request in 10,000 bytes.
+  const full = (b: Executed): boolean => b.ids.length === 64 || b.ids.reduce((a, id) => a + size.get(id)!, 0) + requestSize(large(0)) > 10_000
+  const paced = run(100)
+  for (let i = 1; i < paced.length; i++) {
+    const gap = paced[i]!.timestamp - paced[i - 1]!.timestamp
+    // Only a full batch may follow its predecessor sooner than the interval.
+    if (!full(paced[i]!)) assert.ok(gap >= 100, `partial block ${i} (${paced[i]!.ids.length} txs) came ${gap} ms after the previous one`)
+  }
+  assert.ok(paced.some(full), 'the large requests filled a batch by bytes')
+  // Without the interval the same load makes many more (smaller) blocks.
+  const eager = run(0)
+  assert.ok(eager.length > 2 * paced.length, `blocks: ${eager.length} without the interval, ${paced.length} with 100 ms`)
 })

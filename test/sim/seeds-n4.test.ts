@@ -28,5 +28,6 @@ test('500 seeds, n=4 (f=1): random mixes of Byzantine replicas, crashes, partiti
   for (const [k, v] of Object.entries(faults)) assert.ok(v > 0, `no ${k} in the whole range`)
   // The primary's maxInFlightBatches is drawn per seed: every choice ran.
   for (const v of ['any', '1', '2', '4']) assert.ok(r.results.some(x => x.plan.includes(`inFlight=${v} `)), `no seed with inFlight=${v}`)
+  for (const v of ['0', '20', '50']) assert.ok(r.results.some(x => x.plan.includes(`minInterval=${v}ms `)), `no seed with minInterval=${v}ms`)
   assert.equal(r.failures.length, 0, describeFailures(r.failures))
 })
