@@ -144,12 +144,15 @@ test('options: defaults and clear errors', () => {
   assert.equal(parseBenchArgs(['--state-versions', 'all'], '/tmp/x').stateVersions, 'all')
   assert.equal(parseBenchArgs(['--state-versions', '16'], '/tmp/x').stateVersions, 16)
   assert.equal(o.stateVersions, undefined)
+  assert.equal(parseBenchArgs(['--min-block-interval', '0'], '/tmp/x').minBlockInterval, 0)
+  assert.equal(o.minBlockInterval, undefined)
   const saved = process.stderr.write.bind(process.stderr)
   process.stderr.write = () => true // commander prints the error; the test only needs the throw
   try {
     assert.throws(() => parseBenchArgs(['--rate', 'fast'], '/tmp/x'), /rate/)
     assert.throws(() => parseBenchArgs(['--attach', 'nope'], '/tmp/x'), /attach/)
     assert.throws(() => parseBenchArgs(['--state-versions', '1'], '/tmp/x'), /--state-versions must be an integer in 2\.\.1000000000, got "1"/)
+    assert.throws(() => parseBenchArgs(['--min-block-interval', '-5'], '/tmp/x'), /--min-block-interval must be an integer in 0\.\.60000, got "-5"/)
   } finally {
     process.stderr.write = saved
   }

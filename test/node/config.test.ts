@@ -29,6 +29,25 @@ test('config: storage tuning is optional, and a bad value names its field', () =
   }
 })
 
+test('config: proposer policy is optional, and a bad interval names its field', () => {
+  const base = defaultNodeConfig('v0', 26656, 26657)
+  assert.equal(parseNodeConfig(base, 'config.json').proposer, undefined)
+  assert.deepEqual(parseNodeConfig({ ...base, proposer: { minBlockIntervalMs: 0 } }, 'config.json').proposer, { minBlockIntervalMs: 0 })
+  assert.deepEqual(parseNodeConfig({ ...base, proposer: {} }, 'config.json').proposer, {})
+  for (const [proposer, path] of [
+    [{ minBlockIntervalMs: -1 }, '/proposer/minBlockIntervalMs'],
+    [{ minBlockIntervalMs: 2.5 }, '/proposer/minBlockIntervalMs'],
+    [{ minBlockIntervalMs: 60_001 }, '/proposer/minBlockIntervalMs'],
+    [{ minBlockInterval: 50 }, '/proposer']
+  ] as const) {
+    assert.throws(() => parseNodeConfig({ ...base, proposer }, 'home/config.json'), (err: unknown) => {
+      assert.ok(err instanceof ConfigError)
+      assert.match(err.message, new RegExp(`home/config.json: invalid config at ${path}`))
+      return true
+    })
+  }
+})
+
 test('testnet: co-located validators get staggered LevelDB memtables, and each config loads', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bft-testnet-cfg-'))
   try {
@@ -36,6 +55,8 @@ test('testnet: co-located validators get staggered LevelDB memtables, and each c
     const sizes = []
     for (const home of net.homes) sizes.push((await loadNodeConfig(homePaths(home).config)).storage?.writeBufferMiB)
     assert.deepEqual(sizes, [40, 52, 64, 76])
+    // No proposer section unless asked for: the node's default applies.
+    assert.equal((await loadNodeConfig(homePaths(net.homes[0]!).config)).proposer, undefined)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
