@@ -8,6 +8,15 @@ import { homePaths } from '../../src/node/home.js'
 import { createTestnet } from '../../src/node/testnet.js'
 import { ConfigError } from '../../src/errors.js'
 
+/** parseNodeConfig refuses `config` with a ConfigError naming the file and the JSON path. */
+function refusedAt (config: unknown, path: string): void {
+  assert.throws(() => parseNodeConfig(config, 'home/config.json'), (err: unknown) => {
+    assert.ok(err instanceof ConfigError)
+    assert.match(err.message, new RegExp(`home/config.json: invalid config at ${path}`))
+    return true
+  })
+}
+
 test('config: storage tuning is optional, and a bad value names its field', () => {
   const base = defaultNodeConfig('v0', 26656, 26657)
   assert.equal(parseNodeConfig(base, 'config.json').storage, undefined)
@@ -20,13 +29,7 @@ test('config: storage tuning is optional, and a bad value names its field', () =
     [{ cacheMiB: 4 }, '/storage/cacheMiB'],
     [{ writeBufferMiB: 1.5 }, '/storage/writeBufferMiB'],
     [{ cacheMB: 64 }, '/storage']
-  ] as const) {
-    assert.throws(() => parseNodeConfig({ ...base, storage }, 'home/config.json'), (err: unknown) => {
-      assert.ok(err instanceof ConfigError)
-      assert.match(err.message, new RegExp(`home/config.json: invalid config at ${path}`))
-      return true
-    })
-  }
+  ] as const) refusedAt({ ...base, storage }, path)
 })
 
 test('config: proposer policy is optional, and a bad interval names its field', () => {
@@ -39,13 +42,7 @@ test('config: proposer policy is optional, and a bad interval names its field', 
     [{ minBlockIntervalMs: 2.5 }, '/proposer/minBlockIntervalMs'],
     [{ minBlockIntervalMs: 60_001 }, '/proposer/minBlockIntervalMs'],
     [{ minBlockInterval: 50 }, '/proposer']
-  ] as const) {
-    assert.throws(() => parseNodeConfig({ ...base, proposer }, 'home/config.json'), (err: unknown) => {
-      assert.ok(err instanceof ConfigError)
-      assert.match(err.message, new RegExp(`home/config.json: invalid config at ${path}`))
-      return true
-    })
-  }
+  ] as const) refusedAt({ ...base, proposer }, path)
 })
 
 test('testnet: co-located validators get staggered LevelDB memtables, and each config loads', async () => {
