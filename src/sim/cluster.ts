@@ -192,7 +192,7 @@ export class Cluster {
       maxClockSkewMs: 1000
     }
     // Drawn last so the draws above (and so every seed's other parameters) stay as they were.
-    // 0 stands for "no limit" (the option left out); the node runs with 2.
+    // 0 stands for "no limit" (the option left out); the node runs with 1.
     const maxInFlight = configPrng.pick([0, 1, 2, 4])
     if (maxInFlight > 0) this.config.maxInFlightBatches = maxInFlight
     // Drawn after it for the same reason; 0 is "left out" (the node's default is 50).
