@@ -30,6 +30,14 @@ export class Wal {
   private readonly level: Sublevel
   private next = 0
   private queue: Promise<unknown> = Promise.resolve()
+  /**
+   * (append counter, seq) of every stored record, in append order; built by the first
+   * truncate, then kept by appends and truncates (both run on `queue`). Why: truncate runs at
+   * every stable checkpoint, and reading and decoding every record to find its seq (a
+   * PRE-PREPARE carries its whole batch) cost ~3.3 ms of CPU a call with 16 seqs of 60 KB
+   * batches in the log.
+   */
+  private index: Array<{ n: number, seq: number }> | undefined
 
   private constructor (level: Sublevel) {
     this.level = level
@@ -64,6 +72,7 @@ export class Wal {
         ops.push({ type: 'put', key: heightKey(n++), value: walEntryCodec.encode(entry) })
       }
       await this.level.batch(ops, writeOptions(true))
+      if (this.index !== undefined) for (let i = 0; i < entries.length; i++) this.index.push({ n: this.next + i, seq: entries[i]!.seq })
       this.next = n
     })
     this.queue = run.catch(() => undefined)
@@ -83,21 +92,28 @@ export class Wal {
     return out
   }
 
+  private async readIndex (): Promise<Array<{ n: number, seq: number }>> {
+    const index: Array<{ n: number, seq: number }> = []
+    for await (const [key, value] of this.level.iterator()) {
+      const n = heightFromKey(key)
+      if (n < 0) throw new CorruptionError('wal: malformed key')
+      try {
+        index.push({ n, seq: walEntryCodec.decode(value).seq })
+      } catch (err) {
+        throw new CorruptionError(`wal record ${n}: undecodable (${errorMessage(err)})`)
+      }
+    }
+    return index
+  }
+
   /** Drops records with seq < belowSeq. Returns how many were dropped. */
   async truncate (belowSeq: number): Promise<number> {
     const run = this.queue.then(async () => {
-      const ops: Array<{ type: 'del', key: Uint8Array }> = []
-      for await (const [key, value] of this.level.iterator()) {
-        let seq: number
-        try {
-          seq = walEntryCodec.decode(value).seq
-        } catch (err) {
-          throw new CorruptionError(`wal record ${heightFromKey(key)}: undecodable (${errorMessage(err)})`)
-        }
-        if (seq < belowSeq) ops.push({ type: 'del', key })
-      }
-      if (ops.length > 0) await this.level.batch(ops, writeOptions(true))
-      return ops.length
+      const index = this.index ?? await this.readIndex()
+      const drop = index.filter(r => r.seq < belowSeq)
+      if (drop.length > 0) await this.level.batch(drop.map(r => ({ type: 'del' as const, key: heightKey(r.n) })), writeOptions(true))
+      this.index = drop.length > 0 ? index.filter(r => r.seq >= belowSeq) : index
+      return drop.length
     })
     this.queue = run.catch(() => undefined)
     return await run

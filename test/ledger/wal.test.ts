@@ -31,3 +31,35 @@ test('wal: append in order, survive reopen, truncate below a seq', async () => {
     dir.cleanup()
   }
 })
+
+test('wal: truncations after the first use the kept index, and it follows appends, concurrent ones too', async () => {
+  const dir = tempDir('wal-index')
+  try {
+    let db = await openLedgerDb(dir.path)
+    let wal = await (await BlockStore.open(db)).openWal()
+    for (let seq = 1; seq <= 6; seq++) await wal.append({ kind: 'prepare', bytes: utf8(`p${seq}`) }, seq)
+    assert.equal(await wal.truncate(3), 2) // builds the index from the stored records
+    // A record for a low seq appended after the index was built (a VIEW-CHANGE tag can be lower
+    // than records before it) must still be found by a later truncate.
+    await wal.append({ kind: 'viewchange', bytes: utf8('vc') }, 2)
+    const [dropped] = await Promise.all([wal.truncate(5), wal.append({ kind: 'prepare', bytes: utf8('p7') }, 7)])
+    assert.equal(dropped, 3) // p3, p4 and the viewchange at 2
+    assert.deepEqual((await wal.load()).map(r => [r.kind, r.seq]), [['prepare', 5], ['prepare', 6], ['prepare', 7]])
+    await db.close()
+    db = await openLedgerDb(dir.path)
+    wal = await (await BlockStore.open(db)).openWal()
+    assert.deepEqual((await wal.load()).map(r => [r.kind, r.seq]), [['prepare', 5], ['prepare', 6], ['prepare', 7]])
+    assert.equal(await wal.truncate(7), 2)
+    assert.deepEqual((await wal.load()).map(r => r.seq), [7])
+    // A damaged record met while building the index is a CorruptionError naming it.
+    await db.close()
+    db = await openLedgerDb(dir.path)
+    const store = await BlockStore.open(db)
+    wal = await store.openWal()
+    await store.walLevel.put(heightKey(100), utf8('garbage'))
+    await assert.rejects(wal.truncate(8), { code: 'ERR_CORRUPT', message: /wal record 100/ })
+    await db.close()
+  } finally {
+    dir.cleanup()
+  }
+})
