@@ -79,29 +79,32 @@ export class Wal {
     await run
   }
 
+  /** Every stored record in append order, decoded, with its append counter (-1 for a malformed key). */
+  private async * stored (): AsyncGenerator<{ n: number, entry: WalEntry }> {
+    for await (const [key, value] of this.level.iterator()) {
+      const n = heightFromKey(key)
+      let entry: WalEntry
+      try {
+        entry = walEntryCodec.decode(value)
+      } catch (err) {
+        throw new CorruptionError(`wal record ${n}: undecodable (${errorMessage(err)})`)
+      }
+      yield { n, entry }
+    }
+  }
+
   /** Every record, in append order, each with the seq it was appended with. */
   async load (): Promise<WalEntry[]> {
     const out: WalEntry[] = []
-    for await (const [key, value] of this.level.iterator()) {
-      try {
-        out.push(walEntryCodec.decode(value))
-      } catch (err) {
-        throw new CorruptionError(`wal record ${heightFromKey(key)}: undecodable (${errorMessage(err)})`)
-      }
-    }
+    for await (const { entry } of this.stored()) out.push(entry)
     return out
   }
 
   private async readIndex (): Promise<Array<{ n: number, seq: number }>> {
     const index: Array<{ n: number, seq: number }> = []
-    for await (const [key, value] of this.level.iterator()) {
-      const n = heightFromKey(key)
+    for await (const { n, entry } of this.stored()) {
       if (n < 0) throw new CorruptionError('wal: malformed key')
-      try {
-        index.push({ n, seq: walEntryCodec.decode(value).seq })
-      } catch (err) {
-        throw new CorruptionError(`wal record ${n}: undecodable (${errorMessage(err)})`)
-      }
+      index.push({ n, seq: entry.seq })
     }
     return index
   }
