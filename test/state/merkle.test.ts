@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { toHex, utf8 } from '../../src/codec/index.js'
-import { EMPTY, EMPTY_ROOT, decodeNode, encodeNode, leafHash, makeInternal, makeLeaf, nodeHash, sha256, updateTree, proveKey, lookup, type NodeRef, type TreeNode, type PathUpdate } from '../../src/state/merkle.js'
+import { EMPTY, EMPTY_ROOT, childRef, decodeNode, encodeNode, leafHash, makeInternal, makeLeaf, nodeHash, sha256, updateTree, proveKey, lookup, type NodeRef, type TreeNode, type PathUpdate } from '../../src/state/merkle.js'
 import { verifyStateProof } from '../../src/state/proof.js'
 import type { StateProof } from '../../src/state/api.js'
 
@@ -114,7 +114,7 @@ async function reachable (t: MemTree, root: NodeRef): Promise<Set<string>> {
     if (r.hash.every(b => b === 0)) return
     out.add(`${r.version}:${toHex(r.hash)}`)
     const n = await t.load(r)
-    if (n.kind === 'internal') for (let i = 0; i < 16; i++) await walk({ hash: n.children[i]!, version: n.versions[i]! })
+    if (n.kind === 'internal') for (let i = 0; i < 16; i++) await walk(childRef(n, i))
   }
   await walk(root)
   return out

@@ -7,7 +7,7 @@ import { Level } from 'level'
 import { encode, readU64, utf8 } from '../../src/codec/index.js'
 import { binarySublevel } from '../../src/ledger/db.js'
 import type { LevelDb, StateWrite } from '../../src/state/api.js'
-import { EMPTY, decodeNode, sha256 } from '../../src/state/merkle.js'
+import { EMPTY, childRef, decodeNode, sha256 } from '../../src/state/merkle.js'
 import { verifyStateProof } from '../../src/state/proof.js'
 import { StateStore, nodeStorageKey } from '../../src/state/store.js'
 import { executeBlock } from '../../src/state/executor.js'
@@ -177,7 +177,7 @@ async function treeNodeKeys (db: LevelDb, root: { hash: Uint8Array, version: num
     const bytes = await smt.get(key)
     assert.ok(bytes !== undefined, `node v${version} ${Buffer.from(hash).toString('hex')} is stored`)
     const n = decodeNode(new Uint8Array(bytes))
-    if (n?.kind === 'internal') for (let i = 0; i < 16; i++) await walk(n.children[i]!, n.versions[i]!)
+    if (n?.kind === 'internal') for (let i = 0; i < 16; i++) { const c = childRef(n, i); await walk(c.hash, c.version) }
   }
   await walk(root.hash, root.version)
   return out
