@@ -91,6 +91,8 @@ export class Replica {
   private lastCheckpointSeq = -1
   /** Messages slightly ahead (next view, or just above the high watermark), replayed when the replica catches up. */
   private deferred: Array<{ from: ReplicaId, bytes: Uint8Array }> = []
+  /** COMMIT wires accepted without their envelope signature checked (openMessage): check before forwarding. */
+  private readonly uncheckedCommits = new WeakSet<Uint8Array>()
   private replayDeferred = false
   private readonly maxDeferred: number
   private lastNeedSync = 0
@@ -231,8 +233,9 @@ export class Replica {
   // ---------------------------------------------------------------- messages
 
   private onMessage (transportFrom: ReplicaId, bytes: Uint8Array): void {
-    const opened = openMessage(bytes, this.config, this.crypto)
+    const opened = openMessage(bytes, this.config, this.crypto, transportFrom)
     if ('error' in opened) { this.reject(transportFrom, `invalid: ${opened.error}`); return }
+    if (opened.envelopeUnchecked === true) this.uncheckedCommits.add(bytes)
     // Our own votes are recorded when signed; copies coming back carry nothing new.
     if (opened.from === this.self) return
     const body: MessageBody = opened.body
@@ -453,6 +456,19 @@ export class Replica {
    * in) the proofs of what we decided above `afterSeq`: each decided pre-prepare and the
    * COMMITs that decided it. There is no other retransmission; at most once per timeout.
    */
+  /**
+   * True when `wire` may be shown to another replica: its envelope signature was checked on
+   * receipt, or is checked now. A COMMIT taken on its channel's authentication (openMessage)
+   * would otherwise reach a lagging replica unchecked, and one with a bad signature from a
+   * Byzantine signer would make us look like its forger there.
+   */
+  private checkedForOthers (wire: Uint8Array): boolean {
+    if (!this.uncheckedCommits.has(wire)) return true
+    if ('error' in openMessage(wire, this.config, this.crypto)) return false
+    this.uncheckedCommits.delete(wire)
+    return true
+  }
+
   private forwardDecided (to: ReplicaId, afterSeq: number): void {
     if (to === this.self || to < 0 || to >= this.n) return
     const last = this.forwardedAt.get(to)
@@ -465,7 +481,7 @@ export class Replica {
       if (e.decided === undefined || e.decidedCommits === undefined) continue
       if (sent === 0) this.forwardedAt.set(to, this.now)
       this.fx.push({ type: 'send', to, bytes: e.decided.wire })
-      for (const w of e.decidedCommits) this.fx.push({ type: 'send', to, bytes: w })
+      for (const w of e.decidedCommits) if (this.checkedForOthers(w)) this.fx.push({ type: 'send', to, bytes: w })
       sent++
     }
     // A replica stuck at or below our stable checkpoint may hold that block but not its

@@ -64,7 +64,11 @@ export interface ClientRequest {
 }
 
 export type ReplicaEvent =
-  /** Bytes of a consensus message from a peer (`from` is the transport-authenticated sender, if known). */
+  /**
+   * Bytes of a consensus message from a peer. `from` must be the validator the transport
+   * authenticated as the sender (or -1 if none): a COMMIT signed in `from`'s name is taken on
+   * that authentication without its envelope check (openMessage, docs/consensus.md).
+   */
   | { type: 'message', from: ReplicaId, bytes: Uint8Array }
   /** A client request admitted by this node's mempool (already validated). */
   | { type: 'request', request: ClientRequest }

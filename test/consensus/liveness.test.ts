@@ -1,7 +1,7 @@
 import '../../src/polyfill.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { batchDigest, openMessage, signMessage } from '../../src/consensus/messages.js'
+import { batchDigest, decodeTrusted, openMessage, signMessage } from '../../src/consensus/messages.js'
 import { Replica } from '../../src/consensus/replica.js'
 import { checkpointSignBytes, type ReplicaEffect } from '../../src/consensus/types.js'
 import { sha256 } from '../../src/crypto/index.js'
@@ -139,6 +139,32 @@ test('a VIEW-CHANGE repeated by a replica stuck in it is answered with the commi
   const again = answersTo3(c, vc, c.now + 600)
   assert.ok(again.includes('pre-prepare:0:3'), again.join(' '))
   assert.equal(again.filter(x => x.startsWith('commit:')).length, 3)
+})
+
+test('commit proofs forwarded to a lagging replica carry only commits whose signatures check, though their signer\'s channel vouched for them', () => {
+  const c = new Cluster(4, { over: { checkpointInterval: 2, windowSize: 4, maxBatchSize: 1 } })
+  c.silent.add(3)
+  // Replica 2 is Byzantine towards 1: its COMMITs carry an envelope signed with another key.
+  // Over 2's own channel replica 1 takes them as 2's votes (the channel proves the sender).
+  c.transform = (from, to, bytes) => {
+    if (from !== 2 || to !== 1) return bytes
+    const body = decodeTrusted(bytes)
+    return body.kind === 'commit' ? signMessage(body, cryptoFor(c.keys[0]!)) : bytes
+  }
+  c.start()
+  for (let i = 0; i < 3; i++) c.submit(request(i), [0, 1, 2])
+  assert.equal(c.run(() => [0, 1, 2].every(i => c.executed[i]!.length === 3 && c.replicas[i]!.lowWatermark === 2)), true)
+  const vc = signMessage({
+    chainId: c.configs[3]!.chainId,
+    from: 3,
+    kind: 'view-change',
+    payload: { newView: 1, stable: { seq: 0, blockHash: new Uint8Array(0), stateRoot: new Uint8Array(0), signatures: [] }, prepared: [] }
+  }, cryptoFor(c.keys[3]!))
+  const answer = answersTo3(c, vc, c.now)
+  assert.ok(answer.includes('pre-prepare:0:3'), answer.join(' '))
+  // Replica 3 checks every forwarded wire itself: a forged one would make 1 look like its forger.
+  assert.ok(!answer.includes('unreadable'), answer.join(' '))
+  assert.deepEqual(answer.filter(x => x.startsWith('commit:')).sort(), ['commit:0:3', 'commit:1:3'])
 })
 
 test('proofs sent to a replica stuck at our stable checkpoint come with our CHECKPOINT for it (sim seed 20528)', () => {

@@ -92,6 +92,39 @@ test('arbitrary bytes and mutated messages never throw in openMessage', () => {
   assert.ok(decode(wires[0]!) !== undefined)
 })
 
+test('a COMMIT from the authenticated signer and every CHECKPOINT skip the envelope check; nothing else does', () => {
+  const [pp, prepare, commit, checkpoint] = samples() as [MessageBody, MessageBody, MessageBody, Extract<MessageBody, { kind: 'checkpoint' }>]
+  let checks = 0
+  const counting = { ...c1, verify: (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array) => { checks++; return c1.verify(sig, msg, pk) } }
+  const open = (wire: Uint8Array, from?: number): { o: ReturnType<typeof openMessage>, checks: number } => {
+    checks = 0
+    return { o: openMessage(wire, cfg, counting, from), checks }
+  }
+  const refusal = (wire: Uint8Array, from?: number): string => {
+    const { o } = open(wire, from)
+    return 'error' in o ? o.error : 'accepted'
+  }
+  // Envelopes signed by validator 2's key, each claiming to be from 1.
+  const forgedCommit = signMessage(commit, cryptoFor(keys[2]!))
+  // Arrived over validator 1's own channel: its sender is proven, no signature is checked.
+  const direct = open(forgedCommit, 1)
+  assert.ok('body' in direct.o && direct.o.envelopeUnchecked === true)
+  assert.equal(direct.checks, 0)
+  // Relayed by anyone else, or with no transport sender: checked, and refused.
+  for (const from of [undefined, 0, 2, 3]) assert.match(refusal(forgedCommit, from), /bad signature on commit from 1/)
+  const genuine = open(signMessage(commit, c1), 2)
+  assert.ok('body' in genuine.o && genuine.o.envelopeUnchecked === undefined)
+  assert.equal(genuine.checks, 1)
+  // PRE-PREPARE and PREPARE are evidence in view changes: checked even from their own sender.
+  for (const body of [pp, prepare]) assert.match(refusal(signMessage(body, cryptoFor(keys[2]!)), 1), /bad signature/)
+  // CHECKPOINT: the certificate signature inside is the one check, from any sender.
+  const cp = open(signMessage(checkpoint, cryptoFor(keys[2]!)), 3)
+  assert.ok('body' in cp.o && cp.o.envelopeUnchecked === undefined)
+  assert.equal(cp.checks, 1)
+  const wrongInner = { ...checkpoint, payload: { ...checkpoint.payload, signature: cryptoFor(keys[2]!).sign(checkpointSignBytes(cfg.chainId, 4, d32, d32)) } }
+  assert.match(refusal(signMessage(wrongInner, c1), 1), /bad checkpoint signature for seq 4 from 1/)
+})
+
 function errorOf (wire: Uint8Array): string {
   const o = openMessage(wire, cfg, cryptoFor(keys[0]!))
   assert.ok('error' in o, 'expected a rejection')
