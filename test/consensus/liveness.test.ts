@@ -111,6 +111,16 @@ function clusterWithReplica3Behind (): Cluster {
   return c
 }
 
+/** Replica 3's VIEW-CHANGE to view 1 with nothing prepared: it is stuck in view 0's change. */
+function viewChangeOf3 (c: Cluster): Uint8Array {
+  return signMessage({
+    chainId: c.configs[3]!.chainId,
+    from: 3,
+    kind: 'view-change',
+    payload: { newView: 1, stable: { seq: 0, blockHash: new Uint8Array(0), stateRoot: new Uint8Array(0), signatures: [] }, prepared: [] }
+  }, cryptoFor(c.keys[3]!))
+}
+
 /** What replica 1 sends to replica 3 when `bytes` arrives from 3 at `at`: the kinds and seqs. */
 function answersTo3 (c: Cluster, bytes: Uint8Array, at: number): string[] {
   const fx = c.replicas[1]!.step({ type: 'message', from: 3, bytes }, at)
@@ -125,12 +135,7 @@ function answersTo3 (c: Cluster, bytes: Uint8Array, at: number): string[] {
 
 test('a VIEW-CHANGE repeated by a replica stuck in it is answered with the commit proofs again, once per timeout (sim seed 76)', () => {
   const c = clusterWithReplica3Behind()
-  const vc = signMessage({
-    chainId: c.configs[3]!.chainId,
-    from: 3,
-    kind: 'view-change',
-    payload: { newView: 1, stable: { seq: 0, blockHash: new Uint8Array(0), stateRoot: new Uint8Array(0), signatures: [] }, prepared: [] }
-  }, cryptoFor(c.keys[3]!))
+  const vc = viewChangeOf3(c)
   const first = answersTo3(c, vc, c.now)
   assert.ok(first.includes('pre-prepare:0:3'), first.join(' '))
   // The answer was lost (say, a one-way partition); the retransmission comes within a timeout: rate-limited.
@@ -154,12 +159,7 @@ test('commit proofs forwarded to a lagging replica carry only commits whose sign
   c.start()
   for (let i = 0; i < 3; i++) c.submit(request(i), [0, 1, 2])
   assert.equal(c.run(() => [0, 1, 2].every(i => c.executed[i]!.length === 3 && c.replicas[i]!.lowWatermark === 2)), true)
-  const vc = signMessage({
-    chainId: c.configs[3]!.chainId,
-    from: 3,
-    kind: 'view-change',
-    payload: { newView: 1, stable: { seq: 0, blockHash: new Uint8Array(0), stateRoot: new Uint8Array(0), signatures: [] }, prepared: [] }
-  }, cryptoFor(c.keys[3]!))
+  const vc = viewChangeOf3(c)
   const answer = answersTo3(c, vc, c.now)
   assert.ok(answer.includes('pre-prepare:0:3'), answer.join(' '))
   // Replica 3 checks every forwarded wire itself: a forged one would make 1 look like its forger.
