@@ -6,8 +6,13 @@ export interface VerifyBound {
   perCore: number
   cores: number
   validators: number
-  /** perCore x cores / validators: every validator verifies every tx. */
+  /** perCore x cores / validators: every validator verifies every tx. The issue's yardstick. */
   bound: number
+  /** The library that runs the validators' verify equation (src/crypto/sodium.ts). */
+  validatorVerifier: 'libsodium' | 'node:crypto'
+  /** Verifies/s on one core on the validators' own path, and the bound it gives. */
+  validatorPerCore: number
+  validatorBound: number
 }
 
 export type TimelineSecond = StepResult['timeline'][number]
@@ -52,7 +57,7 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
     `-- ${r.label} (${r.rate === 'max' ? 'closed loop' : 'open loop'}, ${round(r.durationS)} s) --`,
     ...(r.warmLoad === undefined ? [] : [`warm-up load     ${round(r.warmLoad.durationS)} s before the clock, not measured: ${r.warmLoad.committed} of ${r.warmLoad.sent} committed, lost ${r.warmLoad.lost}, duplicates ${r.warmLoad.duplicates}, p99 ${round(r.warmLoad.p99Ms)} ms`]),
     `committed        ${round(r.committedTps)} tx/s  (${r.committedInWindow} in window, ${r.committedTotal} total; sent ${r.sent}, accepted ${r.accepted})`,
-    `verify bound     ${Math.round(v.bound)} tx/s  -> ratio ${round(r.ratioOfBound, 3)}`,
+    `verify bound     ${Math.round(v.bound)} tx/s  -> ratio ${round(r.ratioOfBound, 3)}${v.validatorVerifier === 'node:crypto' ? '' : `  (${v.validatorVerifier} bound ${Math.round(v.validatorBound)} tx/s -> ${round(r.committedTps / v.validatorBound, 3)})`}`,
     `latency ms       p50 ${round(l.p50)}  p95 ${round(l.p95)}  p99 ${round(l.p99)}  max ${round(l.max)}  (n=${l.count})`,
     `timeline (ms)    ${timelineSummary(r.timeline, r.durationS)}`,
     `blocks           ${round(r.blocksPerS, 2)} /s, avg batch ${round(r.avgBatch)} txs`,

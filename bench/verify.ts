@@ -1,13 +1,14 @@
-// Prints ed25519 sign/verify rates of node:crypto and @noble/ed25519 on one core, the cost of the
+// Prints ed25519 sign/verify rates of libsodium, node:crypto and @noble/ed25519 on one core, the cost of the
 // validity pre-check, and sha256 throughput. Run: npx tsc -p . && node dist/bench/verify.js [--seconds 1] [--json]
 import '../src/polyfill.js'
 import * as ed from '@noble/ed25519'
 import { createPublicKey, verify as opensslVerify } from 'node:crypto'
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import {
-  generateKeyPair, sign, signNoble, verify, verifyNoble, precheck, precheckStrict, clearKeyCache,
+  generateKeyPair, sign, signNoble, verify, verifyOpenssl, verifyNoble, nodeVerifier, precheck, precheckStrict, clearKeyCache,
   measureVerifyRate, sha256
 } from '../src/crypto/index.js'
+import { sodium } from '../src/crypto/sodium.js'
 
 const args = process.argv.slice(2)
 const secondsArg = args.indexOf('--seconds')
@@ -55,21 +56,27 @@ if (!JSON_OUT) {
 measure('sign   node:crypto (sign)', i => { sign(msgs[i & 63]!, kp.secretKey) })
 measure('sign   noble (signNoble)', i => { signNoble(msgs[i & 63]!, kp.secretKey) })
 measure('verify node:crypto raw (no pre-check)', i => { opensslVerify(null, msgs[i & 63]!, keyObject, sigs[i & 63]!) })
-measure('verify node:crypto + precheck (verify)', i => { verify(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey) })
+measure('verify node:crypto + precheck (verifyOpenssl)', i => { verifyOpenssl(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey) })
+if (sodium !== null) {
+  const lib = sodium
+  measure('verify libsodium raw (no pre-check)', i => { lib.crypto_sign_verify_detached(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey) })
+}
+measure(`verify node path, ${nodeVerifier()} + precheck (verify)`, i => { verify(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey) })
 measure('verify noble raw (zip215:false)', i => { ed.verify(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey, { zip215: false }) })
 measure('verify noble + precheckStrict (verifyNoble)', i => { verifyNoble(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey) })
 measure('precheck, cached key (node hot path)', i => { precheck(sigs[i & 63]!, kp.publicKey) })
 clearKeyCache()
-measure('precheck, first sight of a key (cold)', i => { precheck(sigs[0]!, freshKeys[i % freshKeys.length]!) }, Math.min(SECONDS, 1))
+measure(`precheck, first sight of a key (cold, ${nodeVerifier() === 'libsodium' ? 'libsodium' : 'noble'})`, i => { precheck(sigs[0]!, freshKeys[i % freshKeys.length]!) }, Math.min(SECONDS, 1))
 measure('precheckStrict, cached key (+R subgroup)', i => { precheckStrict(sigs[i & 63]!, kp.publicKey) })
 const big = new Uint8Array(1 << 20).fill(7)
 const mb = (r: Result): string => `${(r.opsPerCpuSecond).toFixed(0)} MB/cpu-s`
 const hNode = measure('sha256 node:crypto, 1 MiB', () => { sha256(big) })
 const hNoble = measure('sha256 @noble/hashes, 1 MiB', () => { nobleSha256(big) })
 const rate = measureVerifyRate(SECONDS * 1000)
+const nodeRate = measureVerifyRate(SECONDS * 1000, 'node')
 if (JSON_OUT) {
-  console.log(JSON.stringify({ node: process.version, openssl: process.versions.openssl, seconds: SECONDS, results, measureVerifyRate: rate }))
+  console.log(JSON.stringify({ node: process.version, openssl: process.versions.openssl, verifier: nodeVerifier(), seconds: SECONDS, results, measureVerifyRate: rate, measureVerifyRateNode: nodeRate }))
 } else {
   console.log(`sha256: node:crypto ${mb(hNode)}, noble ${mb(hNoble)}`)
-  console.log(`measureVerifyRate(${SECONDS * 1000}) = ${rate} verifies/s`)
+  console.log(`measureVerifyRate(${SECONDS * 1000}) = ${rate} verifies/s (node:crypto); ${nodeRate} on the node path (${nodeVerifier()})`)
 }

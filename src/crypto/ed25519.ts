@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVeri
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { ValidationError } from '../errors.js'
+import { sodium } from './sodium.js'
 
 // noble needs a synchronous sha512 for its sync API.
 ed.hashes.sha512 = sha512
@@ -68,10 +69,14 @@ export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
 // With A and R torsion-free, the cofactorless equation (OpenSSL) and the cofactored one
 // (noble, [8][S]B = [8]R + [8][k]A) hold for exactly the same inputs, so every implementation
 // agrees. Rules 1-4 are `precheck` (4 cached per key, since keys repeat). Rule 5 costs a full
-// scalar multiplication per signature, so the node does not run it: OpenSSL's cofactorless
-// equation already fails whenever R has a torsion component and A has none (R would have to
-// equal [S]B - [k]A, which is torsion-free). The noble path, whose equation is cofactored, runs
-// it explicitly (`precheckStrict`).
+// scalar multiplication per signature, so the node does not run it: the cofactorless equation
+// (libsodium's or OpenSSL's) already fails whenever R has a torsion component and A has none (R
+// would have to equal [S]B - [k]A, which is torsion-free). The noble path, whose equation is
+// cofactored, runs it explicitly (`precheckStrict`).
+//
+// The node's equation is libsodium's where sodium-native loads (sodium.ts), else OpenSSL's.
+// Both compute [S]B - [k]A and compare its encoding with R byte for byte, so after rules 1-4
+// they agree on every input (test/crypto/vectors.test.ts runs the edge cases through both).
 
 // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
 const L_LE = Buffer.from('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 'hex')
@@ -172,7 +177,25 @@ function keyVerdict (publicKey: Uint8Array, hex: string): SignatureRejection | n
 function judgeKey (publicKey: Uint8Array, hex: string): SignatureRejection | null {
   if (!isCanonicalPointEncoding(publicKey, hex)) return 'non-canonical-point'
   if (SMALL_ORDER.has(hex)) return 'small-order'
-  return judgePoint(publicKey)
+  return sodium !== null && isTorsionFreeSodium(publicKey) ? null : judgePoint(publicKey)
+}
+
+const L_BYTES = new Uint8Array(L_LE)
+
+/**
+ * Rule 4 in libsodium, ~7x faster than noble: a point is torsion-free iff [L]P = O.
+ * is_valid_point only proves X([L]P) = 0, which the point of order 2 also has, so [L]P is then
+ * computed: scalarmult_noclamp refuses (throws) exactly when the product is the identity.
+ * False means "not proven torsion-free"; noble then names the reason.
+ */
+function isTorsionFreeSodium (point: Uint8Array): boolean {
+  if (sodium === null || !sodium.crypto_core_ed25519_is_valid_point(point)) return false
+  try {
+    sodium.crypto_scalarmult_ed25519_noclamp(new Uint8Array(32), L_BYTES, point)
+    return false
+  } catch {
+    return true
+  }
 }
 
 /** Rules 4/5 for one canonical, non-small-order encoding. */
@@ -224,8 +247,24 @@ function nodePublicKey (publicKey: Uint8Array): KeyObject {
   return key
 }
 
-/** The node's verify path: rules 1-4, then OpenSSL (cofactorless, which covers rule 5). Never throws. */
+/** Which library runs the node's verify equation: libsodium, or OpenSSL where sodium-native is unavailable. */
+export function nodeVerifier (): 'libsodium' | 'node:crypto' {
+  return sodium === null ? 'node:crypto' : 'libsodium'
+}
+
+/** The node's verify path: rules 1-4, then libsodium or OpenSSL (cofactorless, which covers rule 5). Never throws. */
 export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (sodium === null) return verifyOpenssl(signature, message, publicKey)
+  if (precheck(signature, publicKey) !== null || !isBytes(message)) return false
+  try {
+    return sodium.crypto_sign_verify_detached(signature, message, publicKey)
+  } catch {
+    return false
+  }
+}
+
+/** Rules 1-4, then OpenSSL through node:crypto, whatever the node uses: the benchmark's verify bound is defined by it. Never throws. */
+export function verifyOpenssl (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (precheck(signature, publicKey) !== null || !isBytes(message)) return false
   try {
     return nodeVerify(null, message, nodePublicKey(publicKey), signature)

@@ -1,6 +1,6 @@
 export { sha256, taggedHash, HASH_BYTES } from './hash.js'
 export {
-  generateKeyPair, keyPairFromSeed, sign, signNoble, verify, verifyNoble, precheck, precheckStrict, clearKeyCache,
+  generateKeyPair, keyPairFromSeed, sign, signNoble, verify, verifyOpenssl, verifyNoble, nodeVerifier, precheck, precheckStrict, clearKeyCache,
   SMALL_ORDER_ENCODINGS, PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SIGNATURE_BYTES, type KeyPair, type SignatureRejection
 } from './ed25519.js'
 export { address, isAddress, ADDRESS_BYTES } from './address.js'

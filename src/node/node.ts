@@ -4,7 +4,7 @@ import type { Logger } from '../log.js'
 import { createLogger } from '../log.js'
 import { BftError, ConfigError, ValidationError, errorMessage } from '../errors.js'
 import { bytesEqual, fromHex, toHex } from '../codec/index.js'
-import { sha256, sign, verify } from '../crypto/index.js'
+import { nodeVerifier, sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
 import { MAX_MESSAGE_BYTES, maxViewChangeBytes } from '../consensus/messages.js'
 import { faultTolerance, type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig } from '../consensus/types.js'
@@ -392,7 +392,7 @@ export class LedgerNode implements NodeService {
     this.primary = this.replica.primary
     this.driver.start()
     this.timers.push(setInterval(() => { this.tick() }, 1000))
-    this.logger.info({ self: this.self, peerId: this.key.peerId, addrs: this.p2p.addrs(), height: this.pipeline.height }, 'validator started')
+    this.logger.info({ self: this.self, peerId: this.key.peerId, addrs: this.p2p.addrs(), height: this.pipeline.height, verifier: nodeVerifier() }, 'validator started')
   }
 
   /** Once a second: gauges, availability probe, and catch-up when we stop moving while peers do. */

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict'
 import { createPublicKey, verify as opensslVerify, createHash } from 'node:crypto'
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
-import { verify, verifyNoble, precheck, precheckStrict, SMALL_ORDER_ENCODINGS, keyPairFromSeed, sign, type SignatureRejection } from '../../src/crypto/index.js'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { verify, verifyOpenssl, verifyNoble, nodeVerifier, precheck, precheckStrict, SMALL_ORDER_ENCODINGS, keyPairFromSeed, sign, type SignatureRejection } from '../../src/crypto/index.js'
+import { sodium } from '../../src/crypto/sodium.js'
 import { toHex, fromHex, utf8 } from '../../src/codec/index.js'
 
 /*
@@ -11,8 +14,10 @@ import { toHex, fromHex, utf8 } from '../../src/codec/index.js'
  * "Taming the many EdDSAs" (Chalkias, Garillot, Nikolaenko 2020): small-order A and R (all 8
  * points and their non-canonical encodings), mixed-order A and R (prime-order part + torsion),
  * S >= L, non-canonical y, points off the curve. For every vector the node path (pre-check +
- * OpenSSL) and the portable path (strict pre-check + noble) must give the same verdict, and where
- * the strict pre-check passes, the two raw libraries must agree too.
+ * libsodium, or OpenSSL without it), the OpenSSL path and the portable path (strict pre-check +
+ * noble) must give the same verdict, and where the strict pre-check passes, the raw libraries
+ * must agree too. The whole file runs again in a child process without libsodium, so the
+ * fallback's key checks (noble) are held to the same vectors.
  */
 
 ed.hashes.sha512 = sha512
@@ -36,6 +41,10 @@ const smallOrder: Point[] = [0, 1, 2, 3, 4, 5, 6, 7].map(i => i === 0 ? Point.ZE
 const SPKI = Buffer.from('302a300506032b6570032100', 'hex')
 function rawOpenssl (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
   try { return opensslVerify(null, msg, createPublicKey({ key: Buffer.concat([SPKI, pk]), format: 'der', type: 'spki' }), sig) } catch { return false }
+}
+function rawSodium (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean | null {
+  if (sodium === null) return null
+  try { return sodium.crypto_sign_verify_detached(sig, msg, pk) } catch { return false }
 }
 function rawNoble (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
   try { return ed.verify(sig, msg, pk, { zip215: false }) } catch { return false }
@@ -179,6 +188,7 @@ test('vectors: node:crypto and noble paths agree on every edge case, with the ex
     const node = verify(v.sig, v.msg, v.pk)
     const noble = verifyNoble(v.sig, v.msg, v.pk)
     assert.equal(node, v.valid, `${v.name}: node path`)
+    assert.equal(verifyOpenssl(v.sig, v.msg, v.pk), v.valid, `${v.name}: OpenSSL path`)
     assert.equal(noble, v.valid, `${v.name}: noble path`)
     assert.equal(precheck(v.sig, v.pk), v.reason, `${v.name}: precheck reason`)
     const strict = precheckStrict(v.sig, v.pk)
@@ -188,8 +198,11 @@ test('vectors: node:crypto and noble paths agree on every edge case, with the ex
     if (openssl !== nob) rawDisagreements++
     // The point of the rule: once it passes, the raw libraries cannot disagree.
     if (strict === null) assert.equal(openssl, nob, `${v.name}: raw libraries disagree after the strict pre-check`)
-    // And on the node path, OpenSSL alone after the cheap pre-check already gives the rule's verdict.
-    if (precheck(v.sig, v.pk) === null) assert.equal(openssl, v.valid, `${v.name}: OpenSSL after precheck`)
+    // And on the node path, OpenSSL or libsodium alone after the cheap pre-check already gives the rule's verdict.
+    if (precheck(v.sig, v.pk) === null) {
+      assert.equal(openssl, v.valid, `${v.name}: OpenSSL after precheck`)
+      if (sodium !== null) assert.equal(rawSodium(v.sig, v.msg, v.pk), v.valid, `${v.name}: libsodium after precheck`)
+    }
   }
   // Without the rule, the two libraries do disagree on some of these (else the vectors test nothing).
   assert.ok(rawDisagreements >= 10, `raw disagreements: ${rawDisagreements}`)
@@ -222,4 +235,19 @@ test('verify paths never throw on junk', () => {
   const sig = sign(utf8('x'), kp.secretKey)
   assert.equal(verify(sig, 'x' as unknown as Uint8Array, kp.publicKey), false)
   assert.equal(verifyNoble(sig, 'x' as unknown as Uint8Array, kp.publicKey), false)
+})
+
+test('vectors: the node path without libsodium (node:crypto and noble) gives the same verdicts and reasons', { skip: process.env.BFT_LEDGER_VERIFIER === 'node-crypto' }, () => {
+  assert.equal(nodeVerifier(), sodium === null ? 'node:crypto' : 'libsodium')
+  // Without NODE_TEST_CONTEXT the child reports as a plain test run, not into our runner.
+  const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
+    env: { ...env, BFT_LEDGER_VERIFIER: 'node-crypto' }, encoding: 'utf8', timeout: 120_000
+  })
+  assert.equal(child.status, 0, child.stdout + child.stderr)
+  assert.match(child.stdout, /ed25519 vectors: \d+/)
+})
+
+test('BFT_LEDGER_VERIFIER=node-crypto selects OpenSSL', { skip: process.env.BFT_LEDGER_VERIFIER !== 'node-crypto' }, () => {
+  assert.equal(nodeVerifier(), 'node:crypto')
 })
