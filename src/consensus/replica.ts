@@ -452,11 +452,6 @@ export class Replica {
   }
 
   /**
-   * Hands a replica that shows it is behind (stale view, or asking to leave a view we work
-   * in) the proofs of what we decided above `afterSeq`: each decided pre-prepare and the
-   * COMMITs that decided it. There is no other retransmission; at most once per timeout.
-   */
-  /**
    * True when `wire` may be shown to another replica: its envelope signature was checked on
    * receipt, or is checked now. A COMMIT taken on its channel's authentication (openMessage)
    * would otherwise reach a lagging replica unchecked, and one with a bad signature from a
@@ -469,6 +464,11 @@ export class Replica {
     return true
   }
 
+  /**
+   * Hands a replica that shows it is behind (stale view, or asking to leave a view we work
+   * in) the proofs of what we decided above `afterSeq`: each decided pre-prepare and the
+   * COMMITs that decided it. There is no other retransmission; at most once per timeout.
+   */
   private forwardDecided (to: ReplicaId, afterSeq: number): void {
     if (to === this.self || to < 0 || to >= this.n) return
     const last = this.forwardedAt.get(to)
