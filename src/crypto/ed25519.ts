@@ -177,7 +177,7 @@ function keyVerdict (publicKey: Uint8Array, hex: string): SignatureRejection | n
 function judgeKey (publicKey: Uint8Array, hex: string): SignatureRejection | null {
   if (!isCanonicalPointEncoding(publicKey, hex)) return 'non-canonical-point'
   if (SMALL_ORDER.has(hex)) return 'small-order'
-  return sodium !== null && isTorsionFreeSodium(publicKey) ? null : judgePoint(publicKey)
+  return isTorsionFreeSodium(publicKey) ? null : judgePoint(publicKey)
 }
 
 const L_BYTES = new Uint8Array(L_LE)
@@ -186,7 +186,7 @@ const L_BYTES = new Uint8Array(L_LE)
  * Rule 4 in libsodium, ~7x faster than noble: a point is torsion-free iff [L]P = O.
  * is_valid_point only proves X([L]P) = 0, which the point of order 2 also has, so [L]P is then
  * computed: scalarmult_noclamp refuses (throws) exactly when the product is the identity.
- * False means "not proven torsion-free"; noble then names the reason.
+ * False means "not proven torsion-free" (or no libsodium); noble then decides and names the reason.
  */
 function isTorsionFreeSodium (point: Uint8Array): boolean {
   if (sodium === null || !sodium.crypto_core_ed25519_is_valid_point(point)) return false
