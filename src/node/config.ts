@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ConfigError, errorMessage } from '../errors.js'
+import { nodeVerifier } from '../crypto/index.js'
 
 /**
  * Per-node settings (home/config.json). Everything consensus-relevant lives in genesis, so two
@@ -87,7 +88,20 @@ export async function loadNodeConfig (path: string): Promise<NodeConfig> {
     if (!Number.isSafeInteger(n)) throw new ConfigError(`BFT_CLOCK_OFFSET_MS must be an integer, got "${env}"`)
     cfg.clockOffsetMs = n
   }
+  checkVerifierEnv(process.env.BFT_LEDGER_VERIFIER)
   return cfg
+}
+
+/**
+ * BFT_LEDGER_VERIFIER picks the signature library (src/crypto/sodium.ts reads it at load):
+ * unset or "libsodium" for libsodium, "node-crypto" for OpenSSL. A typo would silently mean
+ * libsodium, and "libsodium" where the addon did not load would silently mean OpenSSL, so both
+ * refuse to start instead.
+ */
+export function checkVerifierEnv (value: string | undefined, loaded: 'libsodium' | 'node:crypto' = nodeVerifier()): void {
+  if (value === undefined || value === '' || value === 'node-crypto') return
+  if (value !== 'libsodium') throw new ConfigError(`BFT_LEDGER_VERIFIER must be "libsodium" or "node-crypto", got "${value}"`)
+  if (loaded !== 'libsodium') throw new ConfigError('BFT_LEDGER_VERIFIER is "libsodium", but the sodium-native addon did not load on this platform (unset it to use node:crypto)')
 }
 
 export function defaultNodeConfig (moniker: string, p2pPort: number, apiPort: number, host = '127.0.0.1'): NodeConfig {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defaultNodeConfig, loadNodeConfig, parseNodeConfig } from '../../src/node/config.js'
+import { checkVerifierEnv, defaultNodeConfig, loadNodeConfig, parseNodeConfig } from '../../src/node/config.js'
 import { homePaths } from '../../src/node/home.js'
 import { createTestnet } from '../../src/node/testnet.js'
 import { ConfigError } from '../../src/errors.js'
@@ -43,6 +43,13 @@ test('config: proposer policy is optional, and a bad interval names its field', 
     [{ minBlockIntervalMs: 60_001 }, '/proposer/minBlockIntervalMs'],
     [{ minBlockInterval: 50 }, '/proposer']
   ] as const) refusedAt({ ...base, proposer }, path)
+})
+
+test('config: BFT_LEDGER_VERIFIER is unset, "libsodium" or "node-crypto"; anything else, or libsodium without the addon, refuses to start', () => {
+  for (const v of [undefined, '', 'node-crypto', 'libsodium']) checkVerifierEnv(v, 'libsodium')
+  checkVerifierEnv('node-crypto', 'node:crypto')
+  assert.throws(() => { checkVerifierEnv('openssl', 'libsodium') }, (e: unknown) => e instanceof ConfigError && /BFT_LEDGER_VERIFIER must be "libsodium" or "node-crypto", got "openssl"/.test(e.message))
+  assert.throws(() => { checkVerifierEnv('libsodium', 'node:crypto') }, (e: unknown) => e instanceof ConfigError && /sodium-native addon did not load/.test(e.message))
 })
 
 test('testnet: co-located validators get staggered LevelDB memtables, and each config loads', async () => {
