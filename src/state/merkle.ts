@@ -1,4 +1,5 @@
 import { hash as createHashOneShot } from 'node:crypto'
+import { sha256 } from '../crypto/hash.js'
 
 /**
  * Compact hexary (16-way) sparse Merkle tree over 256-bit paths (path = sha256(state key),
@@ -80,9 +81,8 @@ function digest (buf: Buffer): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
 }
 
-export function sha256 (data: Uint8Array): Uint8Array {
-  return digest(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
-}
+/** The project's sha256 (one-shot through OpenSSL), re-exported for the tree's callers. */
+export { sha256 }
 
 export function leafHash (keyHash: Uint8Array, valueHash: Uint8Array): Uint8Array {
   leafScratch.set(keyHash, LEAF_PREFIX.length)

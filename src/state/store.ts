@@ -2,7 +2,7 @@ import { readU64, toHex, utf8, writeU64 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { Lru } from './lru.js'
-import { childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, nodeKey as cacheKey, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
+import { ARITY, childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, nodeKey as cacheKey, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
 
 export interface StateStoreOptions {
   /**
@@ -371,7 +371,7 @@ export class StateStore {
       for (let i = 0; i < frontier.length && loaded < limit && performance.now() < deadline; i += WARM_CHUNK) {
         const chunk = frontier.slice(i, Math.min(i + WARM_CHUNK, i + limit - loaded))
         for (const node of await this.loadMany(chunk, 'all')) {
-          if (node.kind === 'internal') for (let c = 0; c < 16; c++) if (hasChild(node, c)) next.push(childRef(node, c))
+          if (node.kind === 'internal') for (let c = 0; c < ARITY; c++) if (hasChild(node, c)) next.push(childRef(node, c))
         }
         loaded += chunk.length
       }
