@@ -10,6 +10,7 @@ import { stopChild } from '../src/node/child.js'
 import type { ChainParams } from '../src/ledger/genesis.js'
 import type { NodeConfig } from '../src/node/config.js'
 import { BftError } from '../src/errors.js'
+import { validatorMallocEnv } from '../src/node/allocator.js'
 
 /** The CLI entry the validators run: dist/bench/cluster.js -> dist/src/cli/main.js. */
 export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
@@ -57,6 +58,8 @@ export async function attachCluster (urls: string[]): Promise<Cluster> {
 
 /** Writes a fresh testnet (genesis with the given balances) and starts one process per validator. */
 export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
+  // The validators' malloc (src/node/allocator.ts): a bad BFT_LEDGER_MALLOC fails before any work.
+  const mallocEnv = validatorMallocEnv()
   const dir = mkdtempSync(join(tmpdir(), 'bft-bench-'))
   const net = await createTestnet({ validators: opts.validators, outDir: dir, basePort: opts.basePort, compose: false, users: [], balances: opts.balances, params: opts.params ?? {}, ...(opts.storage === undefined ? {} : { storage: opts.storage }), ...(opts.proposer === undefined ? {} : { proposer: opts.proposer }) })
   const chainId = (JSON.parse(readFileSync(net.genesisPath, 'utf8')) as { chainId: string }).chainId
@@ -86,7 +89,7 @@ export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
       }
       const child = spawn(process.execPath, [...execArgs, CLI, 'start', '--home', net.homes[i]!], {
         stdio: ['ignore', fd, fd],
-        env: { ...process.env, LOG_LEVEL: opts.logLevel }
+        env: { ...process.env, ...mallocEnv, LOG_LEVEL: opts.logLevel }
       })
       closeSync(fd)
       procs.push(child)

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import type { Cluster } from './cluster.js'
 import { BlockWatch, type SeenBlock } from './block-watch.js'
@@ -5,6 +6,7 @@ import { runLoad, type LoadOptions, type LoadResult } from './load.js'
 import type { PoolTx, TxPool } from './pool.js'
 import { dirBytes, sampleProc, type ProcSample } from './proc-stats.js'
 import { homePaths } from '../src/node/home.js'
+import { runningMalloc } from '../src/node/allocator.js'
 import { scrapeCounters, type NodeCounters } from './prom.js'
 import type { ReplicaStatus } from '../src/consensus/index.js'
 import type { StatusView } from '../src/node/service.js'
@@ -20,6 +22,8 @@ export interface ValidatorUsage {
   rssEndMB: number
   /** Size of the validator's data directory after the step (null when attached). */
   dataMB?: number | null
+  /** The malloc the process runs on, read from /proc/<pid>/maps (src/node/allocator.ts). */
+  malloc?: 'jemalloc' | 'system'
 }
 
 export interface HeadCheck {
@@ -153,7 +157,8 @@ export async function runStep (cluster: Cluster, pool: TxPool, opts: StepOptions
       mainCpuPct: pctOfWindow(cpu0[i], cpu1![i], windowS, s => s.mainCpuSeconds),
       rssMaxMB: rssMax[i]! / 2 ** 20,
       rssEndMB: (end[i]?.rssBytes ?? 0) / 2 ** 20,
-      ...(cluster.homes === undefined ? {} : { dataMB: mbOrNull(dirBytes(homePaths(cluster.homes[i]!).data)) })
+      ...(cluster.homes === undefined ? {} : { dataMB: mbOrNull(dirBytes(homePaths(cluster.homes[i]!).data)) }),
+      malloc: runningMalloc(() => readFileSync(`/proc/${pid}/maps`, 'utf8'))
     })),
     viewChanges: Math.max(...delta('viewChanges')),
     nodeRejectedTxs: delta('rejectedTxs').reduce((a, b) => a + b, 0),

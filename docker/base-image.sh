@@ -17,7 +17,12 @@ image="${BFT_BASE_IMAGE:-localhost/bft-ledger-base:latest}"
 cache="${BFT_CACHE_DIR:-/var/cache/bft-ledger}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 suite=bookworm
-rootfs_tar="$cache/$suite-minbase-rootfs.tar"
+# libstdc++6 is what the node binary and classic-level's prebuilt addon link against; minbase
+# pulls it in through apt today, naming it keeps that true if apt stops needing it.
+# libjemalloc2 is the validators' malloc (the Dockerfile preloads it; src/node/allocator.ts says why).
+packages=libstdc++6,libjemalloc2
+# The package list is part of the cache's name: a changed list debootstraps afresh.
+rootfs_tar="$cache/$suite-minbase-${packages//,/-}-rootfs.tar"
 
 node_bin="$(readlink -f "$(command -v node)")"
 node_version="$("$node_bin" --version)"
@@ -28,11 +33,12 @@ done
 
 if [[ "${FORCE:-0}" != 1 ]] && podman image exists "$image"; then
   have="$(podman image inspect --format '{{ index .Labels "org.bft-ledger.node-version" }}' "$image" 2>/dev/null || true)"
-  if [[ "$have" == "$node_version" ]]; then
-    echo "base-image: $image exists (node $node_version), skipping"
+  have_pkgs="$(podman image inspect --format '{{ index .Labels "org.bft-ledger.packages" }}' "$image" 2>/dev/null || true)"
+  if [[ "$have" == "$node_version" && "$have_pkgs" == "$packages" ]]; then
+    echo "base-image: $image exists (node $node_version, $packages), skipping"
     exit 0
   fi
-  echo "base-image: $image has node '$have', host has $node_version: rebuilding"
+  echo "base-image: $image has node '$have' and packages '$have_pkgs', want $node_version and $packages: rebuilding"
 fi
 
 mkdir -p "$cache"
@@ -42,9 +48,7 @@ trap 'rm -rf "$work"' EXIT
 if [[ ! -s "$rootfs_tar" ]]; then
   echo "base-image: debootstrap $suite (minbase) from $mirror ..."
   start=$SECONDS
-  # libstdc++6 is what the node binary and classic-level's prebuilt addon link against;
-  # minbase pulls it in through apt today, naming it keeps that true if apt stops needing it.
-  debootstrap --variant=minbase --include=libstdc++6 "$suite" "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase --include="$packages" "$suite" "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
     || { tail -30 "$work/debootstrap.log" >&2; echo "base-image: debootstrap failed" >&2; exit 1; }
   # Package caches and lists are dead weight in an image that never runs apt.
   rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
@@ -63,7 +67,10 @@ tar -C "$work/add" --numeric-owner --owner=0 --group=0 -rf "$work/image.tar" ./u
 echo "base-image: importing $image (node $node_version) ..."
 podman import --quiet \
   --change "LABEL org.bft-ledger.node-version=$node_version" \
+  --change "LABEL org.bft-ledger.packages=$packages" \
   --change "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --change "CMD [\"/usr/local/bin/node\"]" \
   "$work/image.tar" "$image" >/dev/null
-podman run --rm "$image" node -e 'process.stdout.write(`base-image: ok, node ${process.version} runs in the image\n`)'
+podman run --rm -e LD_PRELOAD=libjemalloc.so.2 "$image" node -e '
+  if (!/libjemalloc/.test(require("node:fs").readFileSync("/proc/self/maps", "utf8"))) { console.error("base-image: libjemalloc.so.2 did not load in the image"); process.exit(1) }
+  process.stdout.write(`base-image: ok, node ${process.version} runs in the image, on jemalloc\n`)'

@@ -6,6 +6,7 @@ import { createTestnet, portsOf } from './testnet.js'
 import { exists } from './home.js'
 import { stopChild } from './child.js'
 import { errorMessage } from '../errors.js'
+import { validatorMallocEnv } from './allocator.js'
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url))
 
@@ -54,6 +55,8 @@ export async function runLocalnet (opts: LocalnetOptions): Promise<Localnet> {
   for (const h of homes) {
     if (!(await exists(join(h, 'config.json')))) throw new Error(`${h} is missing; ${dataDir} was made for a different number of validators (remove it to start afresh)`)
   }
+  // Before anything is spawned: a bad BFT_LEDGER_MALLOC is a ConfigError, not a half-started net.
+  const mallocEnv = validatorMallocEnv()
   const children: ChildProcess[] = []
   const apiUrls = homes.map((_, i) => `http://127.0.0.1:${portsOf(opts.basePort, i).api}`)
   const logs = homes.map(h => join(h, 'node.log'))
@@ -61,7 +64,7 @@ export async function runLocalnet (opts: LocalnetOptions): Promise<Localnet> {
     const fd = openSync(logs[i]!, 'a')
     const child = spawn(process.execPath, [CLI, 'start', '--home', homes[i]!], {
       stdio: ['ignore', fd, fd],
-      env: { ...process.env, ...opts.env }
+      env: { ...process.env, ...mallocEnv, ...opts.env }
     })
     closeSync(fd)
     children.push(child)

@@ -21,6 +21,7 @@ import { decodeTx, type DecodedTx, genesisWrites, RETRYABLE_CODES, UNAPPLIED_COD
 import type { LevelDb } from '../state/api.js'
 import { P2PNode } from '../p2p/index.js'
 import { loadNodeConfig, type NodeConfig } from './config.js'
+import { runningMalloc } from './allocator.js'
 import { homePaths } from './home.js'
 import { readKeyFile, type KeyFile } from './keyfile.js'
 import { NodeMetrics } from './metrics.js'
@@ -392,7 +393,7 @@ export class LedgerNode implements NodeService {
     this.primary = this.replica.primary
     this.driver.start()
     this.timers.push(setInterval(() => { this.tick() }, 1000))
-    this.logger.info({ self: this.self, peerId: this.key.peerId, addrs: this.p2p.addrs(), height: this.pipeline.height, verifier: nodeVerifier() }, 'validator started')
+    this.logger.info({ self: this.self, peerId: this.key.peerId, addrs: this.p2p.addrs(), height: this.pipeline.height, verifier: nodeVerifier(), malloc: runningMalloc() }, 'validator started')
   }
 
   /** Once a second: gauges, availability probe, and catch-up when we stop moving while peers do. */
