@@ -18,12 +18,11 @@ import { DEFAULT_PARAMS, type ChainParams } from '../ledger/genesis.js'
  * of at most 512 txs keep one block's ordering and execution well inside the 2 s view-change
  * timeout on a loaded machine; with 1,000-tx batches a 4-validator testnet on 2 shared cores
  * took ~3 s per block under overload (fifth session's code) and changed views instead of
- * committing. 512 rather than the 256 of earlier sessions: once blocks got cheaper, a full
- * block's fixed cost (consensus round, WAL, checkpoint, block write; ~14 ms of each
- * validator's CPU) was a fifth of a saturated testnet's work, and 512-tx blocks raised the
- * closed-loop rate ~18 % at 10k accounts (docs/performance.md, twelfth session). Below
- * saturation blocks are cut by the batch timer long before they fill, so latency there does
- * not change.
+ * committing. 512 rather than the 256 of earlier sessions: a block's fixed cost (consensus
+ * round, WAL, checkpoint, block write; ~14 ms of each validator's CPU) was ~15 % of a saturated
+ * testnet's work at ~5 blocks/s, and 512-tx blocks raised the closed-loop rate ~18 % at 10k
+ * accounts (docs/performance.md, twelfth session). Below saturation the batch timer cuts
+ * blocks before they fill.
  */
 export const TESTNET_PARAMS: ChainParams = { ...DEFAULT_PARAMS, maxBatchSize: 512, checkpointInterval: 4, windowSize: 16, mempoolSize: 200_000, mempoolPerSender: 1000 }
 
