@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js'
  * array is its own off-heap ArrayBuffer, allocated on the main thread and mostly freed by V8's
  * GC helper threads. glibc's malloc does that cross-thread pattern badly (unlink_chunk,
  * malloc_consolidate and _int_malloc were ~10 % of a validator's samples under perf). jemalloc,
- * preloaded, raised the benchmark's closed-loop rate by ~5 % at 10k accounts and ~13 % at 1M
+ * preloaded, raised the benchmark's closed-loop rate by ~5 % at 10k accounts and ~12 % at 1M
  * (docs/performance.md, twelfth session). glibc's own tunables (trim threshold, top pad, mmap
  * threshold) did not.
  *
