@@ -18,6 +18,8 @@ export interface ProcNetOptions {
   basePort: number
   params?: Partial<ChainParams>
   storage?: NonNullable<NodeConfig['storage']>
+  /** Extra environment for validator i's process (verifier, allocator, ...). */
+  env?: (i: number) => Record<string, string>
 }
 
 /**
@@ -31,7 +33,7 @@ export class ProcNet {
   private readonly nonces = new Map<string, number>()
   chainId = ''
 
-  private constructor (dir: string, net: TestnetResult) {
+  private constructor (dir: string, net: TestnetResult, private readonly env: (i: number) => Record<string, string>) {
     this.dir = dir
     this.net = net
     this.procs = net.homes.map(() => null)
@@ -40,7 +42,7 @@ export class ProcNet {
   static async create (opts: ProcNetOptions): Promise<ProcNet> {
     const dir = mkdtempSync(join(tmpdir(), 'bft-e2e-'))
     const net = await createTestnet({ validators: opts.validators, outDir: dir, basePort: opts.basePort, compose: false, params: { viewChangeTimeoutMs: 1000, ...opts.params }, ...(opts.storage === undefined ? {} : { storage: opts.storage }) })
-    const p = new ProcNet(dir, net)
+    const p = new ProcNet(dir, net, opts.env ?? (() => ({})))
     p.chainId = (JSON.parse(readFileSync(net.genesisPath, 'utf8')) as { chainId: string }).chainId
     return p
   }
@@ -51,7 +53,7 @@ export class ProcNet {
 
   start (i: number): void {
     const fd = openSync(this.log(i), 'a')
-    const child = spawn(process.execPath, [CLI, 'start', '--home', this.net.homes[i]!], { stdio: ['ignore', fd, fd], env: { ...process.env, LOG_LEVEL: 'info' } })
+    const child = spawn(process.execPath, [CLI, 'start', '--home', this.net.homes[i]!], { stdio: ['ignore', fd, fd], env: { ...process.env, LOG_LEVEL: 'info', ...this.env(i) } })
     closeSync(fd)
     this.procs[i] = child
   }
