@@ -8,7 +8,7 @@ import { createTestnet, readKeyFile, type KeyFile, type TestnetResult } from '..
 import type { ChainParams } from '../../src/ledger/genesis.js'
 import type { NodeConfig } from '../../src/node/config.js'
 import { createTx } from '../../src/state/index.js'
-import { toHex } from '../../src/codec/index.js'
+import { decode, encode, toHex } from '../../src/codec/index.js'
 import type { StatusView } from '../../src/node/service.js'
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
@@ -161,6 +161,14 @@ export class ProcNet {
     }
     if (process.env.KEEP_E2E === undefined) rmSync(this.dir, { recursive: true, force: true })
   }
+}
+
+/** A copy of signed tx bytes with one signature byte flipped: same body and id, bad signature. */
+export function forgeSignature (tx: Uint8Array): Uint8Array {
+  const wire = decode(tx) as { body: Uint8Array, sig: Uint8Array }
+  const sig = Uint8Array.from(wire.sig)
+  sig[5]! ^= 0xff
+  return encode({ body: wire.body, sig })
 }
 
 export async function sleep (ms: number): Promise<void> {

@@ -1,7 +1,7 @@
 import '../../src/polyfill.js'
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
-import { ProcNet, basePortFor, sleep } from './harness.js'
+import { ProcNet, basePortFor, forgeSignature, sleep } from './harness.js'
 
 // Four real validator processes on 127.0.0.1: commit, lose the primary, lose a backup for a
 // long stretch; after each fault every node converges on one head hash and state root.
@@ -104,11 +104,7 @@ test('bad input to a real node gets a typed 4xx and the node keeps committing', 
   assert.equal((await post(JSON.stringify({ tx: 42 }))).status, 400)
   assert.equal((await post(JSON.stringify({ tx: 'ab'.repeat(800_000) }))).status, 413)
   const good = await net.transferTx('alice', bob.address, 1)
-  const { decode, encode } = await import('../../src/codec/index.js')
-  const wire = decode(good) as { body: Uint8Array, sig: Uint8Array }
-  const sig = Uint8Array.from(wire.sig)
-  sig[5]! ^= 0xff
-  const forged = encode({ body: wire.body, sig })
+  const forged = forgeSignature(good)
   const f = await net.submit(1, forged)
   assert.equal(f.status, 400, JSON.stringify(f.body))
   assert.equal(f.body.error?.code, 'ERR_BAD_SIGNATURE')
