@@ -28,6 +28,7 @@ export class NodeMetrics {
   readonly view = new Gauge({ name: 'bft_view', help: 'Current PBFT view', registers: [this.registry] })
   readonly mempoolSize = new Gauge({ name: 'bft_mempool_size', help: 'Transactions waiting in the mempool', registers: [this.registry] })
   readonly staleGossip = new Counter({ name: 'bft_gossip_stale_txs_total', help: 'Gossiped transactions whose nonce a block had already used: late copies of applied transactions (or replays), dropped without counting as rejections', registers: [this.registry] })
+  readonly batchedGossip = new Counter({ name: 'bft_gossip_batched_txs_total', help: 'Gossiped transactions that had already reached this node in a valid batch: not admitted again (held after a view change, see Mempool.absorbGossip)', registers: [this.registry] })
   readonly rejectedTxs = new Counter({ name: 'bft_rejected_txs_total', help: 'Transactions refused at admission, by error code', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly rejectedMessages = new Counter({ name: 'bft_rejected_messages_total', help: 'Consensus messages refused, by reason', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly peers = new Gauge({ name: 'bft_peers_connected', help: 'Connected peers', registers: [this.registry] })

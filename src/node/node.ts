@@ -128,7 +128,14 @@ export class LedgerNode implements NodeService {
   private readonly traces = new Map<string, Trace>()
   /** Gossiped txs, admitted a slice per event-loop turn so consensus messages never wait behind a burst. */
   private readonly gossip = new SlicedQueue<{ peer: string, frame: Uint8Array }>(
-    g => { void this.admit(g.frame, { forward: false, from: g.peer }).catch(() => {}) },
+    g => {
+      // A copy of a tx that reached us first in a primary's batch needs no admission (see
+      // Mempool.absorbGossip): under load that is most gossiped copies a backup receives.
+      const seen = this.mempool.absorbGossip(g.frame)
+      if (seen === 'applied') { this.meters.staleGossip.inc(); return }
+      if (seen === 'batched') { this.meters.batchedGossip.inc(); return }
+      void this.admit(g.frame, { forward: false, from: g.peer }).catch(() => {})
+    },
     { slice: GOSSIP_SLICE, capacity: GOSSIP_BACKLOG })
   private readonly waiters = new Map<string, Waiter[]>()
   private readonly blockListeners = new Set<(b: BlockView) => void>()
@@ -299,6 +306,11 @@ export class LedgerNode implements NodeService {
         this.meters.view.set(view)
         this.logger.warn({ view, primary }, 'view change: new primary')
         this.feedConsensus(true)
+        // Txs this node knew only from batches of the old view are held from now on, so a
+        // batch the new view abandons is not lost here (this node may be its next primary).
+        void this.mempool.adoptBatched().then(n => {
+          if (n > 0) { this.logger.info({ adopted: n }, 'view change: txs of in-flight batches held in the mempool'); this.scheduleFeed(true) }
+        }, (err: unknown) => { this.logger.error({ err: errorMessage(err) }, 'adopting batched txs failed') })
       },
       onViewChangeStarted: (e) => {
         this.meters.viewChangeVotes.inc({ reason: e.reason })
@@ -597,7 +609,8 @@ export class LedgerNode implements NodeService {
       if (!UNAPPLIED_CODES.has(r.status)) {
         try {
           // The mempool already decoded a tx it admitted; decode only those it never saw.
-          const tx = this.mempool.senderNonce(id) ?? fromDecoded(decodeTx(c.block.txs[i]!))
+          const bytes = c.block.txs[i]!
+          const tx = this.mempool.senderNonce(id) ?? this.mempool.appliedFromBatch(bytes) ?? fromDecoded(decodeTx(bytes))
           nonces.set(tx.sender, Math.max(nonces.get(tx.sender) ?? 0, tx.nonce + 1))
         } catch { /* cannot happen for a tx that consumed its nonce */ }
       }

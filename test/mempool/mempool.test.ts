@@ -168,10 +168,61 @@ test('verify once: isValid and execution hit the admission verdict cache', async
   // Execution reuses the admitted decoding only for the very bytes admitted under that id.
   assert.deepEqual(mp.decoded(id(t), t), decodeTx(t))
   assert.equal(mp.decoded(id(t), forge(t)), undefined)
-  assert.equal(mp.decoded(id(u), u), undefined)
+  // ...and a tx met in a batch (u) reuses the decoding isValid made, for the very bytes only.
+  assert.deepEqual(mp.decoded(id(u), u), decodeTx(u))
+  assert.equal(mp.decoded(id(u), forge(u)), undefined)
+  assert.equal(mp.decoded(id(t), u), undefined)
   // Bytes that do not match the id are invalid.
   assert.equal(mp.isValid(id(t), u), false)
   assert.equal(mp.isValid(id(t), utf8('junk')), false)
+})
+
+test('gossiped copies of txs met in a batch: absorbed, stale once applied, adopted after a view change', async () => {
+  const nonces = new Map<string, number>()
+  const mp = pool({}, nonces)
+  const a = tx(0, 0); const b = tx(1, 0); const c = tx(2, 0); const d = tx(3, 0)
+  // Nothing met yet: every copy takes the ordinary path.
+  assert.equal(mp.absorbGossip(a), undefined)
+  for (const t of [a, b, c, d]) assert.equal(mp.isValid(id(t), t), true)
+  assert.equal(mp.batchedCount, 4)
+  // An invalid copy (same id, other signature) or junk never matches.
+  assert.equal(mp.absorbGossip(forge(a)), undefined)
+  assert.equal(mp.absorbGossip(utf8('junk')), undefined)
+  assert.equal(mp.absorbGossip(new Uint8Array(0)), undefined)
+  // The batch is in flight: the copy is absorbed, nothing is held or handed to consensus.
+  assert.equal(mp.absorbGossip(a), 'batched')
+  assert.equal(mp.size, 0)
+  // A block applies a (copy came) and b (copy not yet): sender and nonce without a decode.
+  assert.deepEqual(mp.appliedFromBatch(a), { sender: addr(0), nonce: 0 })
+  assert.deepEqual(mp.appliedFromBatch(b), { sender: addr(1), nonce: 0 })
+  assert.equal(mp.appliedFromBatch(forge(c)), undefined)
+  assert.equal(mp.batchedCount, 3)
+  // b's late copy is stale, and only once: a second copy takes the ordinary path (and is refused there).
+  assert.equal(mp.absorbGossip(b), 'applied')
+  assert.equal(mp.absorbGossip(b), undefined)
+  nonces.set(addr(0), 1); nonces.set(addr(1), 1)
+  assert.equal(mp.absorbGossip(c), 'batched')
+  // A view change abandons c's and d's batch: both are held from then on; a's and b's are gone.
+  assert.equal(await mp.adoptBatched(), 2)
+  assert.equal(mp.batchedCount, 0)
+  assert.deepEqual(noncesOf(mp.reap(10, 1e6)), ['2:0', '3:0'])
+  // d's copy comes after the adoption: held already, so the ordinary path refuses it as a duplicate.
+  assert.equal(mp.absorbGossip(d), undefined)
+  await assert.rejects(mp.add(d), { code: 'ERR_DUPLICATE_TX' })
+  // A held tx is never absorbed, even if a batch brought it too.
+  assert.equal(mp.isValid(id(c), c), true)
+  assert.equal(mp.absorbGossip(c), undefined)
+})
+
+test('txs met in batches are bounded, oldest dropped first; a dropped one is admitted as usual', async () => {
+  const mp = pool({ batchedSize: 2 })
+  const a = tx(0, 0); const b = tx(1, 0); const c = tx(2, 0)
+  for (const t of [a, b, c]) mp.isValid(id(t), t)
+  assert.equal(mp.batchedCount, 2)
+  assert.equal(mp.absorbGossip(a), undefined)
+  assert.equal((await mp.add(a)).status, 'added')
+  assert.equal(mp.absorbGossip(b), 'batched')
+  assert.equal(mp.absorbGossip(c), 'batched')
 })
 
 test('bounded verdict cache evicts the least recently used verdict', async () => {
