@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { sha256, taggedHash, sha256Portable, taggedHashPortable } from '../../src/crypto/index.js'
+import { address, isAddress, sha256, taggedHash, sha256Portable, taggedHashPortable } from '../../src/crypto/index.js'
 import { toHex, utf8 } from '../../src/codec/index.js'
 
 test('sha256: FIPS 180-2 vectors on both implementations', () => {
@@ -28,4 +28,18 @@ test('sha256 and taggedHash: node:crypto and @noble/hashes give the same bytes',
   assert.deepEqual(sha256(utf8('ab'), utf8('c')), sha256(utf8('abc')))
   // The tag is separated by a zero byte, so moving bytes between tag and data changes the hash.
   assert.notDeepEqual(taggedHash('ab', utf8('c')), taggedHash('a', utf8('bc')))
+})
+
+test('address: the tagged hash of the key, cached per key bytes whatever view holds them', () => {
+  const derive = (pk: Uint8Array): string => toHex(taggedHashPortable('bft-ledger/address', pk).subarray(0, 20))
+  const keys = Array.from({ length: 50 }, (_, i) => sha256(utf8(`address-test/${i}`)))
+  for (const pk of keys) assert.equal(address(pk), derive(pk))
+  // Again from the cache, and from a view at an offset into a larger buffer.
+  for (const pk of keys) assert.equal(address(pk), derive(pk))
+  const big = new Uint8Array(100); big.set(keys[7]!, 33)
+  assert.equal(address(big.subarray(33, 65)), derive(keys[7]!))
+  assert.equal(new Set(keys.map(address)).size, keys.length)
+  assert.ok(isAddress(address(keys[0]!)))
+  assert.ok(!isAddress(address(keys[0]!).toUpperCase()))
+  assert.ok(!isAddress(address(keys[0]!) + '0'))
 })
