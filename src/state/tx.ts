@@ -76,7 +76,7 @@ export function decodeTx (bytes: Uint8Array): DecodedTx {
   let wire: SignedTxWire
   let body: TxBody
   try {
-    wire = signedCodec.decode(bytes)
+    wire = splitEnvelope(bytes) ?? signedCodec.decode(bytes)
   } catch (err) {
     throw new ValidationError('ERR_TX_MALFORMED', `bad transaction envelope: ${errorMessage(err)}`)
   }
@@ -87,6 +87,38 @@ export function decodeTx (bytes: Uint8Array): DecodedTx {
   }
   const id = taggedHash(TX_ID_TAG, wire.body)
   return { bytes, bodyBytes: wire.body, body, sig: wire.sig, id, idHex: toHex(id), sender: addressOf(body.sender) }
+}
+
+// The canonical envelope { body, sig } up to the body's length: map of 2, "sig" (keys sort
+// bytewise by their encoding, so before "body"), a 64-byte string, then "body".
+const SIG_AT = 7
+const ENVELOPE_HEAD = Uint8Array.of(0xa2, 0x63, 0x73, 0x69, 0x67, 0x58, 0x40)
+const BODY_KEY = Uint8Array.of(0x64, 0x62, 0x6f, 0x64, 0x79)
+const BODY_KEY_AT = SIG_AT + SIGNATURE_BYTES
+
+/**
+ * The signed envelope read byte by byte: every node decodes every tx at least once, and the
+ * generic decoder (tokenizer, then schema) took as long as decoding the body. Canonical CBOR
+ * gives `{ body, sig }` exactly one encoding per body length, so only that byte pattern is
+ * taken here; anything else returns null and goes to the generic codec, which names what is
+ * wrong. The fields are views of `bytes` (which the DecodedTx keeps anyway), not copies.
+ * test/state/tx.test.ts checks that this path and the codec agree.
+ */
+export function splitEnvelope (bytes: Uint8Array): SignedTxWire | null {
+  const start = BODY_KEY_AT + BODY_KEY.length
+  if (bytes.length < start + 2) return null
+  for (let i = 0; i < ENVELOPE_HEAD.length; i++) if (bytes[i] !== ENVELOPE_HEAD[i]) return null
+  for (let i = 0; i < BODY_KEY.length; i++) if (bytes[BODY_KEY_AT + i] !== BODY_KEY[i]) return null
+  const h = bytes[start]!
+  let len: number
+  let at: number
+  if (h >= 0x41 && h <= 0x57) { len = h - 0x40; at = start + 1 } else if (h === 0x58) { len = bytes[start + 1]!; at = start + 2; if (len < 24) return null } else if (h === 0x59) {
+    if (bytes.length < start + 3) return null
+    len = (bytes[start + 1]! << 8) | bytes[start + 2]!; at = start + 3
+    if (len < 0x100) return null
+  } else return null
+  if (at + len !== bytes.length) return null
+  return { body: bytes.subarray(at), sig: bytes.subarray(SIG_AT, BODY_KEY_AT) }
 }
 
 /** The transaction id (32 bytes) of wire bytes or an already decoded tx. */

@@ -1,9 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import { keyPairFromSeed } from '../../src/crypto/index.js'
 import { encode, decode } from '../../src/codec/index.js'
 import { BftError } from '../../src/errors.js'
-import { createTx, decodeTx, txId, txIdHex, verifyTxSignature, checkTxStateless, address, MAX_TX_BYTES, type TxBody } from '../../src/state/tx.js'
+import { createTx, decodeTx, splitEnvelope, txId, txIdHex, verifyTxSignature, checkTxStateless, address, MAX_TX_BYTES, type TxBody } from '../../src/state/tx.js'
 
 const alice = keyPairFromSeed(new Uint8Array(32).fill(1))
 const bob = keyPairFromSeed(new Uint8Array(32).fill(2))
@@ -92,4 +93,46 @@ test('rejections carry stable codes', () => {
   ] as const) {
     assert.equal(bad(a, c, m), 'no error', `${c}.${m}`)
   }
+})
+
+test('splitEnvelope takes exactly the canonical envelopes, and reads them as the codec does', () => {
+  const seed = Number(process.env.FC_SEED ?? Date.now() % 1_000_000)
+  console.log(`envelope property seed: FC_SEED=${seed}`)
+  // Body lengths across every length form: 1..23 in the header byte, then 1 and 2 extra bytes.
+  const envelope = fc.tuple(fc.oneof(fc.integer({ min: 1, max: 30 }), fc.integer({ min: 240, max: 300 }), fc.integer({ min: 1, max: 3000 })), fc.nat(), fc.nat())
+    .map(([len, a, b]) => encode({ body: Uint8Array.from({ length: len }, (_, i) => (i * 31 + a) & 255), sig: Uint8Array.from({ length: 64 }, (_, i) => (i * 7 + b) & 255) }) as Uint8Array)
+  fc.assert(fc.property(envelope, (bytes) => {
+    const want = decode(bytes) as { body: Uint8Array, sig: Uint8Array }
+    const got = splitEnvelope(bytes)
+    assert.ok(got !== null, 'every canonical envelope takes the byte-level path')
+    assert.deepEqual(Uint8Array.from(got.body), want.body)
+    assert.deepEqual(Uint8Array.from(got.sig), want.sig)
+  }), { seed, numRuns: 500 })
+  // Damaged: whatever the byte-level path takes, the codec decodes to the same fields.
+  const damaged = fc.tuple(envelope, fc.nat(), fc.nat({ max: 255 }), fc.constantFrom('set', 'cut', 'add')).map(([bytes, at, byte, how]) => {
+    const b = Uint8Array.from(bytes)
+    const i = at % Math.min(b.length, 90)
+    if (how === 'set') { b[i] = byte; return b }
+    if (how === 'cut') return b.subarray(0, b.length - 1 - (at % 3))
+    return Uint8Array.from([...b.subarray(0, i), byte, ...b.subarray(i)])
+  })
+  fc.assert(fc.property(damaged, (bytes) => {
+    const got = splitEnvelope(bytes)
+    if (got === null) return
+    let want: { body: Uint8Array, sig: Uint8Array }
+    try { want = decode(bytes) as { body: Uint8Array, sig: Uint8Array } } catch (err) { assert.fail(`split took bytes the codec refuses (${String(err)}): ${Buffer.from(bytes).toString('hex')}`) }
+    assert.deepEqual(Uint8Array.from(got.body), want.body)
+    assert.deepEqual(Uint8Array.from(got.sig), want.sig)
+  }), { seed, numRuns: 5000 })
+  // A non-minimal body length, an empty body, and a real tx all behave as before through decodeTx.
+  const tx = createTx(body(), alice.secretKey)
+  assert.ok(splitEnvelope(tx) !== null)
+  assert.deepEqual(decodeTx(tx).body, body())
+  const d = decodeTx(tx)
+  const nonMinimal = Uint8Array.from([...tx.subarray(0, 76), 0x59, 0, d.bodyBytes.length, ...d.bodyBytes])
+  assert.equal(splitEnvelope(nonMinimal), null)
+  assert.equal(code(() => decodeTx(nonMinimal)), 'ERR_TX_MALFORMED')
+  const empty = Uint8Array.from([...tx.subarray(0, 76), 0x40])
+  assert.equal(splitEnvelope(empty), null)
+  assert.equal(code(() => decodeTx(empty)), 'ERR_TX_MALFORMED')
 })
