@@ -414,6 +414,7 @@ export class LedgerNode implements NodeService {
     this.meters.peers.set(peers.filter(p => p.connected).length)
     this.meters.suspectedPeers.set(peers.filter(p => p.suspected).length)
     this.meters.mempoolSize.set(this.mempool.size)
+    this.meters.mempoolBatched.set(this.mempool.batchedCount)
     this.meters.uptime.set((Date.now() - this.startedAt) / 1000)
     const { quorum } = faultTolerance(this.genesis.validators.length)
     const reachable = 1 + peers.filter(p => p.connected && !p.suspected && this.peerIndex.has(p.peerId)).length
