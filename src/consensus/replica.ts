@@ -23,6 +23,12 @@ import {
 export interface ReplicaOptions {
   /** Pure predicate: is this request acceptable (signature valid, decodes)? Backups refuse pre-prepares with invalid requests. Default: all valid. */
   isValidRequest?: (r: ClientRequest) => boolean
+  /**
+   * Observer: this backup accepted a primary's fresh batch (every check passed; its PREPARE
+   * follows). Lets the node tell requests it met in a batch it voted for from requests of a
+   * batch it refused. Must not call back into the replica. Default: none.
+   */
+  onBatchAccepted?: (requests: readonly ClientRequest[]) => void
   /** Recovery: the records this replica persisted before a crash (in order) and the last block the driver executed durably. */
   restore?: { records: PersistRecord[], lastExecuted: { seq: number, blockHash: Uint8Array, stateRoot: Uint8Array } }
   /** TEST-ONLY deliberately broken variants so the simulator can prove it catches bugs. */
@@ -49,6 +55,7 @@ export class Replica {
   private readonly config: ReplicaConfig
   private readonly crypto: ConsensusCrypto
   private readonly isValidRequest: (r: ClientRequest) => boolean
+  private readonly onBatchAccepted: ((requests: readonly ClientRequest[]) => void) | undefined
   private readonly bug: ReplicaOptions['bug']
   private readonly self: ReplicaId
   private readonly n: number
@@ -116,6 +123,7 @@ export class Replica {
     this.config = config
     this.crypto = crypto
     this.isValidRequest = options.isValidRequest ?? (() => true)
+    this.onBatchAccepted = options.onBatchAccepted
     this.bug = options.bug
     this.self = config.self
     this.n = config.validators.length
@@ -304,6 +312,7 @@ export class Replica {
     }
     const batch = batchOf(body, wire)
     slot.batch = batch
+    this.onBatchAccepted?.(p.requests)
     this.sendVote('prepare', slot, batch)
     if (this.bug === 'commit-without-prepare') this.sendVote('commit', slot, batch)
     this.checkProgress(p.seq, p.view)

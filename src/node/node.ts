@@ -260,6 +260,7 @@ export class LedgerNode implements NodeService {
     const head = this.store.head()
     this.replica = new Replica(replicaConfig, crypto, {
       isValidRequest: (r: ClientRequest) => this.mempool.isValid(r.id, r.bytes),
+      onBatchAccepted: (requests) => { this.mempool.acceptBatch(requests) },
       restore: {
         records: parts.walRecords,
         lastExecuted: { seq: head?.height ?? 0, blockHash: head?.hash ?? gTip.hash, stateRoot: head?.stateRoot ?? this.state.root() }

@@ -106,3 +106,24 @@ test('minBlockIntervalMs: partial batches at most once per interval, full batche
   const eager = run(0)
   assert.ok(eager.length > 2 * paced.length, `blocks: ${eager.length} without the interval, ${paced.length} with 100 ms`)
 })
+
+test('onBatchAccepted: a backup reports each batch it votes for, never one it refuses, and the primary never', () => {
+  const accepted: string[][] = [[], [], [], []]
+  // Replica 3 refuses request 5 (as a node refuses a tx it cannot validate): it must not report that batch.
+  const bad = Buffer.from(request(5).id).toString('hex')
+  const c = new Cluster(4, {
+    over: { maxBatchSize: 1 },
+    options: (i) => ({
+      onBatchAccepted: (reqs) => { for (const r of reqs) accepted[i]!.push(Buffer.from(r.id).toString('hex')) },
+      isValidRequest: (r) => i !== 3 || Buffer.from(r.id).toString('hex') !== bad
+    })
+  })
+  c.start()
+  for (let i = 0; i < 8; i++) c.submit(request(i))
+  assert.ok(c.run(() => [0, 1, 2].every(i => c.executed[i]!.flatMap(e => e.ids).length === 8)))
+  const all = Array.from({ length: 8 }, (_, i) => Buffer.from(request(i).id).toString('hex'))
+  assert.deepEqual(accepted[0], [], 'the primary proposes, it does not accept')
+  for (const i of [1, 2]) assert.deepEqual([...accepted[i]!].sort(), [...all].sort(), `backup ${i} accepted every batch`)
+  assert.ok(!accepted[3]!.includes(bad), 'backup 3 refused the batch with request 5')
+  assert.deepEqual([...accepted[3]!].sort(), all.filter(id => id !== bad).sort())
+})

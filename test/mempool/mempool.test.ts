@@ -168,7 +168,9 @@ test('verify once: isValid and execution hit the admission verdict cache', async
   // Execution reuses the admitted decoding only for the very bytes admitted under that id.
   assert.deepEqual(mp.decoded(id(t), t), decodeTx(t))
   assert.equal(mp.decoded(id(t), forge(t)), undefined)
-  // ...and a tx met in a batch (u) reuses the decoding isValid made, for the very bytes only.
+  // ...and a tx met in a batch this node accepted (u) reuses the decoding isValid made, for the very bytes only.
+  assert.equal(mp.decoded(id(u), u), undefined)
+  mp.acceptBatch([{ id: decodeTx(u).id, bytes: u }])
   assert.deepEqual(mp.decoded(id(u), u), decodeTx(u))
   assert.equal(mp.decoded(id(u), forge(u)), undefined)
   assert.equal(mp.decoded(id(t), u), undefined)
@@ -184,6 +186,10 @@ test('gossiped copies of txs met in a batch: absorbed, stale once applied, adopt
   // Nothing met yet: every copy takes the ordinary path.
   assert.equal(mp.absorbGossip(a), undefined)
   for (const t of [a, b, c, d]) assert.equal(mp.isValid(id(t), t), true)
+  // Checked but not (yet) in a batch this node accepted: nothing is absorbed.
+  assert.equal(mp.absorbGossip(a), undefined)
+  assert.equal(mp.batchedCount, 0)
+  mp.acceptBatch([a, b, c, d].map(t => ({ id: decodeTx(t).id, bytes: t })))
   assert.equal(mp.batchedCount, 4)
   // An invalid copy (same id, other signature) or junk never matches.
   assert.equal(mp.absorbGossip(forge(a)), undefined)
@@ -214,10 +220,26 @@ test('gossiped copies of txs met in a batch: absorbed, stale once applied, adopt
   assert.equal(mp.absorbGossip(c), undefined)
 })
 
+test('a tx of a batch this node refused is not absorbed: its gossiped copy is admitted', async () => {
+  const mp = pool()
+  const a = tx(0, 0); const b = tx(1, 0)
+  // A primary's batch [a, b]: a passes isValid, b does not (say, forged), so the batch is refused.
+  assert.equal(mp.isValid(id(a), a), true)
+  assert.equal(mp.isValid(id(b), forge(b)), false)
+  assert.equal(mp.absorbGossip(a), undefined)
+  assert.equal((await mp.add(a)).status, 'added')
+  // A later batch this node accepts, with requests it holds and one it never checked: nothing to remember.
+  mp.acceptBatch([{ id: decodeTx(a).id, bytes: a }, { id: decodeTx(b).id, bytes: b }])
+  assert.equal(mp.batchedCount, 0)
+  assert.equal(mp.absorbGossip(b), undefined)
+})
+
 test('txs met in batches are bounded, oldest dropped first; a dropped one is admitted as usual', async () => {
   const mp = pool({ batchedSize: 2 })
   const a = tx(0, 0); const b = tx(1, 0); const c = tx(2, 0)
   for (const t of [a, b, c]) mp.isValid(id(t), t)
+  // The third check pushed a's decoding out before the batch was accepted.
+  mp.acceptBatch([a, b, c].map(t => ({ id: decodeTx(t).id, bytes: t })))
   assert.equal(mp.batchedCount, 2)
   assert.equal(mp.absorbGossip(a), undefined)
   assert.equal((await mp.add(a)).status, 'added')
