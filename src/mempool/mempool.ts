@@ -18,7 +18,11 @@ export interface MempoolOptions {
   maxNonceAhead?: number
   /** Bounded verdict cache (default 2 x maxSize, at least 1024; ~300 B per entry). */
   verdictCacheSize?: number
-  /** Most txs remembered from batches before their gossiped copy came (default maxSize, at least 1024). */
+  /**
+   * Most txs remembered from batches before their gossiped copy came (default maxSize, at least
+   * 1024 and at most 16,384: entries live from a batch to its copy's arrival, seconds under
+   * load, and each holds a decoded tx of ~1 KB).
+   */
   batchedSize?: number
   /** The next nonce the committed state expects from `sender` (an address). */
   nonceOf: (sender: string) => Promise<number> | number
@@ -135,7 +139,7 @@ export class Mempool {
       maxPerSender: opts.maxPerSender,
       maxNonceAhead: opts.maxNonceAhead ?? opts.maxPerSender,
       verdictCacheSize: opts.verdictCacheSize ?? Math.max(1024, 2 * opts.maxSize),
-      batchedSize: opts.batchedSize ?? Math.max(1024, opts.maxSize),
+      batchedSize: opts.batchedSize ?? Math.max(1024, Math.min(16_384, opts.maxSize)),
       nonceOf: opts.nonceOf
     }
     this.log = opts.log ?? silentLogger

@@ -27,7 +27,7 @@ export class NodeMetrics {
   readonly refeeds = new Counter({ name: 'bft_request_refeeds_total', help: 'Times pending transactions sat a view-change timeout without a block applying one and were handed to consensus again', registers: [this.registry] })
   readonly view = new Gauge({ name: 'bft_view', help: 'Current PBFT view', registers: [this.registry] })
   readonly mempoolSize = new Gauge({ name: 'bft_mempool_size', help: 'Transactions waiting in the mempool', registers: [this.registry] })
-  readonly mempoolBatched = new Gauge({ name: 'bft_mempool_batched_txs', help: 'Transactions met first in a valid batch and remembered for their gossiped copy (Mempool.absorbGossip); bounded by the mempool size', registers: [this.registry] })
+  readonly mempoolBatched = new Gauge({ name: 'bft_mempool_batched_txs', help: 'Transactions met first in a valid batch and remembered for their gossiped copy (Mempool.absorbGossip); bounded, 16,384 by default', registers: [this.registry] })
   readonly staleGossip = new Counter({ name: 'bft_gossip_stale_txs_total', help: 'Gossiped transactions whose nonce a block had already used: late copies of applied transactions (or replays), dropped without counting as rejections', registers: [this.registry] })
   readonly batchedGossip = new Counter({ name: 'bft_gossip_batched_txs_total', help: 'Gossiped transactions that had already reached this node in a valid batch: not admitted again (held after a view change, see Mempool.absorbGossip)', registers: [this.registry] })
   readonly rejectedTxs = new Counter({ name: 'bft_rejected_txs_total', help: 'Transactions refused at admission, by error code', labelNames: ['reason'] as const, registers: [this.registry] })
