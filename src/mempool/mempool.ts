@@ -259,7 +259,7 @@ export class Mempool {
     const idHex = keyHex(txId)
     const held = this.entries.get(idHex)
     if (held !== undefined) return bytesEqual(held.bytes, bytes) ? held.tx : undefined
-    const b = this.findBatched(bytes)
+    const b = this.batchedAt(hintOf(bytes), bytes)
     return b !== undefined && b.tx.idHex === idHex ? b.tx : undefined
   }
 
@@ -280,17 +280,16 @@ export class Mempool {
       const tx = this.checked.get(hint)
       if (tx === undefined || !bytesEqual(tx.bytes, r.bytes)) continue
       this.checked.delete(hint)
-      if (this.entries.has(tx.idHex)) continue
-      const known = this.batched.get(hint)
-      if (known !== undefined && bytesEqual(known.tx.bytes, r.bytes)) continue
+      if (this.entries.has(tx.idHex) || this.batchedAt(hint, r.bytes) !== undefined) continue
       this.batched.delete(hint)
       this.batched.set(hint, { tx, applied: false, gossiped: false })
       trimOldest(this.batched, this.opts.batchedSize)
     }
   }
 
-  private findBatched (bytes: Uint8Array): BatchedTx | undefined {
-    const b = this.batched.get(hintOf(bytes))
+  /** The remembered tx whose bytes are exactly `bytes` (`hint` = hintOf(bytes)). */
+  private batchedAt (hint: string, bytes: Uint8Array): BatchedTx | undefined {
+    const b = this.batched.get(hint)
     return b !== undefined && bytesEqual(b.tx.bytes, bytes) ? b : undefined
   }
 
@@ -301,9 +300,10 @@ export class Mempool {
    * held: if a view change abandons its batch, adoptBatched() admits it then.
    */
   absorbGossip (bytes: Uint8Array): 'applied' | 'batched' | undefined {
-    const b = this.findBatched(bytes)
+    const hint = hintOf(bytes)
+    const b = this.batchedAt(hint, bytes)
     if (b === undefined || this.entries.has(b.tx.idHex)) return undefined
-    if (b.applied) { this.batched.delete(hintOf(bytes)); return 'applied' }
+    if (b.applied) { this.batched.delete(hint); return 'applied' }
     b.gossiped = true
     return 'batched'
   }
@@ -313,9 +313,10 @@ export class Mempool {
    * marks it applied and returns its sender and nonce (so the caller need not decode it).
    */
   appliedFromBatch (bytes: Uint8Array): { sender: string, nonce: number } | undefined {
-    const b = this.findBatched(bytes)
+    const hint = hintOf(bytes)
+    const b = this.batchedAt(hint, bytes)
     if (b === undefined) return undefined
-    if (b.gossiped) this.batched.delete(hintOf(bytes))
+    if (b.gossiped) this.batched.delete(hint)
     else b.applied = true
     return { sender: b.tx.sender, nonce: b.tx.body.nonce }
   }

@@ -47,7 +47,7 @@ export function encodeAccount (a: Account): Uint8Array | null {
  * refuses it or reads it; test/state/account.test.ts checks that both paths agree. Encoding
  * stays generic: it was already ~0.25 us.
  */
-const MAX_SAFE = Number.MAX_SAFE_INTEGER
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
 function readBE (b: Uint8Array, at: number, size: number): number {
   let v = 0
@@ -79,7 +79,7 @@ function decodePair (b: Uint8Array): Account | null {
   const ns = uintAt(b, 1 + bs)
   if (ns === 0 || 1 + bs + ns !== b.length) return null
   const nonce = uintValue(b, 1 + bs, ns)
-  if (nonce > BigInt(MAX_SAFE)) return null
+  if (nonce > MAX_SAFE) return null
   return { balance: uintValue(b, 1, bs), nonce: Number(nonce) }
 }
 

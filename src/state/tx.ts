@@ -109,16 +109,32 @@ export function splitEnvelope (bytes: Uint8Array): SignedTxWire | null {
   if (bytes.length < start + 2) return null
   for (let i = 0; i < ENVELOPE_HEAD.length; i++) if (bytes[i] !== ENVELOPE_HEAD[i]) return null
   for (let i = 0; i < BODY_KEY.length; i++) if (bytes[BODY_KEY_AT + i] !== BODY_KEY[i]) return null
+  const at = bodyAt(bytes, start)
+  if (at === 0) return null
+  return { body: bytes.subarray(at), sig: bytes.subarray(SIG_AT, BODY_KEY_AT) }
+}
+
+/**
+ * Where the body begins, after its byte-string header at `start`, when that header is in
+ * shortest form, the body is not empty and it ends exactly at the end of `bytes`; else 0.
+ * (A tx is at most 64 KiB, so 0x5a and longer headers never occur.)
+ */
+function bodyAt (bytes: Uint8Array, start: number): number {
   const h = bytes[start]!
   let len: number
   let at: number
-  if (h >= 0x41 && h <= 0x57) { len = h - 0x40; at = start + 1 } else if (h === 0x58) { len = bytes[start + 1]!; at = start + 2; if (len < 24) return null } else if (h === 0x59) {
-    if (bytes.length < start + 3) return null
+  if (h >= 0x41 && h <= 0x57) {
+    len = h - 0x40; at = start + 1
+  } else if (h === 0x58 && bytes.length >= start + 2) {
+    len = bytes[start + 1]!; at = start + 2
+    if (len < 24) return 0
+  } else if (h === 0x59 && bytes.length >= start + 3) {
     len = (bytes[start + 1]! << 8) | bytes[start + 2]!; at = start + 3
-    if (len < 0x100) return null
-  } else return null
-  if (at + len !== bytes.length) return null
-  return { body: bytes.subarray(at), sig: bytes.subarray(SIG_AT, BODY_KEY_AT) }
+    if (len < 0x100) return 0
+  } else {
+    return 0
+  }
+  return at + len === bytes.length ? at : 0
 }
 
 /** The transaction id (32 bytes) of wire bytes or an already decoded tx. */
