@@ -4,6 +4,7 @@ import type { BlockView, ReceiptView, StateView, StatusView, SubmitResult } from
 import type { AccountView } from '../api/accounts.js'
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 import { ApiError, NodeUnavailableError } from './errors.js'
+import { fetchTransport, httpTransport, TransportTimeout, type Transport, type TransportResponse } from './transport.js'
 
 export interface BftClientOptions {
   /** Base URLs of nodes, e.g. http://127.0.0.1:26657. */
@@ -15,7 +16,10 @@ export interface BftClientOptions {
   breaker?: Partial<BreakerOptions>
   /** Injected for tests. */
   now?: () => number
+  /** Send requests through this fetch instead of node:http (tests; runtimes without node:http). */
   fetch?: typeof fetch
+  /** Send requests through this transport (wins over `fetch`). */
+  transport?: Transport
 }
 
 export interface SubmitOptions {
@@ -52,7 +56,7 @@ export class BftClient {
   private readonly nodes: NodeEntry[]
   private readonly timeoutMs: number
   private readonly retries: number
-  private readonly fetchFn: typeof fetch
+  private readonly transport: Transport
   private cursor = 0
 
   constructor (opts: BftClientOptions) {
@@ -61,7 +65,7 @@ export class BftClient {
     this.nodes = opts.nodes.map(u => ({ url: normalizeUrl(u), breaker: new CircuitBreaker(breaker, opts.now) }))
     this.timeoutMs = opts.timeoutMs ?? 5000
     this.retries = opts.retries ?? Math.max(1, this.nodes.length - 1)
-    this.fetchFn = opts.fetch ?? fetch
+    this.transport = opts.transport ?? (opts.fetch === undefined ? httpTransport : fetchTransport(opts.fetch))
   }
 
   /** Breaker state per node, for status displays and tests. */
@@ -145,29 +149,24 @@ export class BftClient {
       const node = this.pick(tried)
       if (node === undefined) break
       tried.add(node)
-      let res: Response
-      let text: string
+      let res: TransportResponse
+      const timeoutMs = opts.timeoutMs ?? this.timeoutMs
       try {
-        const init: RequestInit = {
-          method,
-          headers: { accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
-          signal: AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs)
-        }
-        if (opts.body !== undefined) init.body = JSON.stringify(opts.body)
-        res = await this.fetchFn(node.url + path, init)
-        text = await res.text()
+        const headers: Record<string, string> = { accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers }
+        res = await this.transport({ method, url: node.url + path, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), timeoutMs })
       } catch (err) {
         node.breaker.failure()
-        failures.push(`${node.url}: ${describeFetchError(err, opts.timeoutMs ?? this.timeoutMs)}`)
+        failures.push(`${node.url}: ${describeTransportError(err, timeoutMs)}`)
         continue
       }
+      const text = res.text
       if (RETRIABLE_STATUS.has(res.status)) {
         node.breaker.failure()
         failures.push(`${node.url}: HTTP ${res.status} ${errorOf(text)?.message ?? ''}`.trim())
         continue
       }
       node.breaker.success()
-      if (res.ok) {
+      if (res.status >= 200 && res.status < 300) {
         try {
           return JSON.parse(text) as T
         } catch {
@@ -206,10 +205,13 @@ function errorOf (text: string): { code: string, message: string } | undefined {
   return undefined
 }
 
-function describeFetchError (err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`
+function describeTransportError (err: unknown, timeoutMs: number): string {
+  if (err instanceof TransportTimeout || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))) return `no answer within ${timeoutMs} ms`
+  // node:http puts the code on the error itself, fetch on its cause.
+  for (const e of [err, err instanceof Error ? (err as Error & { cause?: unknown }).cause : undefined]) {
+    const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined
+    if (typeof code === 'string') return code === 'ECONNREFUSED' ? 'connection refused' : code
+  }
   const cause = err instanceof Error ? (err as Error & { cause?: unknown }).cause : undefined
-  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined
-  if (typeof code === 'string') return code === 'ECONNREFUSED' ? 'connection refused' : code
   return errorMessage(cause ?? err)
 }

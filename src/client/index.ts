@@ -3,3 +3,4 @@ export { CircuitBreaker, type BreakerOptions, type BreakerState } from './breake
 export { ApiError, NodeUnavailableError, VerificationError } from './errors.js'
 export { verifyBlockWithCertificate, verifyStateWithProof, type TrustedValidators, type VerifiedBlock, type VerifiedState } from './lightclient.js'
 export { loadTrustedValidators, trustFromGenesis } from './trust.js'
+export { httpTransport, fetchTransport, TransportTimeout, type Transport, type TransportRequest, type TransportResponse } from './transport.js'
