@@ -89,14 +89,25 @@ test('commit, read back, index, certificates, restart and verify', async () => {
   }
 })
 
-test('a tx refused for a nonce gap is not indexed, so its later commit is the one found', async () => {
-  const dir = tempDir('store-gap')
+type Chain = Awaited<ReturnType<typeof openChain>>
+
+/** A fresh 2-block-driver chain and transfers from client 0 to client 1 by nonce. */
+async function withTransfers (name: string, fn: (c: Chain, transfer: (nonce: number) => Uint8Array) => Promise<void>): Promise<void> {
+  const dir = tempDir(name)
   const g = makeGenesis()
   try {
-    const { db, store, driver } = await openChain(dir.path, g, 1, 2)
+    const chain = await openChain(dir.path, g, 1, 2)
     const key = clientKey(0)
     const to = address(clientKey(1).publicKey)
-    const transfer = (nonce: number): Uint8Array => createTx({ chainId: g.chainId, sender: key.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to, amount: 1 } }, key.secretKey)
+    await fn(chain, nonce => createTx({ chainId: g.chainId, sender: key.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to, amount: 1 } }, key.secretKey))
+    await chain.db.close()
+  } finally {
+    dir.cleanup()
+  }
+}
+
+test('a tx refused for a nonce gap is not indexed, so its later commit is the one found', async () => {
+  await withTransfers('store-gap', async ({ store, driver }, transfer) => {
     const early = transfer(1)
     const first = await driver.nextWith([early])
     assert.equal(first.receipts[0]!.status, 'ERR_NONCE_GAP')
@@ -108,8 +119,27 @@ test('a tx refused for a nonce gap is not indexed, so its later commit is the on
     const found = await store.getReceipt(decodeTx(early).id)
     assert.equal(found?.height, 2)
     assert.equal(found?.receipt.status, 'ok')
-    await db.close()
-  } finally {
-    dir.cleanup()
-  }
+  })
+})
+
+test('the index keeps an applied receipt against later replays, and an applied receipt replaces an earlier refusal', async () => {
+  await withTransfers('store-replay', async ({ store, driver }, transfer) => {
+    // Block 1: a tx whose nonce is one ahead, twice: a nonce gap (retryable) and a duplicate (final).
+    const early = transfer(1)
+    const first = await driver.nextWith([early, early])
+    assert.deepEqual(first.receipts.map(r => r.status), ['ERR_NONCE_GAP', 'ERR_DUPLICATE_TX'])
+    await driver.commit(first)
+    assert.equal((await store.getReceipt(decodeTx(early).id))?.receipt.status, 'ERR_DUPLICATE_TX')
+    // Block 2: the tx applies; that receipt is the one that matters for these bytes.
+    const second = await driver.nextWith([transfer(0), early])
+    assert.deepEqual(second.receipts.map(r => r.status), ['ok', 'ok'])
+    await driver.commit(second)
+    assert.deepEqual([(await store.getReceipt(decodeTx(early).id))?.height, (await store.getReceipt(decodeTx(early).id))?.receipt.status], [2, 'ok'])
+    // Block 3: a replay is refused for its used nonce and does not move the index.
+    const third = await driver.nextWith([early])
+    assert.deepEqual(third.receipts.map(r => r.status), ['ERR_STALE_NONCE'])
+    await driver.commit(third)
+    const found = await store.getReceipt(decodeTx(early).id)
+    assert.deepEqual([found?.height, found?.index, found?.receipt.status], [2, 1, 'ok'])
+  })
 })
