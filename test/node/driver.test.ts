@@ -104,3 +104,49 @@ test('driver: a failing WAL write stops the driver before anything of the group 
   await d.idle()
   assert.deepEqual(log, ['step 1', 'step 2', 'persist'])
 })
+
+/** fakeReplica, where a message with byte 9 also certifies seq 9. */
+function certifyingReplica (log: Log): ReplicaLike {
+  const base = fakeReplica(log)
+  return {
+    start: () => [],
+    step: (e) => {
+      const out = base.step(e, 0)
+      if (e.type === 'message' && e.bytes[0] === 9) out.push({ type: 'certified', seq: 9, blockHash: new Uint8Array(32), stateRoot: new Uint8Array(32), signatures: [] })
+      return out
+    }
+  }
+}
+
+test('driver: storing a certificate does not hold up the next votes; idle() waits for it', async () => {
+  const log: Log = []
+  const disk = deferred()
+  const replica = certifyingReplica(log)
+  let idle = false
+  const d = new ConsensusDriver(deps(log, replica, {
+    onCertified: async (e) => { log.push(`certify ${e.seq}`); await disk.promise; log.push(`certified ${e.seq}`) }
+  }))
+  d.push(msg(9))
+  await new Promise(resolve => setImmediate(resolve))
+  d.push(msg(1))
+  await new Promise(resolve => setImmediate(resolve))
+  await new Promise(resolve => setImmediate(resolve))
+  assert.deepEqual(log, ['step 9', 'persist 9', 'send 9', 'certify 9', 'step 1', 'persist 1', 'send 1'], 'the next vote went out while the certificate was being stored')
+  const waiting = d.idle().then(() => { idle = true })
+  await new Promise(resolve => setImmediate(resolve))
+  assert.equal(idle, false, 'idle() waits for the certificate')
+  disk.resolve()
+  await waiting
+  assert.equal(log.at(-1), 'certified 9')
+})
+
+test('driver: a failing certificate write is logged and the driver keeps going', async () => {
+  const log: Log = []
+  const replica = certifyingReplica(log)
+  const d = new ConsensusDriver(deps(log, replica, { onCertified: async () => { throw new Error('disk full') } }))
+  d.push(msg(9))
+  await d.idle()
+  d.push(msg(2))
+  await d.idle()
+  assert.deepEqual(log, ['step 9', 'persist 9', 'send 9', 'step 2', 'persist 2', 'send 2'])
+})
