@@ -55,6 +55,7 @@ export class ConsensusDriver {
   private draining: Promise<void> | null = null
   private executions: Promise<void> = Promise.resolve()
   private certifications: Promise<void> = Promise.resolve()
+  private truncations: Promise<void> = Promise.resolve()
   private stopped = false
 
   constructor (deps: DriverDeps) {
@@ -76,6 +77,7 @@ export class ConsensusDriver {
     while (this.draining !== null) await this.draining
     await this.executions
     await this.certifications
+    await this.truncations
   }
 
   get backlog (): number {
@@ -167,7 +169,7 @@ export class ConsensusDriver {
           break
         default: {
           const other = e as { type: string, belowSeq?: number }
-          if (other.type === 'truncateLog' && typeof other.belowSeq === 'number') await this.deps.truncate(other.belowSeq)
+          if (other.type === 'truncateLog' && typeof other.belowSeq === 'number') this.truncateBeside(other.belowSeq)
         }
       }
     }
@@ -183,6 +185,18 @@ export class ConsensusDriver {
     this.certifications = this.certifications.then(async () => {
       if (!this.stopped) await this.deps.onCertified(e)
     }).catch(err => { this.deps.logger.error({ err: errorMessage(err), seq: e.seq }, 'storing a certificate failed') })
+  }
+
+  /**
+   * WAL truncation drops records below a stable checkpoint, which no later step writes or
+   * needs, so the queue need not wait for it; the WAL orders it with later appends itself. A
+   * failure is logged: the records stay, and a restart ignores them (below the stable seq).
+   */
+  private truncateBeside (belowSeq: number): void {
+    // Called now, so the WAL queues it before any later append; handled at once, so a failure
+    // is never an unhandled rejection while an earlier truncation is still running.
+    const run = this.deps.truncate(belowSeq).catch(err => { this.deps.logger.error({ err: errorMessage(err), belowSeq }, 'WAL truncation failed') })
+    this.truncations = Promise.all([this.truncations, run]).then(() => {})
   }
 
   private executeBeside (e: ExecuteEffect): void {

@@ -150,3 +150,42 @@ test('driver: a failing certificate write is logged and the driver keeps going',
   await d.idle()
   assert.deepEqual(log, ['step 9', 'persist 9', 'send 9', 'step 2', 'persist 2', 'send 2'])
 })
+
+test('driver: WAL truncation runs beside the queue, failures are logged, idle() waits for it', async () => {
+  const log: Log = []
+  const disk = deferred()
+  let calls = 0
+  const replica: ReplicaLike = {
+    start: () => [],
+    step: (e) => {
+      const out = fakeReplica(log).step(e, 0)
+      if (e.type === 'message' && e.bytes[0]! >= 8) out.push({ type: 'truncateLog', belowSeq: e.bytes[0]! })
+      return out
+    }
+  }
+  const d = new ConsensusDriver(deps(log, replica, {
+    truncate: async (below) => {
+      calls++
+      log.push(`truncate ${below}`)
+      if (below === 8) throw new Error('disk full')
+      await disk.promise
+      log.push(`truncated ${below}`)
+    }
+  }))
+  d.push(msg(8))
+  await new Promise(resolve => setImmediate(resolve))
+  d.push(msg(9))
+  await new Promise(resolve => setImmediate(resolve))
+  d.push(msg(1))
+  await new Promise(resolve => setImmediate(resolve))
+  await new Promise(resolve => setImmediate(resolve))
+  assert.deepEqual(log, ['step 8', 'persist 8', 'send 8', 'truncate 8', 'step 9', 'persist 9', 'send 9', 'truncate 9', 'step 1', 'persist 1', 'send 1'])
+  let idle = false
+  const waiting = d.idle().then(() => { idle = true })
+  await new Promise(resolve => setImmediate(resolve))
+  assert.equal(idle, false)
+  disk.resolve()
+  await waiting
+  assert.equal(calls, 2)
+  assert.equal(log.at(-1), 'truncated 9')
+})
