@@ -158,13 +158,14 @@ export class BlockStore {
 
     // The tx index points at the receipt that applied a tx, or, for a tx never applied, at its
     // first final refusal; a repeat (a replayed tx that failed its nonce check) still has its
-    // receipt in its own block's receipts. Only refusals need to read the index: a tx applies
-    // at most once (its nonce), so an applied receipt can only replace a refusal (say
-    // ERR_DUPLICATE_TX beside a nonce gap) and never needs the read. Under load every receipt
-    // is usually applied, and the read was one more wait on LevelDB in each block's critical
-    // path (10-13 ms of wall time at 1,250 tx/s, docs/performance.md, fourteenth session).
+    // receipt in its own block's receipts. Only final refusals need to read the index (a
+    // retryable one is never indexed): a tx applies at most once (its nonce), so an applied
+    // receipt can only replace a refusal (say ERR_DUPLICATE_TX beside a nonce gap) and never
+    // needs the read. Under load every receipt is usually applied, and the read was one more
+    // wait on LevelDB in each block's critical path (10-13 ms of wall time at 1,250 tx/s,
+    // docs/performance.md, fourteenth session).
     const ids = receipts.map(r => r.txId)
-    const refused = ids.filter((_, i) => UNAPPLIED_CODES.has(receipts[i]!.status))
+    const refused = ids.filter((_, i) => UNAPPLIED_CODES.has(receipts[i]!.status) && !RETRYABLE_CODES.has(receipts[i]!.status))
     const indexed = refused.length === 0 ? [] : await this.txIndex.getMany(refused)
     const alreadyIndexed = new Set<string>()
     refused.forEach((id, i) => { if (indexed[i] !== undefined) alreadyIndexed.add(toHex(id)) })
