@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import { bytesEqual, toHex } from '../codec/index.js'
 import { BftError, ConfigError, CorruptionError, ValidationError, errorMessage } from '../errors.js'
 import { silentLogger } from '../log.js'
-import { RETRYABLE_CODES, UNAPPLIED_CODES, type BatchOp, type LevelDb, type Receipt, type Sublevel } from '../state/api.js'
+import { outcomeOf, type BatchOp, type LevelDb, type Receipt, type Sublevel } from '../state/api.js'
 import { blockHash, type Block, type ChainTip } from './block.js'
 import { certificateCodec, type Certificate } from './certificate.js'
 import { binarySublevel, heightFromKey, heightKey, writeBatch } from './db.js'
@@ -165,7 +165,7 @@ export class BlockStore {
     // wait on LevelDB in each block's critical path (10-13 ms of wall time at 1,250 tx/s,
     // docs/performance.md, fourteenth session).
     const ids = receipts.map(r => r.txId)
-    const refused = ids.filter((_, i) => UNAPPLIED_CODES.has(receipts[i]!.status) && !RETRYABLE_CODES.has(receipts[i]!.status))
+    const refused = ids.filter((_, i) => outcomeOf(receipts[i]!.status) === 'refused')
     const indexed = refused.length === 0 ? [] : await this.txIndex.getMany(refused)
     const alreadyIndexed = new Set<string>()
     refused.forEach((id, i) => { if (indexed[i] !== undefined) alreadyIndexed.add(toHex(id)) })
@@ -179,7 +179,7 @@ export class BlockStore {
       const hex = toHex(id)
       if (alreadyIndexed.has(hex) || seen.has(hex)) return
       // Not final: the same tx may commit later (it keeps its receipt in this block's receipts).
-      if (RETRYABLE_CODES.has(receipts[index]!.status)) return
+      if (outcomeOf(receipts[index]!.status) === 'retryable') return
       seen.add(hex)
       ops.push({ type: 'put', sublevel: this.txIndex, key: id, value: txLocationCodec.encode({ height, index }) })
     })

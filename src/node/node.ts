@@ -17,7 +17,7 @@ import { verifyStoredChain } from '../ledger/recovery.js'
 import { certificateFromCheckpoints, type Certificate } from '../ledger/certificate.js'
 import { Mempool } from '../mempool/index.js'
 import { PRUNE_CHUNK, StateStore } from '../state/store.js'
-import { decodeTx, type DecodedTx, genesisWrites, RETRYABLE_CODES, UNAPPLIED_CODES, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
+import { decodeTx, type DecodedTx, genesisWrites, outcomeOf, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
 import type { LevelDb } from '../state/api.js'
 import { P2PNode } from '../p2p/index.js'
 import { loadNodeConfig, type NodeConfig } from './config.js'
@@ -608,7 +608,7 @@ export class LedgerNode implements NodeService {
         if (tr.timings.admitted !== undefined && tr.timings.ordered !== undefined) this.meters.phase.observe({ phase: 'order' }, (tr.timings.ordered - tr.timings.admitted) / 1000)
         this.logger.debug({ txId: id, traceId: tr.traceId, height: h, status: r.status }, 'tx executed')
       }
-      if (!UNAPPLIED_CODES.has(r.status)) {
+      if (outcomeOf(r.status) === 'applied') {
         try {
           // The mempool already decoded a tx it admitted; decode only those it never saw.
           const bytes = c.block.txs[i]!
@@ -618,7 +618,7 @@ export class LedgerNode implements NodeService {
       }
       // A retryable receipt is not the tx's final word (it stays pending, see below): waiters
       // keep waiting for the block that applies it, as the tx index does.
-      const ws = RETRYABLE_CODES.has(r.status) ? undefined : this.waiters.get(id)
+      const ws = outcomeOf(r.status) === 'retryable' ? undefined : this.waiters.get(id)
       if (ws !== undefined) {
         this.waiters.delete(id)
         const view = this.withTrace(receiptView(r, h, i))
@@ -630,7 +630,7 @@ export class LedgerNode implements NodeService {
     // A tx refused only for its position (nonce gap) stays pending and is handed to consensus
     // again once its sender's earlier nonce commits; consensus forgot its id (executed.retryable).
     const retry = new Set<string>()
-    c.receipts.forEach((r, i) => { if (RETRYABLE_CODES.has(r.status)) retry.add(ids[i]!) })
+    c.receipts.forEach((r, i) => { if (outcomeOf(r.status) === 'retryable') retry.add(ids[i]!) })
     this.mempool.onCommitted(retry.size === 0 ? ids : ids.filter(id => !retry.has(id)), nonces)
     if (retry.size > 0) this.mempool.markRetry(retry)
     this.meters.mempoolSize.set(this.mempool.size)

@@ -5,7 +5,7 @@ import { buildBlock, validateBlock, type Block, type ChainTip } from '../ledger/
 import { verifyCertificate, type Certificate } from '../ledger/certificate.js'
 import type { BlockStore } from '../ledger/store.js'
 import type { Genesis } from '../ledger/genesis.js'
-import { executeBlock, RETRYABLE_CODES, type DecodedTx } from '../state/index.js'
+import { executeBlock, outcomeOf, type DecodedTx } from '../state/index.js'
 import type { StateStore } from '../state/store.js'
 import type { Receipt } from '../state/api.js'
 
@@ -89,7 +89,7 @@ export class BlockPipeline {
       const { block, hash } = buildBlock({ prev: tip, view, proposer, timestamp: ts, txs: requests.map(r => r.bytes) })
       const c = await this.run(block, hash, undefined, (i) => this.d.decoded(requests[i]!.id, requests[i]!.bytes))
       // Consensus deduplicates executed ids; these may apply later, so it must forget them.
-      const retryable = c.receipts.filter(r => RETRYABLE_CODES.has(r.status)).map(r => r.txId)
+      const retryable = c.receipts.filter(r => outcomeOf(r.status) === 'retryable').map(r => r.txId)
       return { blockHash: c.hash, stateRoot: c.stateRoot, ...(retryable.length > 0 ? { retryable } : {}) }
     })
   }

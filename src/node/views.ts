@@ -1,7 +1,7 @@
 import { decode, toHex } from '../codec/index.js'
 import type { Certificate } from '../ledger/certificate.js'
 import type { StoredBlock } from '../ledger/store.js'
-import { RETRYABLE_CODES, UNAPPLIED_CODES, txIdHex } from '../state/index.js'
+import { outcomeOf, txIdHex } from '../state/index.js'
 import type { Receipt } from '../state/api.js'
 import type { BlockView, ReceiptView } from './service.js'
 
@@ -45,8 +45,8 @@ export function blockView (stored: Pick<StoredBlock, 'hash' | 'block' | 'stateRo
     },
     txs: stored.block.txs.map(toHex),
     txIds: txIds ?? stored.block.txs.map(t => txIdHex(t)),
-    retryable: receipts.filter(r => RETRYABLE_CODES.has(r.status)).map(r => toHex(r.txId)),
-    refused: receipts.filter(r => UNAPPLIED_CODES.has(r.status) && !RETRYABLE_CODES.has(r.status)).map(r => toHex(r.txId)),
+    retryable: receipts.filter(r => outcomeOf(r.status) === 'retryable').map(r => toHex(r.txId)),
+    refused: receipts.filter(r => outcomeOf(r.status) === 'refused').map(r => toHex(r.txId)),
     stateRoot: toHex(stored.stateRoot),
     certificate: cert === null ? null : { signatures: cert.signatures.map(s => ({ validator: s.validator, signature: toHex(s.signature) })) }
   }

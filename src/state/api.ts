@@ -40,6 +40,18 @@ export const RETRYABLE_CODES: ReadonlySet<string> = new Set(['ERR_NONCE_GAP'])
  */
 export const UNAPPLIED_CODES: ReadonlySet<string> = new Set(['ERR_TX_MALFORMED', 'ERR_TX_OVERSIZE', 'ERR_DUPLICATE_TX', 'ERR_WRONG_CHAIN', 'ERR_BAD_SIGNATURE', 'ERR_STALE_NONCE', 'ERR_NONCE_GAP'])
 
+/**
+ * What a receipt's status means for its tx: 'applied' (its nonce is used, whether it succeeded
+ * or failed), 'retryable' (it changed nothing and may still apply in a later block) or
+ * 'refused' (it changed nothing, and these bytes never will).
+ */
+export type ReceiptOutcome = 'applied' | 'retryable' | 'refused'
+
+export function outcomeOf (status: string): ReceiptOutcome {
+  if (!UNAPPLIED_CODES.has(status)) return 'applied'
+  return RETRYABLE_CODES.has(status) ? 'retryable' : 'refused'
+}
+
 /** A state change: value null deletes the key. Keys are contract-namespaced raw bytes. */
 export interface StateWrite {
   key: Uint8Array

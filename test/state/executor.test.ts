@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { encode } from '../../src/codec/index.js'
-import { executeBlock } from '../../src/state/executor.js'
+import { executeBlock, outcomeOf, RETRYABLE_CODES, UNAPPLIED_CODES } from '../../src/state/executor.js'
 import { genesisWrites } from '../../src/state/contracts/bank.js'
 import { decodeAccount, encodeAccount, readBalance } from '../../src/state/account.js'
 import { HANDLERS } from '../../src/state/contracts/index.js'
@@ -285,4 +285,14 @@ test('genesisWrites refuses bad allocations', () => {
   assert.throws(() => genesisWrites([{ address: a.addr, amount: U64_MAX + 1n }]), { code: 'ERR_CONFIG' })
   assert.throws(() => genesisWrites([{ address: a.addr, amount: 1n }, { address: a.addr, amount: 2n }]), /twice/)
   assert.deepEqual(genesisWrites([{ address: a.addr, amount: 0n }]), [])
+})
+
+test('outcomeOf: applied (nonce used, ok or failed), retryable (nonce gap), refused for good (the rest of the unapplied codes)', () => {
+  assert.equal(outcomeOf('ok'), 'applied')
+  assert.equal(outcomeOf('ERR_INSUFFICIENT_FUNDS'), 'applied', 'a failure after the nonce check still used the nonce')
+  assert.equal(outcomeOf('ERR_NONCE_GAP'), 'retryable')
+  for (const code of UNAPPLIED_CODES) {
+    if (RETRYABLE_CODES.has(code)) continue
+    assert.equal(outcomeOf(code), 'refused', code)
+  }
 })

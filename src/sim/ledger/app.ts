@@ -7,12 +7,12 @@ import { binarySublevel } from '../../ledger/db.js'
 import { genesisHash, genesisTip, type Genesis } from '../../ledger/genesis.js'
 import { BlockStore } from '../../ledger/store.js'
 import { Mempool } from '../../mempool/index.js'
-import { decodeAccount, decodeTx, genesisWrites, readNonce, RETRYABLE_CODES, StateStore, UNAPPLIED_CODES, type LevelDb, type Receipt, type Sublevel } from '../../state/index.js'
+import { decodeAccount, decodeTx, genesisWrites, outcomeOf, readNonce, StateStore, type LevelDb, type Receipt, type Sublevel } from '../../state/index.js'
 import { batchDigestOfIds, type ExecuteBatch, type ExecutedBlock, type SimApp, type SimMempool } from '../app.js'
 import { executorFor, type Executor, type LedgerBug } from './bugs.js'
 
 export function isApplied (r: Receipt): boolean {
-  return !UNAPPLIED_CODES.has(r.status)
+  return outcomeOf(r.status) === 'applied'
 }
 
 /** What the ledger app records per block on top of ExecutedBlock. */
@@ -153,8 +153,8 @@ export class LedgerApp implements SimApp {
       const tx = decodeTx(block.txs[i]!)
       nonces.set(tx.sender, Math.max(nonces.get(tx.sender) ?? 0, tx.body.nonce + 1))
     })
-    const retry = result.receipts.filter(r => RETRYABLE_CODES.has(r.status)).map(r => r.txId)
-    this.pool.committed(result.receipts.filter(r => !RETRYABLE_CODES.has(r.status)).map(r => r.txId), nonces, retry)
+    const retry = result.receipts.filter(r => outcomeOf(r.status) === 'retryable').map(r => r.txId)
+    this.pool.committed(result.receipts.filter(r => outcomeOf(r.status) !== 'retryable').map(r => r.txId), nonces, retry)
     for (const id of appliedIds) this.applied.add(id)
 
     const executed: LedgerBlock = {
