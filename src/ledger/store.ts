@@ -165,7 +165,8 @@ export class BlockStore {
     // wait on LevelDB in each block's critical path (10-13 ms of wall time at 1,250 tx/s,
     // docs/performance.md, fourteenth session).
     const ids = receipts.map(r => r.txId)
-    const refused = ids.filter((_, i) => outcomeOf(receipts[i]!.status) === 'refused')
+    const outcomes = receipts.map(r => outcomeOf(r.status))
+    const refused = ids.filter((_, i) => outcomes[i] === 'refused')
     const indexed = refused.length === 0 ? [] : await this.txIndex.getMany(refused)
     const alreadyIndexed = new Set<string>()
     refused.forEach((id, i) => { if (indexed[i] !== undefined) alreadyIndexed.add(toHex(id)) })
@@ -179,7 +180,7 @@ export class BlockStore {
       const hex = toHex(id)
       if (alreadyIndexed.has(hex) || seen.has(hex)) return
       // Not final: the same tx may commit later (it keeps its receipt in this block's receipts).
-      if (outcomeOf(receipts[index]!.status) === 'retryable') return
+      if (outcomes[index] === 'retryable') return
       seen.add(hex)
       ops.push({ type: 'put', sublevel: this.txIndex, key: id, value: txLocationCodec.encode({ height, index }) })
     })

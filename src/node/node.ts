@@ -597,9 +597,14 @@ export class LedgerNode implements NodeService {
     const now = Date.now()
     const nonces = new Map<string, number>()
     const ids: string[] = []
+    // A tx refused only for its position (nonce gap) stays pending and is handed to consensus
+    // again once its sender's earlier nonce commits; consensus forgot its id (executed.retryable).
+    const retry = new Set<string>()
     c.receipts.forEach((r, i) => {
       const id = toHex(r.txId)
       ids.push(id)
+      const outcome = outcomeOf(r.status)
+      if (outcome === 'retryable') retry.add(id)
       this.meters.committedTxs.inc({ status: r.status === 'ok' ? 'ok' : 'failed' })
       const tr = this.traces.get(id)
       if (tr !== undefined) {
@@ -608,7 +613,7 @@ export class LedgerNode implements NodeService {
         if (tr.timings.admitted !== undefined && tr.timings.ordered !== undefined) this.meters.phase.observe({ phase: 'order' }, (tr.timings.ordered - tr.timings.admitted) / 1000)
         this.logger.debug({ txId: id, traceId: tr.traceId, height: h, status: r.status }, 'tx executed')
       }
-      if (outcomeOf(r.status) === 'applied') {
+      if (outcome === 'applied') {
         try {
           // The mempool already decoded a tx it admitted; decode only those it never saw.
           const bytes = c.block.txs[i]!
@@ -618,7 +623,7 @@ export class LedgerNode implements NodeService {
       }
       // A retryable receipt is not the tx's final word (it stays pending, see below): waiters
       // keep waiting for the block that applies it, as the tx index does.
-      const ws = outcomeOf(r.status) === 'retryable' ? undefined : this.waiters.get(id)
+      const ws = outcome === 'retryable' ? undefined : this.waiters.get(id)
       if (ws !== undefined) {
         this.waiters.delete(id)
         const view = this.withTrace(receiptView(r, h, i))
@@ -627,10 +632,6 @@ export class LedgerNode implements NodeService {
     })
     for (const [sender, next] of nonces) this.nonceCache.set(sender, next)
     if (nonces.size > 0) this.lastProgress = now
-    // A tx refused only for its position (nonce gap) stays pending and is handed to consensus
-    // again once its sender's earlier nonce commits; consensus forgot its id (executed.retryable).
-    const retry = new Set<string>()
-    c.receipts.forEach((r, i) => { if (outcomeOf(r.status) === 'retryable') retry.add(ids[i]!) })
     this.mempool.onCommitted(retry.size === 0 ? ids : ids.filter(id => !retry.has(id)), nonces)
     if (retry.size > 0) this.mempool.markRetry(retry)
     this.meters.mempoolSize.set(this.mempool.size)
