@@ -8,6 +8,10 @@ export interface SodiumEd25519 {
   crypto_core_ed25519_is_valid_point: (point: Uint8Array) => boolean
   /** out = [n]P; throws when P fails is_valid_point's checks or when [n]P is the identity. */
   crypto_scalarmult_ed25519_noclamp: (out: Uint8Array, n: Uint8Array, point: Uint8Array) => void
+  /** pk (32 bytes) and sk (64 bytes: seed || pk) from a 32-byte seed. */
+  crypto_sign_seed_keypair: (pk: Uint8Array, sk: Uint8Array, seed: Uint8Array) => void
+  /** RFC 8032 ed25519 signature (64 bytes) of message under sk (seed || pk). */
+  crypto_sign_detached: (signature: Uint8Array, message: Uint8Array, sk: Uint8Array) => void
 }
 
 /**

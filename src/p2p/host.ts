@@ -13,8 +13,10 @@ import { ConfigError, errorMessage } from '../errors.js'
 import { P2PError } from './errors.js'
 import { componentLogger } from './component-logger.js'
 import { installYamuxWindowThreshold } from './yamux-window.js'
+import { installLengthPrefixedDecoderFastPath } from './lp-decoder.js'
 
 installYamuxWindowThreshold()
+installLengthPrefixedDecoderFastPath()
 
 export type StreamHandler = (stream: Stream, conn: Connection) => void
 

@@ -6,11 +6,12 @@ import fc from 'fast-check'
 import { generateKeyPair, keyPairFromSeed, sign, signNoble, verify, verifyNoble, precheck, clearKeyCache, measureVerifyRate } from '../../src/crypto/index.js'
 import { fromHex, toHex, utf8 } from '../../src/codec/index.js'
 import { BftError } from '../../src/errors.js'
+import { rng } from '../support/seeded.js'
 
 const SEED = Number(process.env.CRYPTO_SEED ?? 0xed25519)
 console.log(`ed25519 property seed=${SEED} (replay: CRYPTO_SEED=${SEED})`)
 
-test('node:crypto and noble sign identically and both verify', () => {
+test('the node\'s signer (libsodium, or node:crypto without it) and noble sign identically and both verify', () => {
   const kp = generateKeyPair()
   const msg = utf8('hello ledger')
   const a = sign(msg, kp.secretKey)
@@ -21,6 +22,19 @@ test('node:crypto and noble sign identically and both verify', () => {
   const bad = Uint8Array.from(a); bad[5]! ^= 1
   assert.equal(verify(bad, msg, kp.publicKey), false)
   assert.equal(verifyNoble(bad, msg, kp.publicKey), false)
+})
+
+test(`sign() equals noble's signature for random keys and messages, with the key cache warm and cold (seed ${SEED})`, () => {
+  const random = rng(SEED)
+  const keys = Array.from({ length: 8 }, (_, i) => keyPairFromSeed(Uint8Array.from({ length: 32 }, (_, j) => (i * 31 + j * 7 + Math.floor(random() * 256)) & 0xff)))
+  for (let round = 0; round < 80; round++) {
+    if (round === 40) clearKeyCache()
+    const kp = keys[round % keys.length]!
+    const msg = Uint8Array.from({ length: Math.floor(random() * 600) }, () => Math.floor(random() * 256))
+    const sig = sign(msg, kp.secretKey)
+    assert.deepEqual(sig, signNoble(msg, kp.secretKey), `round ${round}`)
+    assert.equal(verify(sig, msg, kp.publicKey), true)
+  }
 })
 
 test('RFC 8032 section 7.1 test vectors 1-3', () => {
