@@ -44,6 +44,8 @@ export interface LoadResult {
   /** Inclusions refused for a nonce gap (the tx stayed pending and committed later). */
   retried: number
   latencyMs: LatencySummary
+  /** Wall-clock time (ISO) of the window's start, second 0 of `timeline`: to line it up with node logs. */
+  windowStartedAt: string
   /** Per second of the run (by commit arrival, window and drain): commits and their latency. */
   timeline: Array<{ s: number, committed: number, p50: number, p99: number, max: number }>
   blocksPerS: number
@@ -151,6 +153,7 @@ export async function runLoad (pool: PoolTx[], hook: { set: (fn: (b: SeenBlock) 
     reincluded: t.reincluded,
     retried: t.retried,
     latencyMs: summarize(t.latencies),
+    windowStartedAt: new Date(performance.timeOrigin + t0).toISOString(),
     // flatMap skips the holes (seconds without a commit); every present second has latencies.
     timeline: t.perSecond.flatMap((l, s) => { const x = summarize(l); return [{ s, committed: l.length, p50: x.p50, p99: x.p99, max: x.max }] }),
     blocksPerS: t.blocksInWindow / (windowS / 1000),

@@ -76,6 +76,14 @@ const STATE_LAYOUT = 5
 const DEFAULT_STATE_VERSIONS_KEPT = 100
 
 /**
+ * Blocks between two prunes. Each prune opens a LevelDB iterator over the stale records and
+ * writes one batch; after every block that was ~2 % of a validator's CPU at 20 blocks/s of a
+ * few txs (perf, docs/performance.md, fifteenth session), for a handful of deletes each. Every
+ * 8 blocks the same deletes go in one batch; what is due waits at most 7 blocks more.
+ */
+const PRUNE_EVERY_VERSIONS = 8
+
+/**
  * The largest frame this genesis lets an honest validator send: its largest possible NEW-VIEW
  * (consensus maxViewChangeBytes, which genesis validation keeps under MAX_MESSAGE_BYTES) plus
  * framing, at least the p2p default of 4 MiB. With a fixed 4 MiB, 8 MB VIEW-CHANGEs were
@@ -153,6 +161,8 @@ export class LedgerNode implements NodeService {
   private stopped = false
   /** The running background prune of replaced state-tree nodes, if any (see prune()). */
   private pruneRun: Promise<void> | null = null
+  /** State version at the last prune that started after a block (see prune()). */
+  private prunedAtVersion = -Infinity
   private feedScheduled = false
   /** The scheduled feed hands over every pending tx again, not only new ones (after a sync). */
   private feedAllScheduled = false
@@ -561,18 +571,21 @@ export class LedgerNode implements NodeService {
   /**
    * Deletes replaced state-tree nodes older than the kept versions, in the background: one
    * chunk at a time, the next after a macrotask while chunks come back full, so blocks and
-   * messages interleave with it. Started after every block; a block's own batch never waits.
+   * messages interleave with it. Started after every PRUNE_EVERY_VERSIONS blocks (`more`: a
+   * chunk came back full, go on); a block's own batch never waits.
    */
-  private prune (): void {
+  private prune (more = false): void {
     const keep = this.config.storage?.stateVersionsKept ?? DEFAULT_STATE_VERSIONS_KEPT
     if (keep === 'all' || this.pruneRun !== null || this.stopped) return
+    if (!more && this.state.version - this.prunedAtVersion < PRUNE_EVERY_VERSIONS) return
+    this.prunedAtVersion = this.state.version
     this.pruneRun = this.state.prune(keep).then(n => {
       this.pruneRun = null
       this.meters.prunedStateEntries.inc(n)
-      if (n >= PRUNE_CHUNK) setImmediate(() => { this.prune() })
+      if (n >= PRUNE_CHUNK) setImmediate(() => { this.prune(true) })
     }, (err: unknown) => {
       this.pruneRun = null
-      this.logger.error({ err: errorMessage(err) }, 'state pruning failed; retried after the next block')
+      this.logger.error({ err: errorMessage(err) }, 'state pruning failed; retried after the next prune interval')
     })
   }
 
