@@ -77,9 +77,10 @@ const DEFAULT_STATE_VERSIONS_KEPT = 100
 
 /**
  * Blocks between two prunes. Each prune opens a LevelDB iterator over the stale records and
- * writes one batch; after every block that was ~2 % of a validator's CPU at 20 blocks/s of a
- * few txs (perf, docs/performance.md, fifteenth session), for a handful of deletes each. Every
- * 8 blocks the same deletes go in one batch; what is due waits at most 7 blocks more.
+ * writes one batch, for the handful of nodes a small block replaced: after every block, at 20
+ * blocks/s of ~5 txs, a validator used 22.2 % of a core against 20.3 % with a prune every 8
+ * (means of three alternated runs; docs/performance.md, fifteenth session). What is due waits
+ * at most 7 blocks more.
  */
 const PRUNE_EVERY_VERSIONS = 8
 
