@@ -1,6 +1,9 @@
 import '../../src/polyfill.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { LengthPrefixedDecoder, type LengthPrefixedDecoderInit } from '@libp2p/utils'
 import { installLengthPrefixedDecoderFastPath, originalLengthPrefixedDecode } from '../../src/p2p/lp-decoder.js'
 import { SEED, seededRandom } from './helpers.js'
@@ -105,4 +108,16 @@ test('length-prefixed decoder: limits still hold', () => {
   const wire = frame16(Uint8Array.of(1, 2, 3))
   assert.deepEqual([...split.decode(wire.subarray(0, 1))], [])
   assert.deepEqual([...split.decode(wire.subarray(1))].map(f => [...f.subarray()]), [[1, 2, 3]])
+})
+
+test('Noise frames its reads with the decoder this patch reaches (no copy of @libp2p/utils of its own)', () => {
+  // The patch changes the prototype of the @libp2p/utils the node resolves. A copy nested under
+  // @chainsafe/libp2p-noise would go unpatched: correct still, but every read would throw again.
+  const noiseEntry = fileURLToPath(import.meta.resolve('@chainsafe/libp2p-noise'))
+  let noiseRoot = dirname(noiseEntry)
+  while (!existsSync(join(noiseRoot, 'package.json'))) noiseRoot = dirname(noiseRoot)
+  assert.equal(existsSync(join(noiseRoot, 'node_modules', '@libp2p', 'utils')), false, `${noiseRoot} has its own @libp2p/utils`)
+  const utils = fileURLToPath(import.meta.resolve('@libp2p/utils'))
+  assert.match(readFileSync(join(noiseRoot, 'dist', 'src', 'utils.js'), 'utf8'), /LengthPrefixedDecoder[^]*from '@libp2p\/utils'/, 'noise still imports LengthPrefixedDecoder from @libp2p/utils')
+  assert.ok(readFileSync(utils, 'utf8').includes('length-prefixed-decoder'), 'and @libp2p/utils still exports it')
 })
