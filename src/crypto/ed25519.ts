@@ -48,6 +48,13 @@ const privCache = new Map<string, KeyObject>()
 const sodiumKeyCache = new Map<string, Uint8Array>()
 const SIGNING_KEYS_CACHED = 64
 
+/** libsodium's 64-byte secret key (seed || public key) for a 32-byte seed. */
+function sodiumSecretKey (lib: NonNullable<typeof sodium>, seed: Uint8Array): Uint8Array {
+  const sk = new Uint8Array(64)
+  lib.crypto_sign_seed_keypair(new Uint8Array(PUBLIC_KEY_BYTES), sk, seed)
+  return sk
+}
+
 function remember<V> (cache: Map<string, V>, id: string, value: V): V {
   if (cache.size >= SIGNING_KEYS_CACHED) cache.delete(cache.keys().next().value!)
   cache.set(id, value)
@@ -65,12 +72,7 @@ export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   assertSecretKey(secretKey)
   const id = hexOf(secretKey)
   if (sodium !== null) {
-    let sk = sodiumKeyCache.get(id)
-    if (sk === undefined) {
-      sk = new Uint8Array(64)
-      sodium.crypto_sign_seed_keypair(new Uint8Array(PUBLIC_KEY_BYTES), sk, secretKey)
-      remember(sodiumKeyCache, id, sk)
-    }
+    const sk = sodiumKeyCache.get(id) ?? remember(sodiumKeyCache, id, sodiumSecretKey(sodium, secretKey))
     const signature = new Uint8Array(SIGNATURE_BYTES)
     sodium.crypto_sign_detached(signature, message, sk)
     return signature
