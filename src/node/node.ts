@@ -61,15 +61,11 @@ const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
  * Version of the state layout, stored with the genesis-state marker. 1: binary tree, balance and
  * nonce under two keys; 2: one `acct/<address>` record per account; 3: that, in a 16-way tree;
  * 4: that, with tree nodes stored under (version, hash) (same roots as 3, another storage form);
- * 5: that, with a stale-node index for pruning and the root index keyed by (hash, version);
- * 6: that, with tree nodes flushed every few blocks and a journal of the blocks in between.
+ * 5: that, with a stale-node index for pruning and the root index keyed by (hash, version).
  * A data directory of another layout is refused at start: executing blocks over it would
- * silently diverge from the peers, or (3) the tree could not be read. Layout 5 is read as 6
- * (a 5 directory is a 6 one without journal records) and marked 6 at start, so an older build
- * refuses it afterwards instead of ignoring the journal.
+ * silently diverge from the peers, or (3) the tree could not be read.
  */
-const STATE_LAYOUT = 6
-const UPGRADABLE_STATE_LAYOUTS: ReadonlySet<number> = new Set([5])
+const STATE_LAYOUT = 5
 /**
  * State versions whose tree a validator keeps by default (config storage.stateVersionsKept).
  * Proofs are answered at the newest certified block, a version or two behind the head, so 100
@@ -359,10 +355,7 @@ export class LedgerNode implements NodeService {
       await store.checkGenesis(genesisHash(genesis))
       // The layout check comes first: StateStore.open cannot read every older layout.
       const marker = await binarySublevel(db, 'meta').get(GENESIS_STATE_KEY)
-      if (marker !== undefined && marker.length === 1 && UPGRADABLE_STATE_LAYOUTS.has(marker[0]!)) {
-        await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(STATE_LAYOUT), writeOptions(true))
-        logger.info({ from: marker[0], to: STATE_LAYOUT }, 'state layout marker upgraded')
-      } else if (marker !== undefined && (marker.length !== 1 || marker[0] !== STATE_LAYOUT)) {
+      if (marker !== undefined && (marker.length !== 1 || marker[0] !== STATE_LAYOUT)) {
         throw new ConfigError(`data directory ${paths.data} holds state layout ${marker.length === 1 ? marker[0]! : 'unknown'}, this build reads layout ${STATE_LAYOUT}. A chain created by an older build cannot be continued by this one: delete the data directory and re-create the network`)
       }
       const state = await StateStore.open(db)
@@ -396,7 +389,7 @@ export class LedgerNode implements NodeService {
   private static async applyGenesisState (db: LevelDb, state: StateStore, genesis: Genesis): Promise<void> {
     const writes = genesisWrites(genesis.balances)
     for (let i = 0; i < writes.length; i += GENESIS_CHUNK) {
-      const { root, ops } = await state.prepare(writes.slice(i, i + GENESIS_CHUNK), { flush: true })
+      const { root, ops } = await state.prepare(writes.slice(i, i + GENESIS_CHUNK))
       await writeBatch(db, ops, i + GENESIS_CHUNK >= writes.length)
       state.commitPrepared(root)
     }
@@ -612,7 +605,6 @@ export class LedgerNode implements NodeService {
     this.lastHeightChange = Date.now()
     this.meters.blocks.inc()
     this.meters.height.set(h)
-    this.meters.unflushedStateNodes.set(this.state.unflushedNodes)
     this.meters.blockStage.observe({ stage: 'execute' }, c.timings.executeMs / 1000)
     this.meters.blockStage.observe({ stage: 'state' }, c.timings.stateMs / 1000)
     this.meters.blockStage.observe({ stage: 'write' }, c.timings.writeMs / 1000)

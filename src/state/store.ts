@@ -2,8 +2,6 @@ import { readU64, toHex, utf8, writeU64 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { Lru } from './lru.js'
-import { decodeJournal, encodeJournal } from './journal.js'
-import { UnflushedNodes, type LiveNode } from './unflushed.js'
 import { ARITY, childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, nodeKey as cacheKey, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
 
 export interface StateStoreOptions {
@@ -16,18 +14,7 @@ export interface StateStoreOptions {
   nodeCacheSize?: number
   /** Flat state values (and known-absent keys) kept in memory (default 200,000). */
   valueCacheSize?: number
-  /**
-   * Tree nodes are written to LevelDB every this many updates (default 16; 1 = every update, as
-   * before 27 Nov 2026); the updates in between are journaled (their writes, a few per cent of
-   * the nodes' bytes) and their nodes kept in memory. See UnflushedNodes for why.
-   */
-  flushEvery?: number
-  /** ...or sooner, once this many created nodes wait in memory (default 50,000). */
-  maxUnflushedNodes?: number
 }
-
-export const DEFAULT_FLUSH_EVERY = 16
-export const DEFAULT_MAX_UNFLUSHED_NODES = 50_000
 
 type CacheMode = 'internal' | 'all' | 'none'
 
@@ -45,15 +32,12 @@ export const PRUNE_CHUNK = 8192
  *   'R' || root hash || version (41 bytes)   a root some committed update produced (no value)
  *   'S' || since (8, BE) (9 bytes)           stale record of version `since`: the addresses that
  *                                            are not in its tree or any later one (encodeStale)
- *   'J' || version (8, BE) (9 bytes)         journal record of an update after the last flush
- *                                            (journal.ts)
  *   'root' (4 bytes)                         the current root: version || hash || updates
  */
 const ROOT_KEY = utf8('root')
 const ROOT_VALUE_BYTES = 48
 const ROOT_INDEX_TAG = 0x52
 const STALE_TAG = 0x53
-const JOURNAL_TAG = 0x4a
 
 /** Storage key of a tree node: its version first, so each update's nodes are adjacent and last. */
 export function nodeStorageKey (ref: NodeRef): Uint8Array {
@@ -72,17 +56,9 @@ function rootIndexKey (ref: NodeRef): Uint8Array {
 }
 
 function staleKey (since: number): Uint8Array {
-  return taggedVersionKey(STALE_TAG, since)
-}
-
-function journalKey (version: number): Uint8Array {
-  return taggedVersionKey(JOURNAL_TAG, version)
-}
-
-function taggedVersionKey (tag: number, version: number): Uint8Array {
   const k = new Uint8Array(9)
-  k[0] = tag
-  writeU64(k, 1, version)
+  k[0] = STALE_TAG
+  writeU64(k, 1, since)
   return k
 }
 
@@ -115,11 +91,6 @@ function decodeStale (v: Uint8Array, since: number): Uint8Array[] {
   if (r === 1) out.push(v.subarray(1, 42))
   for (let pos = 1 + 41 * r; pos < v.length; pos += 40) out.push(v.subarray(pos, pos + 40))
   return out
-}
-
-/** Created nodes with their storage addresses and forms. */
-function encodeAll (created: readonly TreeNode[], version: number): LiveNode[] {
-  return created.map(node => ({ ref: { hash: node.hash, version }, bytes: encodeNode(node) }))
 }
 
 function encodeRootPointer (root: NodeRef, updates: number): Uint8Array {
@@ -168,30 +139,16 @@ export class StateStore {
    * of the disk.
    */
   private readonly values: Lru<string, Uint8Array | null>
-  private pending = new Map<string, { root: NodeRef, created: TreeNode[], encoded: LiveNode[], replaced: NodeRef[], writes: StateWrite[], flush: boolean }>()
+  private pending = new Map<string, { root: NodeRef, created: TreeNode[], replaced: NodeRef[], writes: StateWrite[] }>()
   /** Last stale-index key prune() deleted (it resumes after it), null: start of the index. */
   private pruneCursor: Uint8Array | null = null
   private pruning = false
-  /** Stale records of versions up to this one may have been deleted: trees older than it are not whole. */
-  private prunedThrough = 0
-  /** Nodes created since the last flush (and recently replaced ones), in memory only. */
-  private readonly unflushed = new UnflushedNodes()
-  /** The root and update count the stored root pointer holds: the last flushed tree. */
-  private flushedRoot: NodeRef
-  private flushedAt: number
-  private readonly flushEvery: number
-  private readonly maxUnflushed: number
 
   private constructor (private readonly flat: Sublevel, private readonly nodes: Sublevel, root: NodeRef, updates: number, opts: StateStoreOptions) {
     this.currentRoot = root
     this.updates = updates
-    this.flushedRoot = root
-    this.flushedAt = updates
     this.cache = new Lru(opts.nodeCacheSize ?? 1_000_000)
     this.values = new Lru(opts.valueCacheSize ?? 200_000)
-    this.flushEvery = opts.flushEvery ?? DEFAULT_FLUSH_EVERY
-    this.maxUnflushed = opts.maxUnflushedNodes ?? DEFAULT_MAX_UNFLUSHED_NODES
-    if (!Number.isSafeInteger(this.flushEvery) || this.flushEvery < 1) throw new ValidationError('ERR_BAD_ARGUMENT', `StateStore: flushEvery must be a positive integer, got ${this.flushEvery}`)
   }
 
   static async open (db: LevelDb, opts: StateStoreOptions = {}): Promise<StateStore> {
@@ -206,35 +163,7 @@ export class StateStore {
     const store = new StateStore(flat, nodes, root, stored === undefined ? 0 : readU64(stored, 40), opts)
     // Fail at open, not at the first block, if the root's node is missing.
     if (!isEmpty(root.hash)) await store.loadMany([root])
-    await store.replayJournal()
     return store
-  }
-
-  /**
-   * Rebuilds in memory the tree of the updates committed after the last flush: the journal
-   * records must follow the flushed update count without a gap, and the last flushed tree with
-   * the current values of every key they name must give the root of the last one. One update,
-   * at the last record's version: the intermediate trees are not rebuilt (their roots are not
-   * provable after a restart).
-   */
-  private async replayJournal (): Promise<void> {
-    const keys = new Map<string, Uint8Array>()
-    let last: { version: number, root: Uint8Array } | null = null
-    for await (const [k, v] of this.nodes.iterator({ gte: journalKey(this.updates + 1), lte: journalKey(Number.MAX_SAFE_INTEGER) })) {
-      const want: number = (last === null ? this.updates : last.version) + 1
-      const version = k.length === 9 ? readU64(k, 1) : -1
-      if (version !== want) throw new CorruptionError(`state journal: expected the record of version ${want}, found ${version === -1 ? `a ${k.length}-byte key` : `version ${version}`}`)
-      const record = decodeJournal(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), version)
-      for (const key of record.keys) keys.set(toHex(key), Uint8Array.from(key))
-      last = { version, root: Uint8Array.from(record.root) }
-    }
-    if (last === null) return
-    const list = [...keys.values()]
-    const values = await this.flat.getMany(list)
-    const { root, created, replaced } = await updateTree(this.currentRoot, list.map((key, i) => ({ keyHash: sha256(key), value: values[i] ?? null })),
-      last.version, async rs => await this.loadMany(rs), (_h, key) => this.cache.get(key))
-    if (Buffer.compare(root.hash, last.root) !== 0) throw new CorruptionError(`state journal: replaying versions ${this.updates + 1}..${last.version} gives root ${toHex(root.hash)}, the last record says ${toHex(last.root)}`)
-    this.apply(root, created, encodeAll(created, last.version), replaced, last.version)
   }
 
   /** The committed state root (32 zero bytes for an empty state). */
@@ -299,7 +228,7 @@ export class StateStore {
     const current = ref === this.currentRoot
     try {
       return await read(ref, async r => this.cache.get(cacheKey(r.hash)) ??
-        this.checkNode(r, this.unflushed.get(r) ?? await this.nodes.get(nodeStorageKey(r)), current && this.updates === epoch ? 'internal' : 'none'))
+        this.checkNode(r, await this.nodes.get(nodeStorageKey(r)), current && this.updates === epoch ? 'internal' : 'none'))
     } catch (err) {
       if (err instanceof CorruptionError) await this.resolveRoot(root)
       throw err
@@ -310,8 +239,6 @@ export class StateStore {
   private async resolveRoot (root: Uint8Array): Promise<NodeRef> {
     if (Buffer.compare(root, this.currentRoot.hash) === 0) return this.currentRoot
     if (isEmpty(root)) return EMPTY_ROOT
-    const recent = this.unflushed.root(root)
-    if (recent !== undefined && recent.version >= this.prunedThrough) return recent.root
     // The same root hash may have been produced by several updates (a state that came back):
     // the newest is the one kept longest.
     for await (const k of this.nodes.keys({ gte: rootIndexKey({ hash: root, version: 0 }), lte: rootIndexKey({ hash: root, version: Number.MAX_SAFE_INTEGER }), reverse: true, limit: 1 })) {
@@ -321,13 +248,10 @@ export class StateStore {
   }
 
   /**
-   * New root and the batch operations for `writes` applied to the committed state: the flat
-   * state, and either a journal record of the update or, every flushEvery updates (or with
-   * `flush`), a flush: the tree nodes created since the last one that are still in the tree,
-   * the root pointer, the stale record, and the deletion of the journal records it replaces.
-   * Writes nothing.
+   * New root and the batch operations (flat state, new tree nodes, root pointer) for `writes`
+   * applied to the committed state. Writes nothing.
    */
-  async prepare (writes: StateWrite[], opts: { flush?: boolean } = {}): Promise<{ root: Uint8Array, ops: BatchOp[] }> {
+  async prepare (writes: StateWrite[]): Promise<{ root: Uint8Array, ops: BatchOp[] }> {
     const seen = new Set<string>()
     const updates: PathUpdate[] = []
     for (const w of writes) {
@@ -346,91 +270,29 @@ export class StateStore {
         ? { type: 'del', sublevel: this.flat, key: w.key }
         : { type: 'put', sublevel: this.flat, key: w.key, value: w.value })
     }
-    const encoded = encodeAll(created, version)
-    const flush = opts.flush === true || version - this.flushedAt >= this.flushEvery || this.unflushed.size + created.length >= this.maxUnflushed
-    if (flush) {
-      this.pushFlush(ops, this.liveNodes(root, version, created, encoded), this.unflushed.staleWith(replaced, this.flushedAt), root, version)
-    } else {
-      ops.push({ type: 'put', sublevel: this.nodes, key: journalKey(version), value: encodeJournal(root.hash, writes.map(w => w.key)) })
-    }
-    this.pending.set(toHex(root.hash), { root, created, encoded, replaced, writes, flush })
-    return { root: root.hash, ops }
-  }
-
-  /**
-   * The nodes of the tree at `root` (prepared at `version`, with `created`) that are newer than
-   * the last flush: what a flush writes. A node is never newer than its parent, so the walk stops
-   * at the first flushed node of every path.
-   */
-  private liveNodes (root: NodeRef, version: number, created: readonly TreeNode[], encoded: readonly LiveNode[]): LiveNode[] {
-    const mine = new Map<string, number>()
-    created.forEach((n, i) => mine.set(cacheKey(n.hash), i))
-    const out: LiveNode[] = []
-    const stack = root.version > this.flushedAt && !isEmpty(root.hash) ? [root] : []
-    for (let ref = stack.pop(); ref !== undefined; ref = stack.pop()) {
-      const k = cacheKey(ref.hash)
-      let live: LiveNode
-      let node: TreeNode | undefined
-      const i = ref.version === version ? mine.get(k) : undefined
-      if (i !== undefined) {
-        live = encoded[i]!
-        node = created[i]!
-      } else {
-        const bytes = this.unflushed.get(ref)
-        if (bytes === undefined) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is newer than the last flush but not in memory`)
-        live = { ref, bytes }
-        // The cache holds the committed tree's copy of this hash, and a tree holds a hash once.
-        node = this.cache.get(k) ?? this.checkNode(ref, bytes, 'none')
-      }
-      out.push(live)
-      if (node.kind === 'internal') {
-        for (let c = 0; c < ARITY; c++) if (hasChild(node, c) && node.versions[c]! > this.flushedAt) stack.push(childRef(node, c))
-      }
-    }
-    return out
-  }
-
-  private pushFlush (ops: BatchOp[], write: LiveNode[], stale: NodeRef[], root: NodeRef, version: number): void {
-    for (const { ref, bytes } of write) ops.push({ type: 'put', sublevel: this.nodes, key: nodeStorageKey(ref), value: bytes })
+    for (const n of created) ops.push({ type: 'put', sublevel: this.nodes, key: nodeStorageKey({ hash: n.hash, version }), value: encodeNode(n) })
     ops.push({ type: 'put', sublevel: this.nodes, key: ROOT_KEY, value: encodeRootPointer(root, version) })
-    // The root index and the stale records only know flushed trees: roots in between are read
-    // from memory while they are recent (UnflushedNodes), and unknown after.
-    const rootChanged = Buffer.compare(root.hash, this.flushedRoot.hash) !== 0 || root.version !== this.flushedRoot.version
+    const rootChanged = Buffer.compare(root.hash, this.currentRoot.hash) !== 0
     if (rootChanged && !isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root), value: new Uint8Array(0) })
-    const oldRoot = rootChanged && !isEmpty(this.flushedRoot.hash) ? this.flushedRoot : null
-    if (stale.length > 0 || oldRoot !== null) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version), value: encodeStale(stale, oldRoot) })
-    for (let v = this.flushedAt + 1; v < version; v++) ops.push({ type: 'del', sublevel: this.nodes, key: journalKey(v) })
+    const oldRoot = rootChanged && !isEmpty(this.currentRoot.hash) ? this.currentRoot : null
+    if (replaced.length > 0 || oldRoot !== null) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version), value: encodeStale(replaced, oldRoot) })
+    this.pending.set(toHex(root.hash), { root, created, replaced, writes })
+    return { root: root.hash, ops }
   }
 
   /** After the batch from prepare() is durably written: `root` becomes the committed root. */
   commitPrepared (root: Uint8Array): void {
     const p = this.pending.get(toHex(root))
     if (p === undefined) throw new ValidationError('ERR_NOT_PREPARED', `state root ${toHex(root)} was not prepared`)
-    for (const w of p.writes) this.values.set(toHex(w.key), w.value)
-    this.pending = new Map()
-    this.apply(p.root, p.created, p.encoded, p.replaced, this.updates + 1)
-    if (p.flush) {
-      this.unflushed.flushed()
-      this.flushedRoot = p.root
-      this.flushedAt = this.updates
-    }
-  }
-
-  /** Makes a computed update the committed tree in memory (commitPrepared, journal replay). */
-  private apply (root: NodeRef, created: TreeNode[], encoded: LiveNode[], replaced: NodeRef[], version: number): void {
     // Old versions leave the cache at once: kept, they filled it with nodes only old-root proofs
     // read (LevelDB serves those): validator RSS at 500 tx/s for 60 s was 457-505 MB with them,
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
-    for (const r of replaced) this.cache.delete(cacheKey(r.hash))
-    for (const n of created) if (n.kind === 'internal') this.cache.set(cacheKey(n.hash), n)
-    this.unflushed.commit(encoded, version, replaced, root, this.flushedAt)
-    this.currentRoot = root
-    this.updates = version
-  }
-
-  /** Tree nodes created since the last flush that the next one writes (in memory until then). */
-  get unflushedNodes (): number {
-    return this.unflushed.size
+    for (const r of p.replaced) this.cache.delete(cacheKey(r.hash))
+    for (const n of p.created) if (n.kind === 'internal') this.cache.set(cacheKey(n.hash), n)
+    for (const w of p.writes) this.values.set(toHex(w.key), w.value)
+    this.pending = new Map()
+    this.currentRoot = p.root
+    this.updates++
   }
 
   /** Inclusion or non-inclusion proof of `key` under the committed root (or `root`). */
@@ -460,8 +322,6 @@ export class StateStore {
     const horizon = this.updates - keep
     if (this.pruning || horizon < 1) return 0
     this.pruning = true
-    // Before any delete: a read of a recent root that loses a node to this prune must find the root unknown.
-    this.prunedThrough = Math.max(this.prunedThrough, horizon)
     try {
       const ops: Array<{ type: 'del', key: Uint8Array }> = []
       let deleted = 0
@@ -521,22 +381,8 @@ export class StateStore {
   }
 
   private async loadMany (refs: NodeRef[], cache: CacheMode = 'internal'): Promise<TreeNode[]> {
-    // Nodes not flushed yet are only in memory.
-    const out: Array<TreeNode | undefined> = refs.map(r => {
-      const bytes = this.unflushed.get(r)
-      return bytes === undefined ? undefined : this.checkNode(r, bytes, cache)
-    })
-    const stored = refs.filter((_, i) => out[i] === undefined)
-    if (stored.length > 0) {
-      const values = await this.nodes.getMany(stored.map(nodeStorageKey))
-      let j = 0
-      for (let i = 0; i < refs.length; i++) if (out[i] === undefined) out[i] = this.checkNode(refs[i]!, values[j++], cache)
-    }
-    return out as TreeNode[]
-  }
-
-  private maybeCache (node: TreeNode, cache: CacheMode): void {
-    if (cache === 'all' || (cache === 'internal' && node.kind === 'internal')) this.cache.set(cacheKey(node.hash), node)
+    const values = await this.nodes.getMany(refs.map(nodeStorageKey))
+    return values.map((bytes, i) => this.checkNode(refs[i]!, bytes, cache))
   }
 
   /**
@@ -554,7 +400,7 @@ export class StateStore {
     // Plain Uint8Array views (LevelDB hands out Buffers): values must compare equal to callers'.
     const node = decodeNode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     if (node === null || Buffer.compare(node.hash, ref.hash) !== 0) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is corrupt`)
-    this.maybeCache(node, cache)
+    if (cache === 'all' || (cache === 'internal' && node.kind === 'internal')) this.cache.set(cacheKey(ref.hash), node)
     return node
   }
 }

@@ -1,11 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { Level } from 'level'
 import { toHex } from '../../src/codec/index.js'
 import { keyPairFromSeed, type KeyPair } from '../../src/crypto/index.js'
-import type { BlockContext, ExecutionResult, LevelDb, StateWrite } from '../../src/state/api.js'
-import type { StateStore } from '../../src/state/store.js'
+import type { BlockContext, ExecutionResult, StateWrite } from '../../src/state/api.js'
 import { executeBlock } from '../../src/state/executor.js'
 import { address, createTx } from '../../src/state/tx.js'
 
@@ -51,29 +46,4 @@ export class MemState {
     this.apply(r.writes)
     return r
   }
-}
-
-/** Runs `fn` with a fresh LevelDB directory; `open()` (re)opens it, closing the previous handle. */
-export async function withDb (fn: (open: () => Promise<LevelDb>) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'bft-state-'))
-  let db: Level<Uint8Array, Uint8Array> | undefined
-  try {
-    await fn(async () => {
-      if (db !== undefined) await db.close()
-      db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
-      await db.open()
-      return db as unknown as LevelDb
-    })
-  } finally {
-    if (db !== undefined) await db.close()
-    await rm(dir, { recursive: true, force: true })
-  }
-}
-
-/** prepare, write the batch, commitPrepared: what the ledger does with a block's state. */
-export async function commit (db: LevelDb, store: StateStore, writes: StateWrite[]): Promise<Uint8Array> {
-  const { root, ops } = await store.prepare(writes)
-  await db.batch(ops)
-  store.commitPrepared(root)
-  return root
 }

@@ -1,5 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Level } from 'level'
 import { encode, readU64, utf8 } from '../../src/codec/index.js'
 import { binarySublevel } from '../../src/ledger/db.js'
 import type { LevelDb, StateWrite } from '../../src/state/api.js'
@@ -10,15 +14,35 @@ import { executeBlock } from '../../src/state/executor.js'
 import { genesisWrites } from '../../src/state/contracts/bank.js'
 import { readAccount } from '../../src/state/query.js'
 import { accountKey } from '../../src/state/keys.js'
-import { account, call, CHAIN, commit, withDb } from './helpers.js'
+import { account, call, CHAIN } from './helpers.js'
 
-/** Tree nodes written by every update (no journal): for the tests of what storage holds. */
-const EAGER = { flushEvery: 1 }
+async function withDb (fn: (open: () => Promise<LevelDb>) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'bft-state-'))
+  let db: Level<Uint8Array, Uint8Array> | undefined
+  try {
+    await fn(async () => {
+      if (db !== undefined) await db.close()
+      db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+      await db.open()
+      return db as unknown as LevelDb
+    })
+  } finally {
+    if (db !== undefined) await db.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function commit (db: LevelDb, store: StateStore, writes: StateWrite[]): Promise<Uint8Array> {
+  const { root, ops } = await store.prepare(writes)
+  await db.batch(ops)
+  store.commitPrepared(root)
+  return root
+}
 
 test('StateStore: prepare writes nothing, commit in one batch, reopen, prove, old roots', async () => {
   await withDb(async (open) => {
     let db = await open()
-    let store = await StateStore.open(db, EAGER)
+    let store = await StateStore.open(db)
     assert.deepEqual(store.root(), EMPTY)
     const w1 = [{ key: utf8('a'), value: utf8('1') }, { key: utf8('b'), value: utf8('2') }, { key: utf8('c'), value: utf8('3') }]
     const { root: r1, ops } = await store.prepare(w1)
@@ -38,7 +62,7 @@ test('StateStore: prepare writes nothing, commit in one batch, reopen, prove, ol
 
     // Reopen: the root pointer was written in the same batch.
     db = await open()
-    store = await StateStore.open(db, { ...EAGER, nodeCacheSize: 4 })
+    store = await StateStore.open(db, { nodeCacheSize: 4 })
     assert.deepEqual(store.root(), r2)
     for (const [k, v] of [['a', null], ['b', '22'], ['c', '3'], ['zzz', null]] as const) {
       const p = await store.prove(utf8(k))
@@ -56,7 +80,7 @@ test('StateStore: prepare writes nothing, commit in one batch, reopen, prove, ol
 
     // prefetch loads committed values (and absences) in one read; get answers the same after it.
     db = await open()
-    store = await StateStore.open(db, EAGER)
+    store = await StateStore.open(db)
     await store.prefetch([utf8('b'), utf8('a'), utf8('b'), utf8('zzz')])
     assert.deepEqual(await store.get(utf8('b')), utf8('22'))
     assert.equal(await store.get(utf8('a')), undefined)
@@ -100,7 +124,7 @@ test('StateStore + executor: blocks of transfers, state root matches a fresh reb
 test('StateStore: each update\'s nodes are keyed after every earlier one; the version count survives a reopen', async () => {
   await withDb(async (open) => {
     let db = await open()
-    let store = await StateStore.open(db, EAGER)
+    let store = await StateStore.open(db)
     const nodeKeys = async (): Promise<string[]> => {
       const out: string[] = []
       for await (const k of binarySublevel(db, 'smt').keys()) if (k.length === 40) out.push(Buffer.from(k).toString('hex'))
@@ -110,7 +134,7 @@ test('StateStore: each update\'s nodes are keyed after every earlier one; the ve
     let seen = new Set<string>()
     for (let u = 1; u <= 6; u++) {
       // Reopen half-way: the next update must continue the count, not reuse a version.
-      if (u === 4) { db = await open(); store = await StateStore.open(db, EAGER) }
+      if (u === 4) { db = await open(); store = await StateStore.open(db) }
       const writes = Array.from({ length: 40 }, (_, i) => ({ key: utf8(`k${(i * 7 + u) % 100}`), value: utf8(`v${u}-${i}`) }))
       roots.push(await commit(db, store, writes))
       const keys = await nodeKeys()
@@ -168,12 +192,12 @@ async function rootRef (db: LevelDb): Promise<{ hash: Uint8Array, version: numbe
 test('StateStore.prune: the last keep+1 roots stay provable, older ones are refused, and storage holds exactly the kept trees', async () => {
   await withDb(async (open) => {
     let db = await open()
-    let store = await StateStore.open(db, EAGER)
+    let store = await StateStore.open(db)
     const roots: Uint8Array[] = []
     const keep = 3
     // 12 updates over 60 keys: overwrites, deletes and keys that come back, so leaves move up and down.
     for (let u = 1; u <= 12; u++) {
-      if (u === 7) { db = await open(); store = await StateStore.open(db, EAGER) } // the stale index survives a reopen
+      if (u === 7) { db = await open(); store = await StateStore.open(db) } // the stale index survives a reopen
       const writes = Array.from({ length: 25 }, (_, i) => {
         const k = (i * 11 + u * 7) % 60
         return { key: utf8(`k${k}`), value: (k + u) % 5 === 0 ? null : utf8(`v${u}-${i}`) }
@@ -227,7 +251,7 @@ test('StateStore.prune: the last keep+1 roots stay provable, older ones are refu
 test('StateStore: reading an old root does not cache its nodes, so pruning cannot strand a later update', async () => {
   await withDb(async (open) => {
     let db = await open()
-    let store = await StateStore.open(db, EAGER)
+    let store = await StateStore.open(db)
     const keys = Array.from({ length: 200 }, (_, i) => utf8(`k${i}`))
     const top = (k: Uint8Array): number => sha256(k)[0]! >> 4
     const k5 = keys[5]!
@@ -241,7 +265,7 @@ test('StateStore: reading an old root does not cache its nodes, so pruning canno
     // copies been cached by hash, the next update would find them and follow their children's
     // version-1 addresses, which the prune below deletes.
     db = await open()
-    store = await StateStore.open(db, EAGER)
+    store = await StateStore.open(db)
     const cached = store.cachedNodes
     assert.equal(verifyStateProof(r1, await store.prove(k5, r1)), true)
     assert.equal(store.cachedNodes, cached, 'an old root\'s nodes are not cached')
@@ -295,7 +319,7 @@ test('StateStore: a read of the current root that spans commits does not cache w
 test('StateStore: only internal nodes stay in the node cache; updates without a cached value read the leaf', async () => {
   await withDb(async (open) => {
     let db = await open()
-    let store = await StateStore.open(db, EAGER)
+    let store = await StateStore.open(db)
     const writes = Array.from({ length: 300 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
     await commit(db, store, writes)
     const smt = binarySublevel(db, 'smt')
@@ -305,14 +329,14 @@ test('StateStore: only internal nodes stay in the node cache; updates without a 
     assert.equal(store.cachedNodes, internal, 'the 300 leaves are not cached, every internal node is')
     // Reopened: no value is cached, so the update has no hint and reads the leaves it replaces.
     db = await open()
-    store = await StateStore.open(db, EAGER)
+    store = await StateStore.open(db)
     const update = [{ key: utf8('k7'), value: utf8('new') }, { key: utf8('k8'), value: null }, { key: utf8('k300'), value: utf8('x') }]
     const root = await commit(db, store, update)
     const fresh = new Map(writes.map(w => [Buffer.from(w.key).toString(), w.value]))
     fresh.set('k7', utf8('new')); fresh.delete('k8'); fresh.set('k300', utf8('x'))
     await withDb(async (open2) => {
       const db2 = await open2()
-      assert.deepEqual(await commit(db2, await StateStore.open(db2, EAGER), [...fresh].map(([k, v]) => ({ key: utf8(k), value: v }))), root)
+      assert.deepEqual(await commit(db2, await StateStore.open(db2), [...fresh].map(([k, v]) => ({ key: utf8(k), value: v }))), root)
     })
   })
 })
@@ -331,7 +355,7 @@ test('StateStore: a database in the old hash-keyed tree format is refused with a
 test('StateStore: a damaged tree node is reported as corruption, not a wrong answer', async () => {
   await withDb(async (open) => {
     let db = await open()
-    let store = await StateStore.open(db, EAGER)
+    let store = await StateStore.open(db)
     const writes = Array.from({ length: 50 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
     const root = await commit(db, store, writes)
     const smt = binarySublevel(db, 'smt')
@@ -340,7 +364,7 @@ test('StateStore: a damaged tree node is reported as corruption, not a wrong ans
       if (k.length === 40 && v[0] === 0) { const bad = Uint8Array.from(v); bad[bad.length - 1]! ^= 1; await smt.put(k, bad) }
     }
     db = await open()
-    store = await StateStore.open(db, { ...EAGER, nodeCacheSize: 0 })
+    store = await StateStore.open(db, { nodeCacheSize: 0 })
     assert.deepEqual(store.root(), root)
     await assert.rejects(store.prove(utf8('k1')), { code: 'ERR_CORRUPT' })
     await assert.rejects(store.prepare([{ key: utf8('k1'), value: utf8('x') }]), { code: 'ERR_CORRUPT' })
@@ -351,12 +375,12 @@ test('StateStore.warm loads the top levels of the committed tree, at most half t
   await withDb(async (open) => {
     let db = await open()
     const writes = Array.from({ length: 3000 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
-    const root = await commit(db, await StateStore.open(db, EAGER), writes)
+    const root = await commit(db, await StateStore.open(db), writes)
 
     // Reopened, the cache holds only the root (open checks it is there); 5 levels are the whole
     // tree of 3,000 keys.
     db = await open()
-    const all = await StateStore.open(db, EAGER)
+    const all = await StateStore.open(db)
     assert.equal(all.cachedNodes, 1)
     const n = await all.warm(60_000)
     assert.ok(n > writes.length, `every leaf and internal node: got ${n} for ${writes.length} keys`)
@@ -364,7 +388,7 @@ test('StateStore.warm loads the top levels of the committed tree, at most half t
 
     // With a small cache it stops at half of it.
     db = await open()
-    const small = await StateStore.open(db, { ...EAGER, nodeCacheSize: 40 })
+    const small = await StateStore.open(db, { nodeCacheSize: 40 })
     assert.equal(await small.warm(60_000), 20)
     assert.ok(small.cachedNodes <= 20)
     // The warmed store gives the same answers (nodes were checked against their hashes).
@@ -372,12 +396,12 @@ test('StateStore.warm loads the top levels of the committed tree, at most half t
 
     // A level limit: the root alone, then the root and its 16 children (3,000 keys fill all 16).
     db = await open()
-    assert.equal(await (await StateStore.open(db, EAGER)).warm(60_000, 1), 1)
+    assert.equal(await (await StateStore.open(db)).warm(60_000, 1), 1)
     db = await open()
-    assert.equal(await (await StateStore.open(db, EAGER)).warm(60_000, 2), 17)
+    assert.equal(await (await StateStore.open(db)).warm(60_000, 2), 17)
 
     // No time budget, nothing loaded.
     db = await open()
-    assert.equal(await (await StateStore.open(db, EAGER)).warm(0), 0)
+    assert.equal(await (await StateStore.open(db)).warm(0), 0)
   })
 })

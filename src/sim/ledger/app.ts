@@ -73,7 +73,7 @@ export class LedgerApp implements SimApp {
     await store.checkGenesis(genesisHash(opts.genesis))
     const state = await StateStore.open(db, { nodeCacheSize: 10_000 })
     // Genesis allocation, as LedgerNode.applyGenesisState does it.
-    const { root, ops } = await state.prepare(genesisWrites(opts.genesis.balances), { flush: true })
+    const { root, ops } = await state.prepare(genesisWrites(opts.genesis.balances))
     await db.batch(ops)
     state.commitPrepared(root)
     return new LedgerApp(opts, db, store, state)
