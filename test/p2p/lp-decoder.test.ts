@@ -115,7 +115,9 @@ test('Noise frames its reads with the decoder this patch reaches (no copy of @li
   // @chainsafe/libp2p-noise would go unpatched: correct still, but every read would throw again.
   const noiseEntry = fileURLToPath(import.meta.resolve('@chainsafe/libp2p-noise'))
   let noiseRoot = dirname(noiseEntry)
-  while (!existsSync(join(noiseRoot, 'package.json'))) noiseRoot = dirname(noiseRoot)
+  // Up to the package's own directory; at the filesystem root dirname() returns its argument.
+  while (!existsSync(join(noiseRoot, 'package.json')) && dirname(noiseRoot) !== noiseRoot) noiseRoot = dirname(noiseRoot)
+  assert.ok(existsSync(join(noiseRoot, 'package.json')), `no package.json above ${noiseEntry}`)
   assert.equal(existsSync(join(noiseRoot, 'node_modules', '@libp2p', 'utils')), false, `${noiseRoot} has its own @libp2p/utils`)
   const utils = fileURLToPath(import.meta.resolve('@libp2p/utils'))
   assert.match(readFileSync(join(noiseRoot, 'dist', 'src', 'utils.js'), 'utf8'), /LengthPrefixedDecoder[^]*from '@libp2p\/utils'/, 'noise still imports LengthPrefixedDecoder from @libp2p/utils')
