@@ -5,7 +5,7 @@ import * as ed from '@noble/ed25519'
 import { createPublicKey, verify as opensslVerify } from 'node:crypto'
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import {
-  generateKeyPair, sign, signNoble, verify, verifyOpenssl, verifyNoble, nodeVerifier, precheck, precheckStrict, clearKeyCache,
+  generateKeyPair, sign, signNoble, verify, verifyMany, verifyOpenssl, verifyNoble, nodeVerifier, batchVerifier, precheck, clearKeyCache,
   measureVerifyRate, sha256
 } from '../src/crypto/index.js'
 import { sodium } from '../src/crypto/sodium.js'
@@ -22,8 +22,11 @@ if (!(SECONDS > 0)) {
 interface Result { name: string, opsPerCpuSecond: number, opsPerWallSecond: number, microsPerOp: number }
 const results: Result[] = []
 
-/** Runs fn(i) until `seconds` of wall time pass; rate per CPU-second is the per-core figure on a busy machine. */
-function measure (name: string, fn: (i: number) => void, seconds = SECONDS): Result {
+/**
+ * Runs fn(i) until `seconds` of wall time pass; rate per CPU-second is the per-core figure on a
+ * busy machine. `perCall`: operations one call does (a batch), so rates are per operation.
+ */
+function measure (name: string, fn: (i: number) => void, seconds = SECONDS, perCall = 1): Result {
   for (let i = 0; i < 50; i++) fn(i) // JIT warm-up
   let n = 0
   const cpu0 = process.cpuUsage()
@@ -35,7 +38,8 @@ function measure (name: string, fn: (i: number) => void, seconds = SECONDS): Res
   }
   const c = process.cpuUsage(cpu0)
   const cpuS = Math.min((c.user + c.system) / 1e6, wall / 1000)
-  const r = { name, opsPerCpuSecond: Math.round(n / cpuS), opsPerWallSecond: Math.round(n / (wall / 1000)), microsPerOp: Number((cpuS * 1e6 / n).toFixed(2)) }
+  const ops = n * perCall
+  const r = { name, opsPerCpuSecond: Math.round(ops / cpuS), opsPerWallSecond: Math.round(ops / (wall / 1000)), microsPerOp: Number((cpuS * 1e6 / ops).toFixed(2)) }
   results.push(r)
   if (!JSON_OUT) console.log(`${name.padEnd(48)} ${String(r.opsPerCpuSecond).padStart(10)} /cpu-s ${String(r.opsPerWallSecond).padStart(10)} /wall-s ${r.microsPerOp.toFixed(2).padStart(10)} us/op`)
   return r
@@ -63,11 +67,13 @@ if (sodium !== null) {
 }
 measure(`verify node path, ${nodeVerifier()} + precheck (verify)`, i => { verify(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey) })
 measure('verify noble raw (zip215:false)', i => { ed.verify(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey, { zip215: false }) })
-measure('verify noble + precheckStrict (verifyNoble)', i => { verifyNoble(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey) })
+measure('verify noble + precheck (verifyNoble)', i => { verifyNoble(sigs[i & 63]!, msgs[i & 63]!, kp.publicKey) })
+const batch = sigs.map((signature, i) => ({ signature, message: msgs[i]!, publicKey: kp.publicKey }))
+measure(`verify batches of 64, per signature (verifyMany, ${batchVerifier() ?? 'one at a time'})`, () => { verifyMany(batch) }, SECONDS, batch.length)
+measure(`verify batches of 8, per signature (verifyMany, ${batchVerifier() ?? 'one at a time'})`, i => { verifyMany(batch.slice(i & 56, (i & 56) + 8)) }, SECONDS, 8)
 measure('precheck, cached key (node hot path)', i => { precheck(sigs[i & 63]!, kp.publicKey) })
 clearKeyCache()
 measure(`precheck, first sight of a key (cold, ${nodeVerifier() === 'libsodium' ? 'libsodium' : 'noble'})`, i => { precheck(sigs[0]!, freshKeys[i % freshKeys.length]!) }, Math.min(SECONDS, 1))
-measure('precheckStrict, cached key (+R subgroup)', i => { precheckStrict(sigs[i & 63]!, kp.publicKey) })
 const big = new Uint8Array(1 << 20).fill(7)
 const mb = (r: Result): string => `${(r.opsPerCpuSecond).toFixed(0)} MB/cpu-s`
 const hNode = measure('sha256 node:crypto, 1 MiB', () => { sha256(big) })

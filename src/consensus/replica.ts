@@ -24,6 +24,12 @@ export interface ReplicaOptions {
   /** Pure predicate: is this request acceptable (signature valid, decodes)? Backups refuse pre-prepares with invalid requests. Default: all valid. */
   isValidRequest?: (r: ClientRequest) => boolean
   /**
+   * Hint: a fresh batch's requests are about to go through isValidRequest one by one, so a node
+   * can check their signatures together first (batch verification). Must not change what
+   * isValidRequest answers, nor call back into the replica. Default: none.
+   */
+  prevalidateRequests?: (requests: readonly ClientRequest[]) => void
+  /**
    * Observer: this backup accepted a primary's fresh batch (every check passed; its PREPARE
    * follows). Lets the node tell requests it met in a batch it voted for from requests of a
    * batch it refused. Must not call back into the replica. Default: none.
@@ -55,6 +61,7 @@ export class Replica {
   private readonly config: ReplicaConfig
   private readonly crypto: ConsensusCrypto
   private readonly isValidRequest: (r: ClientRequest) => boolean
+  private readonly prevalidateRequests: ((requests: readonly ClientRequest[]) => void) | undefined
   private readonly onBatchAccepted: ((requests: readonly ClientRequest[]) => void) | undefined
   private readonly bug: ReplicaOptions['bug']
   private readonly self: ReplicaId
@@ -123,6 +130,7 @@ export class Replica {
     this.config = config
     this.crypto = crypto
     this.isValidRequest = options.isValidRequest ?? (() => true)
+    this.prevalidateRequests = options.prevalidateRequests
     this.onBatchAccepted = options.onBatchAccepted
     this.bug = options.bug
     this.self = config.self
@@ -325,6 +333,7 @@ export class Replica {
     if (p.requests.length > this.config.maxBatchSize) return `${p.requests.length} requests exceed maxBatchSize ${this.config.maxBatchSize}`
     let bytes = 0
     const ids = new Set<string>()
+    this.prevalidateRequests?.(p.requests)
     for (const r of p.requests) {
       bytes += r.bytes.length + r.id.length
       const id = toHex(r.id)

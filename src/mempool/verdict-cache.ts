@@ -32,6 +32,11 @@ export class VerdictCache<V> {
     }
   }
 
+  /** Whether key has a verdict; unlike get, neither counts nor refreshes it. */
+  has (key: string): boolean {
+    return this.map.has(key)
+  }
+
   get size (): number {
     return this.map.size
   }

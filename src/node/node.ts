@@ -4,7 +4,7 @@ import type { Logger } from '../log.js'
 import { createLogger } from '../log.js'
 import { BftError, ConfigError, ValidationError, errorMessage } from '../errors.js'
 import { bytesEqual, fromHex, toHex } from '../codec/index.js'
-import { nodeVerifier, sha256, sign, verify } from '../crypto/index.js'
+import { batchVerifier, nodeVerifier, sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
 import { MAX_MESSAGE_BYTES, maxViewChangeBytes } from '../consensus/messages.js'
 import { faultTolerance, type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig } from '../consensus/types.js'
@@ -35,6 +35,13 @@ import type { BlockView, NodeService, ReceiptView, StateView, StatusView, Submit
 interface Trace {
   traceId: string
   timings: Record<string, number>
+}
+
+/** A gossiped tx waiting for admission; `absorbed` is absorbGossip's answer once asked (null: admit it). */
+interface GossipedTx {
+  peer: string
+  frame: Uint8Array
+  absorbed?: 'applied' | 'batched' | null
 }
 
 interface Waiter {
@@ -136,16 +143,24 @@ export class LedgerNode implements NodeService {
   private readonly peerIndex = new Map<string, number>()
   private readonly traces = new Map<string, Trace>()
   /** Gossiped txs, admitted a slice per event-loop turn so consensus messages never wait behind a burst. */
-  private readonly gossip = new SlicedQueue<{ peer: string, frame: Uint8Array }>(
+  private readonly gossip = new SlicedQueue<GossipedTx>(
     g => {
       // A copy of a tx that reached us first in a primary's batch needs no admission (see
       // Mempool.absorbGossip): under load that is most gossiped copies a backup receives.
-      const seen = this.mempool.absorbGossip(g.frame)
+      const seen = g.absorbed !== undefined ? g.absorbed : this.mempool.absorbGossip(g.frame) ?? null
       if (seen === 'applied') { this.meters.staleGossip.inc(); return }
       if (seen === 'batched') { this.meters.batchedGossip.inc(); return }
       void this.admit(g.frame, { forward: false, from: g.peer }).catch(() => {})
     },
-    { slice: GOSSIP_SLICE, capacity: GOSSIP_BACKLOG })
+    {
+      slice: GOSSIP_SLICE,
+      capacity: GOSSIP_BACKLOG,
+      // The slice's signatures in one batch, for the copies that will be admitted.
+      prepare: slice => {
+        for (const g of slice) g.absorbed = this.mempool.absorbGossip(g.frame) ?? null
+        this.mempool.prevalidate(slice.filter(g => g.absorbed === null).map(g => ({ bytes: g.frame })))
+      }
+    })
   private readonly waiters = new Map<string, Waiter[]>()
   private readonly blockListeners = new Set<(b: BlockView) => void>()
   private readonly startedAt = Date.now()
@@ -271,6 +286,7 @@ export class LedgerNode implements NodeService {
     const head = this.store.head()
     this.replica = new Replica(replicaConfig, crypto, {
       isValidRequest: (r: ClientRequest) => this.mempool.isValid(r.id, r.bytes),
+      prevalidateRequests: (requests) => { this.mempool.prevalidate(requests) },
       onBatchAccepted: (requests) => { this.mempool.acceptBatch(requests) },
       restore: {
         records: parts.walRecords,
@@ -417,7 +433,7 @@ export class LedgerNode implements NodeService {
     this.primary = this.replica.primary
     this.driver.start()
     this.timers.push(setInterval(() => { this.tick() }, 1000))
-    this.logger.info({ self: this.self, peerId: this.key.peerId, addrs: this.p2p.addrs(), height: this.pipeline.height, verifier: nodeVerifier(), malloc: runningMalloc() }, 'validator started')
+    this.logger.info({ self: this.self, peerId: this.key.peerId, addrs: this.p2p.addrs(), height: this.pipeline.height, verifier: nodeVerifier(), batchVerifier: batchVerifier() ?? 'none', malloc: runningMalloc() }, 'validator started')
   }
 
   /** Once a second: gauges, availability probe, and catch-up when we stop moving while peers do. */
@@ -664,6 +680,10 @@ export class LedgerNode implements NodeService {
   }
 
   // ---- NodeService ----
+
+  prevalidateTxs (txs: readonly Uint8Array[]): void {
+    this.mempool.prevalidate(txs.map(bytes => ({ bytes })))
+  }
 
   async submitTx (txBytes: Uint8Array, opts: { wait: boolean, timeoutMs: number, traceId?: string }): Promise<SubmitResult> {
     let id: string

@@ -104,6 +104,11 @@ export interface StatusView {
 export interface NodeService {
   /** Admits signed tx bytes; throws BftError (with code) on rejection. */
   submitTx: (txBytes: Uint8Array, opts: { wait: boolean, timeoutMs: number, traceId?: string }) => Promise<SubmitResult>
+  /**
+   * Hint before several submitTx calls: checks their signatures in one batch. Changes no
+   * result of submitTx; a service may leave it out.
+   */
+  prevalidateTxs?: (txs: readonly Uint8Array[]) => void
   getTx: (txId: string) => Promise<ReceiptView | null>
   getBlock: (height: number) => Promise<BlockView | null>
   getLatestBlock: () => Promise<BlockView | null>

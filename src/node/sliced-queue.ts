@@ -9,6 +9,8 @@
  * polls I/O, so consensus frames that arrived meanwhile are handled after at most one slice.
  *
  * Bounded: push() refuses items beyond `capacity`, and the caller decides what a refusal means.
+ * `prepare`, if given, sees each slice before its items are handled one by one: a place for work
+ * that is cheaper done for many items together (the node checks a slice's signatures in one batch).
  */
 export class SlicedQueue<T> {
   private items: Array<T | undefined> = []
@@ -18,7 +20,7 @@ export class SlicedQueue<T> {
 
   constructor (
     private readonly handle: (item: T) => void,
-    private readonly opts: { slice: number, capacity: number }
+    private readonly opts: { slice: number, capacity: number, prepare?: (items: readonly T[]) => void }
   ) {
     if (!(opts.slice >= 1) || !(opts.capacity >= 1)) throw new RangeError(`SlicedQueue: slice (${opts.slice}) and capacity (${opts.capacity}) must be >= 1`)
   }
@@ -49,6 +51,10 @@ export class SlicedQueue<T> {
   private drain (): void {
     this.scheduled = false
     const end = Math.min(this.items.length, this.head + this.opts.slice)
+    if (this.opts.prepare !== undefined) {
+      // A hint only: handle() must work without it, so a failure here skips it.
+      try { this.opts.prepare(this.items.slice(this.head, end) as T[]) } catch { /* see above */ }
+    }
     while (this.head < end && !this.stopped) {
       const item = this.items[this.head] as T
       this.items[this.head++] = undefined

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Codec, toHex, utf8 } from '../codec/index.js'
-import { address as addressOf, sign, taggedHash, verify, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../crypto/index.js'
+import { address as addressOf, sign, taggedHash, verify, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, type SignedMessage } from '../crypto/index.js'
 import { DecodeError, ValidationError, errorMessage } from '../errors.js'
 import { METHODS, MAX_KV_VALUE_BYTES } from './contracts/schemas.js'
 
@@ -146,9 +146,15 @@ export function txIdHex (tx: Uint8Array | DecodedTx): string {
   return toHex(txId(tx))
 }
 
-/** Checks the signature with the node's pinned validity rule (pre-check + OpenSSL). */
+/** What a tx's signature signs: its id (which hashes the body), under the sender's key. */
+export function txSignedMessage (tx: DecodedTx): SignedMessage {
+  return { signature: tx.sig, message: tx.id, publicKey: tx.body.sender }
+}
+
+/** Checks the signature with the node's validity rule (crypto's verify, docs/crypto.md). */
 export function verifyTxSignature (tx: DecodedTx): boolean {
-  return verify(tx.sig, tx.id, tx.body.sender)
+  const m = txSignedMessage(tx)
+  return verify(m.signature, m.message, m.publicKey)
 }
 
 /**

@@ -4,8 +4,9 @@ import { createPublicKey, verify as opensslVerify, createHash } from 'node:crypt
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { verify, verifyOpenssl, verifyNoble, nodeVerifier, precheck, precheckStrict, SMALL_ORDER_ENCODINGS, keyPairFromSeed, sign, type SignatureRejection } from '../../src/crypto/index.js'
+import { verify, verifyMany, verifyOpenssl, verifyNoble, nodeVerifier, batchVerifier, precheck, SMALL_ORDER_ENCODINGS, keyPairFromSeed, sign, type SignatureRejection, type SignedMessage } from '../../src/crypto/index.js'
 import { sodium } from '../../src/crypto/sodium.js'
 import { toHex, fromHex, utf8 } from '../../src/codec/index.js'
 
@@ -14,10 +15,10 @@ import { toHex, fromHex, utf8 } from '../../src/codec/index.js'
  * "Taming the many EdDSAs" (Chalkias, Garillot, Nikolaenko 2020): small-order A and R (all 8
  * points and their non-canonical encodings), mixed-order A and R (prime-order part + torsion),
  * S >= L, non-canonical y, points off the curve. For every vector the node path (pre-check +
- * libsodium, or OpenSSL without it), the OpenSSL path and the portable path (strict pre-check +
- * noble) must give the same verdict, and where the strict pre-check passes, the raw libraries
- * must agree too. The whole file runs again in a child process without libsodium, so the
- * fallback's key checks (noble) are held to the same vectors.
+ * libsodium, or OpenSSL without it, then the cofactored equation for what they refuse), the
+ * batch path (verifyMany, in batches of every shape) and the portable path (pre-check + noble)
+ * must give the rule's verdict. The whole file runs again in child processes without libsodium
+ * and without the native batch verifier, so the fallbacks are held to the same vectors.
  */
 
 ed.hashes.sha512 = sha512
@@ -50,7 +51,8 @@ function rawNoble (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array): boolean {
   try { return ed.verify(sig, msg, pk, { zip215: false }) } catch { return false }
 }
 
-interface Vector { name: string, sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, valid: boolean, reason: SignatureRejection | null, strictReason?: SignatureRejection | null }
+/** torsionR: R has a small-order component, so only the cofactored equation (the rule's) holds. */
+interface Vector { name: string, sig: Uint8Array, msg: Uint8Array, pk: Uint8Array, valid: boolean, reason: SignatureRejection | null, torsionR?: boolean }
 const vectors: Vector[] = []
 const add = (v: Vector): void => { vectors.push(v) }
 
@@ -82,13 +84,13 @@ const a = scalar('key a'); const A = mul(B, a); const Aenc = A.toBytes()
   for (let i = 0; i < 4; i++) {
     const msg = utf8(`honest ${i}`)
     const sig = sign(msg, kp.secretKey)
-    add({ name: `honest ${i}`, sig, msg, pk: kp.publicKey, valid: true, reason: null, strictReason: null })
-    add({ name: `honest ${i}, other message`, sig, msg: utf8(`other ${i}`), pk: kp.publicKey, valid: false, reason: null, strictReason: null })
+    add({ name: `honest ${i}`, sig, msg, pk: kp.publicKey, valid: true, reason: null })
+    add({ name: `honest ${i}, other message`, sig, msg: utf8(`other ${i}`), pk: kp.publicKey, valid: false, reason: null })
   }
   // Our own equation: S = r + k*a with A, R torsion-free is valid everywhere.
   const M = utf8('constructed')
   const f = forge(a, Point.ZERO, scalar('r0'), Point.ZERO, M)
-  add({ name: 'constructed valid', sig: f.sig, msg: M, pk: f.pk, valid: true, reason: null, strictReason: null })
+  add({ name: 'constructed valid', sig: f.sig, msg: M, pk: f.pk, valid: true, reason: null })
 
   // S >= L: S + L, S = L, S = 2^256 - 1 (malleability: the same signature twice).
   const s = fromLE(f.sig.subarray(32))
@@ -139,7 +141,7 @@ const a = scalar('key a'); const A = mul(B, a); const Aenc = A.toBytes()
       // Not a curve point at all: as A it is caught by the cached key verdict, as R by the
       // equation (node) or by the strict pre-check (noble).
       add({ name: `off-curve A y=${y}`, sig: f.sig, msg: M, pk: enc, valid: false, reason: 'invalid-point' })
-      add({ name: `off-curve R y=${y}`, sig: cat(enc, f.sig.subarray(32)), msg: M, pk: f.pk, valid: false, reason: null, strictReason: 'invalid-point' })
+      add({ name: `off-curve R y=${y}`, sig: cat(enc, f.sig.subarray(32)), msg: M, pk: f.pk, valid: false, reason: null })
     }
   }
 
@@ -158,10 +160,12 @@ const a = scalar('key a'); const A = mul(B, a); const Aenc = A.toBytes()
     }
   }
 
-  // Mixed-order R = [r]B + T with an honest key: cofactored accepts, cofactorless rejects.
+  // Mixed-order R = [r]B + T with an honest key: cofactored accepts, cofactorless rejects. Valid
+  // under the rule since the seventeenth session (rule 5 is the cofactored equation, so batches
+  // can decide it); only the holder of the key can make one.
   for (const [t, label] of [[4, 'order 2'], [2, 'order 4'], [1, 'order 8'], [3, 'order 8']] as const) {
     const g = forge(a, Point.ZERO, scalar(`r2 ${t}`), smallOrder[t]!, M)
-    add({ name: `mixed-order R (${label}), honest A`, sig: g.sig, msg: M, pk: g.pk, valid: false, reason: null, strictReason: 'mixed-order' })
+    add({ name: `mixed-order R (${label}), honest A`, sig: g.sig, msg: M, pk: g.pk, valid: true, reason: null, torsionR: true })
   }
 
   // Torsion in both A and R that cancels ([k]T_A + T_R = O): even the cofactorless equation holds.
@@ -182,31 +186,58 @@ const a = scalar('key a'); const A = mul(B, a); const Aenc = A.toBytes()
   add({ name: 'long key', sig: f.sig, msg: M, pk: cat(f.pk, Uint8Array.of(0)), valid: false, reason: 'length' })
 }
 
-test('vectors: node:crypto and noble paths agree on every edge case, with the expected reason', () => {
+const asSigned = (v: Vector): SignedMessage => ({ signature: v.sig, message: v.msg, publicKey: v.pk })
+
+test('vectors: every verify path gives the rule\'s verdict, with the expected reason', () => {
   let rawDisagreements = 0
   for (const v of vectors) {
-    const node = verify(v.sig, v.msg, v.pk)
-    const noble = verifyNoble(v.sig, v.msg, v.pk)
-    assert.equal(node, v.valid, `${v.name}: node path`)
-    assert.equal(verifyOpenssl(v.sig, v.msg, v.pk), v.valid, `${v.name}: OpenSSL path`)
-    assert.equal(noble, v.valid, `${v.name}: noble path`)
+    assert.equal(verify(v.sig, v.msg, v.pk), v.valid, `${v.name}: node path`)
+    assert.equal(verifyNoble(v.sig, v.msg, v.pk), v.valid, `${v.name}: noble path`)
+    assert.deepEqual(verifyMany([asSigned(v)]), [v.valid], `${v.name}: verifyMany alone`)
+    // OpenSSL's cofactorless equation is stricter than the rule: it refuses torsion in R.
+    assert.equal(verifyOpenssl(v.sig, v.msg, v.pk), v.valid && v.torsionR !== true, `${v.name}: OpenSSL path`)
     assert.equal(precheck(v.sig, v.pk), v.reason, `${v.name}: precheck reason`)
-    const strict = precheckStrict(v.sig, v.pk)
-    if (v.strictReason !== undefined) assert.equal(strict, v.strictReason, `${v.name}: strict reason`)
     const openssl = rawOpenssl(v.sig, v.msg, v.pk)
     const nob = rawNoble(v.sig, v.msg, v.pk)
     if (openssl !== nob) rawDisagreements++
-    // The point of the rule: once it passes, the raw libraries cannot disagree.
-    if (strict === null) assert.equal(openssl, nob, `${v.name}: raw libraries disagree after the strict pre-check`)
-    // And on the node path, OpenSSL or libsodium alone after the cheap pre-check already gives the rule's verdict.
     if (precheck(v.sig, v.pk) === null) {
-      assert.equal(openssl, v.valid, `${v.name}: OpenSSL after precheck`)
-      if (sodium !== null) assert.equal(rawSodium(v.sig, v.msg, v.pk), v.valid, `${v.name}: libsodium after precheck`)
+      // After the pre-check the cofactored equation (noble) is the verdict, and the cofactorless
+      // libraries differ from it exactly on torsion in R, and only by refusing.
+      assert.equal(nob, v.valid, `${v.name}: noble after precheck`)
+      assert.equal(openssl, v.valid && v.torsionR !== true, `${v.name}: OpenSSL after precheck`)
+      if (sodium !== null) assert.equal(rawSodium(v.sig, v.msg, v.pk), v.valid && v.torsionR !== true, `${v.name}: libsodium after precheck`)
     }
   }
   // Without the rule, the two libraries do disagree on some of these (else the vectors test nothing).
   assert.ok(rawDisagreements >= 10, `raw disagreements: ${rawDisagreements}`)
-  console.log(`ed25519 vectors: ${vectors.length}, raw OpenSSL/noble disagreements without the rule: ${rawDisagreements}, with it: 0`)
+  console.log(`ed25519 vectors: ${vectors.length}, raw OpenSSL/noble disagreements without the rule: ${rawDisagreements}, with it: 0; batch verifier: ${batchVerifier() ?? 'none'}`)
+})
+
+test('vectors: verifyMany gives each vector its verdict in batches of every shape', () => {
+  const kp = keyPairFromSeed(createHash('sha256').update('batch').digest())
+  const honest = Array.from({ length: 80 }, (_, i) => {
+    const message = utf8(`honest ${i}`)
+    return { signature: sign(message, kp.secretKey), message, publicKey: kp.publicKey }
+  })
+  const all = vectors.map(asSigned)
+  const want = vectors.map(v => v.valid)
+  assert.deepEqual(verifyMany(all), want, 'all vectors in one call')
+  for (const size of [2, 3, 4, 5, 7, 16, 63, 64, 65]) {
+    for (let i = 0; i < all.length; i += size) assert.deepEqual(verifyMany(all.slice(i, i + size)), want.slice(i, i + size), `chunks of ${size} at ${i}`)
+  }
+  // Each vector alone among honest signatures: a bad one must fail its batch's combined check
+  // and be found, a torsion-R one must pass it, and the honest ones around it stay valid.
+  for (const [k, v] of vectors.entries()) {
+    const at = k % 64
+    const batch = [...honest.slice(0, at), asSigned(v), ...honest.slice(at, 63)]
+    const got = verifyMany(batch)
+    assert.equal(got[at], v.valid, `${v.name} among 63 honest signatures`)
+    assert.ok(got.every((ok, i) => i === at || ok), `${v.name}: an honest signature beside it failed`)
+  }
+  // Torsion in several R of one batch, in every combination of the four orders: still valid.
+  const torsion = vectors.filter(v => v.torsionR === true).map(asSigned)
+  assert.equal(torsion.length, 4)
+  assert.deepEqual(verifyMany([...torsion, ...torsion, ...honest.slice(0, 8)]), new Array(16).fill(true))
 })
 
 test('vectors: mutated honest signatures get one verdict from both paths', () => {
@@ -227,25 +258,46 @@ test('vectors: mutated honest signatures get one verdict from both paths', () =>
 
 test('verify paths never throw on junk', () => {
   const junk: unknown[] = [undefined, null, 'ab', 42, {}, [], new Uint8Array(0), new Uint8Array(64), new Uint8Array(32)]
+  const many: SignedMessage[] = []
   for (const s of junk) for (const p of junk) {
     assert.equal(verify(s as Uint8Array, new Uint8Array(1), p as Uint8Array), false)
     assert.equal(verifyNoble(s as Uint8Array, new Uint8Array(1), p as Uint8Array), false)
+    many.push({ signature: s as Uint8Array, message: new Uint8Array(1), publicKey: p as Uint8Array })
   }
+  assert.deepEqual(verifyMany(many), new Array(many.length).fill(false))
   const kp = keyPairFromSeed(new Uint8Array(32).fill(7))
   const sig = sign(utf8('x'), kp.secretKey)
   assert.equal(verify(sig, 'x' as unknown as Uint8Array, kp.publicKey), false)
   assert.equal(verifyNoble(sig, 'x' as unknown as Uint8Array, kp.publicKey), false)
 })
 
-test('vectors: the node path without libsodium (node:crypto and noble) gives the same verdicts and reasons', { skip: process.env.BFT_LEDGER_VERIFIER === 'node-crypto' }, () => {
-  assert.equal(nodeVerifier(), sodium === null ? 'node:crypto' : 'libsodium')
+const isChild = process.env.BFT_LEDGER_VERIFIER === 'node-crypto' || process.env.BFT_LEDGER_NATIVE === '0'
+
+/** This file again in a child process with `extra` in its environment; its tests must all pass. */
+function runChild (extra: Record<string, string>): void {
   // Without NODE_TEST_CONTEXT the child reports as a plain test run, not into our runner.
   const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], {
-    env: { ...env, BFT_LEDGER_VERIFIER: 'node-crypto' }, encoding: 'utf8', timeout: 120_000
-  })
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 120_000 })
   assert.equal(child.status, 0, child.stdout + child.stderr)
   assert.match(child.stdout, /ed25519 vectors: \d+/)
+}
+
+test('vectors: the node path without libsodium (node:crypto and noble) gives the same verdicts and reasons', { skip: isChild }, () => {
+  assert.equal(nodeVerifier(), sodium === null ? 'node:crypto' : 'libsodium')
+  runChild({ BFT_LEDGER_VERIFIER: 'node-crypto' })
+})
+
+test('vectors: without the native batch verifier (one signature at a time, noble for what libsodium refuses) the same verdicts', { skip: isChild }, () => {
+  runChild({ BFT_LEDGER_NATIVE: '0' })
+})
+
+test('the native batch verifier loads wherever npm install built it', { skip: isChild }, () => {
+  const built = existsSync(fileURLToPath(new URL('../../../build/Release/bft_ed25519.node', import.meta.url)))
+  assert.equal(batchVerifier(), built ? 'ed25519-donna' : null)
+})
+
+test('BFT_LEDGER_NATIVE=0 turns the native batch verifier off', { skip: process.env.BFT_LEDGER_NATIVE !== '0' }, () => {
+  assert.equal(batchVerifier(), null)
 })
 
 test('BFT_LEDGER_VERIFIER=node-crypto selects OpenSSL', { skip: process.env.BFT_LEDGER_VERIFIER !== 'node-crypto' }, () => {

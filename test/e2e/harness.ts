@@ -7,8 +7,11 @@ import { fileURLToPath } from 'node:url'
 import { createTestnet, readKeyFile, type KeyFile, type TestnetResult } from '../../src/node/index.js'
 import type { ChainParams } from '../../src/ledger/genesis.js'
 import type { NodeConfig } from '../../src/node/config.js'
-import { createTx } from '../../src/state/index.js'
-import { decode, encode, toHex } from '../../src/codec/index.js'
+import { createTx, TX_ID_TAG } from '../../src/state/index.js'
+import { taggedHash } from '../../src/crypto/index.js'
+import * as ed from '@noble/ed25519'
+import { sha512 } from '@noble/hashes/sha2.js'
+import { decode, encode, fromHex, toHex } from '../../src/codec/index.js'
 import type { StatusView } from '../../src/node/service.js'
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
@@ -169,6 +172,25 @@ export function forgeSignature (tx: Uint8Array): Uint8Array {
   const sig = Uint8Array.from(wire.sig)
   sig[5]! ^= 0xff
   return encode({ body: wire.body, sig })
+}
+
+/**
+ * The same tx signed again by the holder of `secretKey` with R = [r]B + T, T a point of order 8
+ * (S = r + k*a): valid under the node's rule, whose equation is cofactored, and refused by the
+ * cofactorless equation libsodium and OpenSSL check first (docs/crypto.md). Deterministic.
+ */
+export function torsionSignature (tx: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  const wire = decode(tx) as { body: Uint8Array, sig: Uint8Array }
+  const { Point } = ed
+  const L = Point.CURVE().n
+  const le = (b: Uint8Array): bigint => { let x = 0n; for (let i = b.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(b[i]!); return x }
+  const le32 = (x: bigint): Uint8Array => { const o = new Uint8Array(32); for (let i = 0; i < 32; i++) { o[i] = Number(x & 0xffn); x >>= 8n } return o }
+  const { scalar: a, pointBytes: A } = ed.utils.getExtendedPublicKey(secretKey)
+  const T8 = Point.fromBytes(fromHex('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a'))
+  const r = le(sha512(Uint8Array.from([...secretKey, ...wire.body]))) % L
+  const R = Point.BASE.multiply(r).add(T8).toBytes()
+  const k = le(sha512(Uint8Array.from([...R, ...A, ...taggedHash(TX_ID_TAG, wire.body)]))) % L
+  return encode({ body: wire.body, sig: Uint8Array.from([...R, ...le32((r + k * a) % L)]) })
 }
 
 export async function sleep (ms: number): Promise<void> {

@@ -2,19 +2,23 @@ import '../../src/polyfill.js'
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { ProcNet, basePortFor, forgeSignature } from './harness.js'
+import { ProcNet, basePortFor, forgeSignature, torsionSignature } from './harness.js'
 import { findJemalloc } from '../../src/node/allocator.js'
-import { nodeVerifier } from '../../src/crypto/index.js'
+import { batchVerifier, nodeVerifier } from '../../src/crypto/index.js'
+import { decodeTx } from '../../src/state/index.js'
 
 // Validators may differ in how they verify signatures and in their malloc (docs/operations.md):
 // here two check signatures with OpenSSL (the fallback, BFT_LEDGER_VERIFIER=node-crypto) and
-// two with libsodium, and one runs on jemalloc where it is installed. They must agree on
-// every verdict and every block.
+// two with libsodium, two of them (one of each) without the native batch verifier
+// (BFT_LEDGER_NATIVE=0), and one runs on jemalloc where it is installed. They must agree on
+// every verdict and every block, also on a signature only the cofactored equation accepts.
 let net: ProcNet
 const jemalloc = findJemalloc()
 // Where the sodium-native addon does not load, all four use OpenSSL (nothing mixed to test then).
 const sodium = nodeVerifier() === 'libsodium' ? 'libsodium' : 'node:crypto'
 const VERIFIER = ['node:crypto', 'node:crypto', sodium, sodium]
+// Where npm install built no batch verifier, none has it.
+const BATCH = [true, false, false, true].map(on => on ? batchVerifier() ?? 'none' : 'none')
 
 before(async () => {
   net = await ProcNet.create({
@@ -22,6 +26,7 @@ before(async () => {
     basePort: basePortFor('e2e-mixed'),
     env: i => ({
       BFT_LEDGER_VERIFIER: VERIFIER[i] === 'libsodium' ? 'libsodium' : 'node-crypto',
+      BFT_LEDGER_NATIVE: BATCH[i] === 'none' ? '0' : '1',
       LD_PRELOAD: i === 3 && jemalloc !== null ? jemalloc : ''
     })
   })
@@ -31,16 +36,17 @@ before(async () => {
 after(async () => { await net?.close() })
 
 /** The `validator started` log record of validator i. */
-function started (i: number): { verifier: string, malloc: string } {
+function started (i: number): { verifier: string, batchVerifier: string, malloc: string } {
   const line = readFileSync(net.log(i), 'utf8').split('\n').find(l => l.includes('"validator started"'))
   assert.ok(line !== undefined, `validator ${i} logged no start line:\n${net.tail(i)}`)
-  return JSON.parse(line) as { verifier: string, malloc: string }
+  return JSON.parse(line) as { verifier: string, batchVerifier: string, malloc: string }
 }
 
 test('validators on OpenSSL and on libsodium, on glibc and jemalloc, agree on every signature and block', async () => {
   for (let i = 0; i < 4; i++) {
     const s = started(i)
     assert.equal(s.verifier, VERIFIER[i], `validator ${i}`)
+    assert.equal(s.batchVerifier, BATCH[i], `validator ${i}`)
     assert.equal(s.malloc, i === 3 && jemalloc !== null ? 'jemalloc' : 'system', `validator ${i}`)
   }
   const bob = await net.key('bob')
@@ -57,6 +63,14 @@ test('validators on OpenSSL and on libsodium, on glibc and jemalloc, agree on ev
   const first = await net.submit(0, good)
   assert.equal(first.status, 202, JSON.stringify(first.body))
   ids.push(first.body.txId!)
+  // R with a small-order component: libsodium and OpenSSL refuse it, the rule (cofactored)
+  // accepts it; each validator checks it again after its first library refused it, and all
+  // must commit it. Submitted to the OpenSSL validator without the batch verifier (noble decides).
+  const twisted = torsionSignature(await net.transferTx('alice', bob.address, 1), (await net.key('alice')).secretKey)
+  const t = await net.submit(1, twisted)
+  assert.equal(t.status, 202, JSON.stringify(t.body))
+  assert.equal(t.body.txId, decodeTx(twisted).idHex)
+  ids.push(t.body.txId!)
   for (let k = 1; k < 40; k++) {
     const r = await net.submit(k % 4, await net.transferTx('alice', bob.address, 1))
     assert.ok(r.status >= 200 && r.status < 300, JSON.stringify(r.body))

@@ -299,3 +299,40 @@ test('property: reap output is per-sender contiguous from the account nonce, wha
     assert.equal(out.length, mp.stats().ready, `round ${round}: every ready tx is reaped`)
   }
 })
+
+test('prevalidate: a batch of signatures checked ahead gives the same results and errors, without a second check', async () => {
+  const kp = K[3]!
+  const badArgs = createTx({ chainId: CHAIN, sender: kp.publicKey, nonce: 0, contract: 'bank', method: 'transfer', args: { to: 'nobody', amount: 1 } }, kp.secretKey)
+  const items = (): Uint8Array[] => [
+    tx(0, 0), tx(0, 1), tx(1, 0), tx(2, 0), tx(4, 0), // valid
+    forge(tx(1, 1)), // bad signature
+    tx(5, 0, { chainId: 'other' }), // wrong chain
+    badArgs, // bad arguments
+    utf8('not a tx'), new Uint8Array(5000) // undecodable, oversize
+  ]
+  const outcome = async (mp: Mempool, bytes: Uint8Array[]): Promise<string[]> => await Promise.all(bytes.map(async b => {
+    try { return (await mp.add(b)).status } catch (err) { return `${(err as { code: string }).code}: ${(err as Error).message}` }
+  }))
+  const plain = pool()
+  const want = await outcome(plain, items())
+  assert.deepEqual(want.slice(0, 5), ['added', 'added', 'added', 'added', 'added'])
+  assert.deepEqual(want.slice(5).map(s => s.split(':')[0]), ['ERR_BAD_SIGNATURE', 'ERR_WRONG_CHAIN', 'ERR_BAD_ARGS', 'ERR_TX_MALFORMED', 'ERR_TX_OVERSIZE'])
+
+  const mp = pool()
+  const bytes = items()
+  mp.prevalidate(bytes.map(b => ({ bytes: b })))
+  const before = mp.stats()
+  // The six whose signature verified (the valid ones and the bad arguments) got their verdict
+  // ahead, so their admission is a cache hit; the bad signature is checked again on the usual path.
+  assert.equal(before.verdictCacheSize, 6)
+  assert.deepEqual(await outcome(mp, bytes), want)
+  assert.equal(mp.stats().verdictCacheHits - before.verdictCacheHits, 6)
+
+  // isValid after prevalidate by id: held txs are skipped, fresh ones get verdicts.
+  const fresh = [tx(0, 2), tx(1, 1)]
+  const size = mp.stats().verdictCacheSize
+  mp.prevalidate([...bytes.slice(0, 2), ...fresh].map(b => ({ bytes: b, id: decodeTx(b).id })))
+  assert.equal(mp.stats().verdictCacheSize, size + 2)
+  for (const b of fresh) assert.equal(mp.isValid(id(b), b), true)
+  assert.equal(mp.isValid(id(forge(tx(1, 1))), forge(tx(1, 1))), false)
+})

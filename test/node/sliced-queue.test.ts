@@ -33,3 +33,15 @@ test('sliced queue: bounded; a throwing handler does not stall the rest; stop dr
   assert.deepEqual(seen, [0, 2])
   assert.throws(() => new SlicedQueue<number>(() => {}, { slice: 0, capacity: 1 }), RangeError)
 })
+
+test('sliced queue: prepare sees each slice before its items are handled; a throwing prepare is skipped', async () => {
+  const log: string[] = []
+  const q = new SlicedQueue<number>(i => { log.push(`h${i}`) }, {
+    slice: 3,
+    capacity: 100,
+    prepare: items => { log.push(`p${items.join(',')}`); if (items.includes(3)) throw new Error('hint failed') }
+  })
+  for (let i = 0; i < 7; i++) q.push(i)
+  for (let k = 0; k < 4; k++) await turn()
+  assert.deepEqual(log, ['p0,1,2', 'h0', 'h1', 'h2', 'p3,4,5', 'h3', 'h4', 'h5', 'p6', 'h6'])
+})
