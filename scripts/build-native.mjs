@@ -27,7 +27,8 @@ const gyp = [process.env.npm_config_node_gyp, bundled].find(p => p !== undefined
 const headers = join(dirname(process.execPath), '..')
 const nodedir = process.env.npm_config_nodedir === undefined && existsSync(join(headers, 'include', 'node', 'node_api.h')) ? [`--nodedir=${headers}`] : []
 const [cmd, args] = gyp !== undefined ? [process.execPath, [gyp, 'rebuild', ...nodedir]] : ['node-gyp', ['rebuild', ...nodedir]]
-const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+// Bounded: a node-gyp that tries to download headers offline must not hang the install.
+const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', timeout: 300_000 })
 if (r.status === 0 && existsSync(out)) {
   process.stderr.write(`bft-ledger: built the batch signature verifier (${out})\n`)
 } else {

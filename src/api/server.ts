@@ -136,8 +136,13 @@ export function createApiServer (service: NodeService, opts: ApiServerOptions): 
     const txs = req.body.txs.map((hex, i) => {
       try { return fromHex(hex, undefined, `txs[${i}]`) } catch (err) { return err instanceof Error ? err : new Error(String(err)) }
     })
-    // Their signatures in one batch first (the schema bounds the batch at MAX_BATCH_TXS).
-    service.prevalidateTxs?.(txs.filter((t): t is Uint8Array => t instanceof Uint8Array))
+    // Their signatures in one batch first (the schema bounds the batch at MAX_BATCH_TXS). A hint:
+    // if it fails, each submitTx checks its own tx as before.
+    try {
+      service.prevalidateTxs?.(txs.filter((t): t is Uint8Array => t instanceof Uint8Array))
+    } catch (err) {
+      log.error({ err }, 'batch prevalidation failed; checking each tx on its own')
+    }
     const results = await Promise.all(txs.map(async (tx, i) => {
       try {
         if (tx instanceof Error) throw tx

@@ -333,7 +333,9 @@ export class Replica {
     if (p.requests.length > this.config.maxBatchSize) return `${p.requests.length} requests exceed maxBatchSize ${this.config.maxBatchSize}`
     let bytes = 0
     const ids = new Set<string>()
-    this.prevalidateRequests?.(p.requests)
+    try {
+      this.prevalidateRequests?.(p.requests)
+    } catch { /* a hint: isValidRequest below judges each request either way */ }
     for (const r of p.requests) {
       bytes += r.bytes.length + r.id.length
       const id = toHex(r.id)

@@ -4,7 +4,7 @@ import { BftError, ValidationError, errorMessage } from '../errors.js'
 import { silentLogger } from '../log.js'
 import type { ClientRequest } from '../consensus/types.js'
 import { verifyMany } from '../crypto/index.js'
-import { checkTxStateless, decodeTx, txSignedMessage, verifyTxSignature, type DecodedTx } from '../state/tx.js'
+import { badSignature, checkTxStateless, decodeTx, txSignedMessage, verifyTxSignature, type DecodedTx } from '../state/tx.js'
 import { VerdictCache } from './verdict-cache.js'
 
 export interface MempoolOptions {
@@ -218,11 +218,11 @@ export class Mempool {
    * check: at ~40 % of the CPU per signature with the native batch verifier (docs/crypto.md). It
    * also keeps the decoded forms, so the bytes are not decoded twice.
    *
-   * A tx whose signature verifies gets its stateless verdict here (the rest of the checks are
-   * cheap); anything else (undecodable, another chain, a signature the batch refused) is left for
-   * the usual path to judge and report, so results and error messages are the same with or
-   * without this call. An item with an `id` the pool already holds is skipped (isValid answers
-   * those from the pool).
+   * A tx of this chain gets its stateless verdict here: its signature's from the batch, then the
+   * cheap rest (a refused signature gets the very error checkTxStateless would throw, so it is not
+   * checked a second time); an undecodable tx or one of another chain is left for the usual path.
+   * Results and error messages are the same with or without this call. An item with an `id` the
+   * pool already holds is skipped (isValid answers those from the pool).
    */
   prevalidate (items: ReadonlyArray<{ bytes: Uint8Array, id?: Uint8Array }>): void {
     const todo: DecodedTx[] = []
@@ -239,8 +239,8 @@ export class Mempool {
     if (todo.length === 0) return
     const ok = verifyMany(todo.map(txSignedMessage))
     for (let i = 0; i < todo.length; i++) {
-      if (!ok[i]) continue
       const tx = todo[i]!
+      if (!ok[i]) { this.verdicts.set(verdictKey(tx), badSignature(tx)); continue }
       try {
         checkTxStateless(tx, this.opts.chainId, { signatureChecked: true })
         this.verdicts.set(verdictKey(tx), true)

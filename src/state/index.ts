@@ -1,5 +1,5 @@
 export * from './api.js'
-export { createTx, decodeTx, txId, txIdHex, verifyTxSignature, txSignedMessage, checkTxStateless, checkCall, address, MAX_TX_BYTES, TX_ID_TAG, type TxBody, type DecodedTx } from './tx.js'
+export { createTx, decodeTx, txId, txIdHex, verifyTxSignature, txSignedMessage, badSignature, checkTxStateless, checkCall, address, MAX_TX_BYTES, TX_ID_TAG, type TxBody, type DecodedTx } from './tx.js'
 export { executeBlock, RETRYABLE_CODES, UNAPPLIED_CODES, outcomeOf, type ReceiptOutcome, type ExecuteOptions } from './executor.js'
 export { stateKey, accountKey, kvKey, lockKey } from './keys.js'
 export { decodeAccount, encodeAccount, readAccountRecord, readBalance, readNonce } from './account.js'

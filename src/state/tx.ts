@@ -146,6 +146,11 @@ export function txIdHex (tx: Uint8Array | DecodedTx): string {
   return toHex(txId(tx))
 }
 
+/** The error checkTxStateless throws for a tx whose signature does not verify. */
+export function badSignature (tx: DecodedTx): ValidationError {
+  return new ValidationError('ERR_BAD_SIGNATURE', `transaction ${tx.idHex.slice(0, 16)} has an invalid signature for sender ${tx.sender}`)
+}
+
 /** What a tx's signature signs: its id (which hashes the body), under the sender's key. */
 export function txSignedMessage (tx: DecodedTx): SignedMessage {
   return { signature: tx.sig, message: tx.id, publicKey: tx.body.sender }
@@ -166,9 +171,7 @@ export function checkTxStateless (tx: DecodedTx, chainId: string, opts: { signat
   if (tx.body.chainId !== chainId) {
     throw new ValidationError('ERR_WRONG_CHAIN', `transaction ${tx.idHex.slice(0, 16)} is for chain "${tx.body.chainId}", this is "${chainId}"`)
   }
-  if (opts.signatureChecked !== true && !verifyTxSignature(tx)) {
-    throw new ValidationError('ERR_BAD_SIGNATURE', `transaction ${tx.idHex.slice(0, 16)} has an invalid signature for sender ${tx.sender}`)
-  }
+  if (opts.signatureChecked !== true && !verifyTxSignature(tx)) throw badSignature(tx)
   checkCall(tx.body.contract, tx.body.method, tx.body.args, 'args')
 }
 

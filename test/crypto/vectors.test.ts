@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { verify, verifyMany, verifyOpenssl, verifyNoble, nodeVerifier, batchVerifier, precheck, SMALL_ORDER_ENCODINGS, keyPairFromSeed, sign, type SignatureRejection, type SignedMessage } from '../../src/crypto/index.js'
 import { sodium } from '../../src/crypto/sodium.js'
+import { nativeBatch } from '../../src/crypto/batch.js'
 import { toHex, fromHex, utf8 } from '../../src/codec/index.js'
 
 /*
@@ -271,6 +272,41 @@ test('verify paths never throw on junk', () => {
   assert.equal(verifyNoble(sig, 'x' as unknown as Uint8Array, kp.publicKey), false)
 })
 
+test('native batch verifier: the combined check itself accepts torsion in R, fails on an invalid member, and chunks past 64', { skip: nativeBatch === null }, () => {
+  const native = nativeBatch!
+  const kp = keyPairFromSeed(createHash('sha256').update('native').digest())
+  const honest = (n: number, tag: string): SignedMessage[] => Array.from({ length: n }, (_, i) => {
+    const message = utf8(`${tag} ${i}`)
+    return { signature: sign(message, kp.secretKey), message, publicKey: kp.publicKey }
+  })
+  const torsion = vectors.filter(v => v.torsionR === true).map(asSigned)
+  const invalid = vectors.filter(v => !v.valid && v.reason === null && v.name.startsWith('honest')).map(asSigned)
+  assert.ok(torsion.length === 4 && invalid.length >= 2)
+  const run = (items: SignedMessage[]): { got: boolean[], batches: number, fallbacks: number } => {
+    const s0 = native.stats()
+    const got = verifyMany(items)
+    const s1 = native.stats()
+    return { got, batches: s1.batches - s0.batches, fallbacks: s1.fallbacks - s0.fallbacks }
+  }
+  // 64 honest: one combination, accepted.
+  assert.deepEqual(run(honest(64, 'a')), { got: new Array(64).fill(true), batches: 1, fallbacks: 0 })
+  // Torsion in R: accepted by the combination itself (the cofactor multiplies it away), not by
+  // the one-by-one fallback, which would give the same verdicts and hide a broken combination.
+  assert.deepEqual(run([...honest(60, 'b'), ...torsion]), { got: new Array(64).fill(true), batches: 1, fallbacks: 0 })
+  // One invalid member: the combination fails, and the one-by-one pass finds exactly it.
+  const one = run([...honest(40, 'c'), invalid[0]!, ...honest(23, 'd')])
+  assert.deepEqual(one, { got: [...new Array(40).fill(true), false, ...new Array(23).fill(true)], batches: 1, fallbacks: 1 })
+  // 67 = a chunk of 64 and a tail of 3 (checked one by one); the invalid one in the tail.
+  const r67 = run([...honest(64, 'e'), honest(1, 'f')[0]!, invalid[1]!, ...torsion.slice(0, 1)])
+  assert.deepEqual(r67, { got: [...new Array(65).fill(true), false, true], batches: 1, fallbacks: 0 })
+  // 130 = 64 + 64 + 2: torsion in the first chunk, an invalid member in the second and in the tail.
+  const items = [...honest(62, 'g'), ...torsion.slice(0, 2), ...honest(30, 'h'), invalid[0]!, ...honest(33, 'i'), invalid[1]!, ...honest(1, 'j')]
+  assert.equal(items.length, 130)
+  const r130 = run(items)
+  assert.deepEqual(r130.got, items.map((_, i) => i !== 94 && i !== 128))
+  assert.deepEqual([r130.batches, r130.fallbacks], [2, 1])
+})
+
 const isChild = process.env.BFT_LEDGER_VERIFIER === 'node-crypto' || process.env.BFT_LEDGER_NATIVE === '0'
 
 /** This file again in a child process with `extra` in its environment; its tests must all pass. */
@@ -291,8 +327,9 @@ test('vectors: without the native batch verifier (one signature at a time, noble
   runChild({ BFT_LEDGER_NATIVE: '0' })
 })
 
-test('the native batch verifier loads wherever npm install built it', { skip: isChild }, () => {
+test('the native batch verifier loads wherever npm install built it (and must, with BFT_LEDGER_REQUIRE_NATIVE=1, as in CI)', { skip: isChild }, () => {
   const built = existsSync(fileURLToPath(new URL('../../../build/Release/bft_ed25519.node', import.meta.url)))
+  if (process.env.BFT_LEDGER_REQUIRE_NATIVE === '1') assert.ok(built, 'npm install did not build build/Release/bft_ed25519.node')
   assert.equal(batchVerifier(), built ? 'ed25519-donna' : null)
 })
 

@@ -6,6 +6,7 @@ import { ProcNet, basePortFor, forgeSignature, torsionSignature } from './harnes
 import { findJemalloc } from '../../src/node/allocator.js'
 import { batchVerifier, nodeVerifier } from '../../src/crypto/index.js'
 import { decodeTx } from '../../src/state/index.js'
+import { toHex } from '../../src/codec/index.js'
 
 // Validators may differ in how they verify signatures and in their malloc (docs/operations.md):
 // here two check signatures with OpenSSL (the fallback, BFT_LEDGER_VERIFIER=node-crypto) and
@@ -64,13 +65,26 @@ test('validators on OpenSSL and on libsodium, on glibc and jemalloc, agree on ev
   assert.equal(first.status, 202, JSON.stringify(first.body))
   ids.push(first.body.txId!)
   // R with a small-order component: libsodium and OpenSSL refuse it, the rule (cofactored)
-  // accepts it; each validator checks it again after its first library refused it, and all
-  // must commit it. Submitted to the OpenSSL validator without the batch verifier (noble decides).
-  const twisted = torsionSignature(await net.transferTx('alice', bob.address, 1), (await net.key('alice')).secretKey)
+  // accepts it. One goes alone to the OpenSSL validator without the batch verifier (noble
+  // decides after OpenSSL refused it); one goes in a POST /txs/batch of 6 to validator 0, whose
+  // batch verifier checks it in one combination with the others. Every validator must apply both.
+  const alice = await net.key('alice')
+  const twisted = torsionSignature(await net.transferTx('alice', bob.address, 1), alice.secretKey)
   const t = await net.submit(1, twisted)
   assert.equal(t.status, 202, JSON.stringify(t.body))
   assert.equal(t.body.txId, decodeTx(twisted).idHex)
   ids.push(t.body.txId!)
+  const group = [await net.transferTx('alice', bob.address, 1), await net.transferTx('alice', bob.address, 1)]
+  group.push(torsionSignature(await net.transferTx('alice', bob.address, 1), alice.secretKey))
+  for (let k = 0; k < 3; k++) group.push(await net.transferTx('alice', bob.address, 1))
+  const res = await fetch(`${net.url(0)}/txs/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ txs: group.map(toHex) }) })
+  const body = await res.json() as { results: Array<{ txId?: string, error?: unknown }> }
+  assert.equal(res.status, 200, JSON.stringify(body))
+  for (const [k, r] of body.results.entries()) {
+    assert.equal(r.txId, decodeTx(group[k]!).idHex, JSON.stringify(r))
+    ids.push(r.txId)
+  }
+  const twistedIds = [ids[1]!, ids[4]!]
   for (let k = 1; k < 40; k++) {
     const r = await net.submit(k % 4, await net.transferTx('alice', bob.address, 1))
     assert.ok(r.status >= 200 && r.status < 300, JSON.stringify(r.body))
@@ -80,5 +94,8 @@ test('validators on OpenSSL and on libsodium, on glibc and jemalloc, agree on ev
   await net.converge([0, 1, 2, 3], last!.height, 20_000)
   for (const id of ids) {
     for (let i = 0; i < 4; i++) assert.ok(await net.txOn(i, id) !== null, `tx ${id} on node ${i}`)
+  }
+  for (const id of twistedIds) {
+    for (let i = 0; i < 4; i++) assert.equal((await net.txOn(i, id))?.status, 'ok', `torsion-R tx ${id} applied on node ${i}`)
   }
 })

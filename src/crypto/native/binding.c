@@ -2,7 +2,7 @@
  * Batch verification of ed25519 signatures for bft-ledger, on ed25519-donna (public domain,
  * Andrew Moon; vendored unchanged in ./donna). Why and what rule: docs/crypto.md.
  *
- * The addon decides ONLY rule 6 of the node's validity rule, the cofactored equation
+ * The addon decides ONLY rule 5 of the node's validity rule, the cofactored equation
  *   [8]([S]B - R - [k]A) = O,  k = SHA-512(R || A || M) mod L,
  * for inputs the caller has already prechecked (rules 1-4: lengths, S < L, canonical and not
  * small-order A and R, A torsion-free). A batch checks one random linear combination of the
@@ -15,9 +15,16 @@
  */
 #include <node_api.h>
 #include <stdlib.h>
+#include <openssl/rand.h>
 
 #define ED25519_SUFFIX _bft
 #include "ed25519.c"
+
+/* Most signatures one call takes: a bound on what a caller can make us allocate. */
+#define MAX_SIGNATURES (1u << 20)
+
+/* Counters for tests: combined checks run, and how many of them failed (then one by one). */
+static double stat_batches = 0, stat_fallbacks = 0;
 
 /* One signature, cofactored: 1 valid, 0 not. */
 static int verify_one (const unsigned char *m, size_t mlen, const unsigned char *pk, const unsigned char *RS) {
@@ -57,8 +64,9 @@ static void verify_batch (const unsigned char **m, size_t *mlen, const unsigned 
     batchsize = (num > max_batch_size) ? max_batch_size : num;
     fallback = 0;
     for (i = 0; i < batchsize; i++) if ((RS[i][63] & 224) != 0) fallback = 1;
+    /* The coefficients must be secret and fresh: without them (RAND_bytes failed), one by one. */
+    if (!fallback && RAND_bytes((unsigned char *)batch.r, (int)(batchsize * 16)) != 1) fallback = 1;
     if (!fallback) {
-      ED25519_FN(ed25519_randombytes_unsafe) (batch.r, batchsize * 16);
       r_scalars = &batch.scalars[batchsize + 1];
       for (i = 0; i < batchsize; i++) expand256_modm(r_scalars[i], batch.r[i], 16);
       /* scalars[0] = sum r_i S_i (for B) */
@@ -81,7 +89,8 @@ static void verify_batch (const unsigned char **m, size_t *mlen, const unsigned 
         ge25519_double(&p, &p);
         ge25519_double(&p, &p);
         ge25519_double(&p, &p);
-        if (!ge25519_is_neutral_vartime(&p)) fallback = 1;
+        stat_batches++;
+        if (!ge25519_is_neutral_vartime(&p)) { fallback = 1; stat_fallbacks++; }
       }
     }
     for (i = 0; i < batchsize; i++) valid[i] = fallback ? (unsigned char)verify_one(m[i], mlen[i], pk[i], RS[i]) : 1;
@@ -136,6 +145,10 @@ static napi_value js_verify (napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_BAD_ARGUMENT", "verify: signatures, messages and publicKeys differ in length");
     return NULL;
   }
+  if (n > MAX_SIGNATURES) {
+    napi_throw_range_error(env, "ERR_BAD_ARGUMENT", "verify: more than 2^20 signatures in one call");
+    return NULL;
+  }
   if (napi_create_arraybuffer(env, n, &out_data, &out_ab) != napi_ok) return NULL;
   out = out_data;
   mp = malloc(sizeof(*mp) * (n + 1));
@@ -161,9 +174,21 @@ static napi_value js_verify (napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* stats(): { batches, fallbacks } since load: combined checks run, and those that failed. */
+static napi_value js_stats (napi_env env, napi_callback_info info) {
+  napi_value out, b, f;
+  (void)info;
+  if (napi_create_object(env, &out) != napi_ok || napi_create_double(env, stat_batches, &b) != napi_ok || napi_create_double(env, stat_fallbacks, &f) != napi_ok) return NULL;
+  napi_set_named_property(env, out, "batches", b);
+  napi_set_named_property(env, out, "fallbacks", f);
+  return out;
+}
+
 NAPI_MODULE_INIT () {
-  napi_value fn;
+  napi_value fn, st;
   if (napi_create_function(env, "verify", NAPI_AUTO_LENGTH, js_verify, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "verify", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "stats", NAPI_AUTO_LENGTH, js_stats, NULL, &st) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "stats", st) != napi_ok) return NULL;
   return exports;
 }
