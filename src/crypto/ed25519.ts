@@ -274,15 +274,28 @@ export function batchVerifier (): 'ed25519-donna' | null {
   return nativeBatch === null ? null : 'ed25519-donna'
 }
 
-/** The cofactorless equation in libsodium, else OpenSSL: true implies rule 5; false decides nothing alone. */
-function cofactorless (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+/** OpenSSL's cofactorless equation through node:crypto. Never throws. */
+function opensslEquation (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   try {
-    return sodium !== null
-      ? sodium.crypto_sign_verify_detached(signature, message, publicKey)
-      : nodeVerify(null, message, nodePublicKey(publicKey), signature)
+    return nodeVerify(null, message, nodePublicKey(publicKey), signature)
   } catch {
     return false
   }
+}
+
+/** The cofactorless equation in libsodium, else OpenSSL: true implies rule 5; false decides nothing alone. */
+function cofactorless (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (sodium === null) return opensslEquation(signature, message, publicKey)
+  try {
+    return sodium.crypto_sign_verify_detached(signature, message, publicKey)
+  } catch {
+    return false
+  }
+}
+
+/** Rule 5 for one prechecked signature: the fast cofactorless check, then the cofactored one for what it refuses. */
+function equation (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  return cofactorless(signature, message, publicKey) || cofactored(signature, message, publicKey)
 }
 
 /**
@@ -308,7 +321,7 @@ function cofactored (signature: Uint8Array, message: Uint8Array, publicKey: Uint
 /** The node's verify path for one signature: rules 1-4, then rule 5 (see above). Never throws. */
 export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (precheck(signature, publicKey) !== null || !isBytes(message)) return false
-  return cofactorless(signature, message, publicKey) || cofactored(signature, message, publicKey)
+  return equation(signature, message, publicKey)
 }
 
 export interface SignedMessage {
@@ -340,7 +353,7 @@ export function verifyMany (items: readonly SignedMessage[]): boolean[] {
       return out
     } catch { /* out of memory in the addon: one at a time below */ }
   }
-  for (const i of idx) out[i] = cofactorless(items[i]!.signature, items[i]!.message, items[i]!.publicKey) || cofactored(items[i]!.signature, items[i]!.message, items[i]!.publicKey)
+  for (const i of idx) out[i] = equation(items[i]!.signature, items[i]!.message, items[i]!.publicKey)
   return out
 }
 
@@ -351,11 +364,7 @@ export function verifyMany (items: readonly SignedMessage[]): boolean[] {
  */
 export function verifyOpenssl (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (precheck(signature, publicKey) !== null || !isBytes(message)) return false
-  try {
-    return nodeVerify(null, message, nodePublicKey(publicKey), signature)
-  } catch {
-    return false
-  }
+  return opensslEquation(signature, message, publicKey)
 }
 
 /** The portable verify path (clients, light client): rules 1-4, then @noble/ed25519 (strict decoding, cofactored equation). Never throws. */

@@ -226,6 +226,7 @@ export class Mempool {
    */
   prevalidate (items: ReadonlyArray<{ bytes: Uint8Array, id?: Uint8Array }>): void {
     const todo: DecodedTx[] = []
+    const keys: string[] = []
     for (const it of items) {
       if (!(it.bytes instanceof Uint8Array) || it.bytes.length > this.opts.maxTxBytes) continue
       if (it.id !== undefined && this.entries.has(toHex(it.id))) continue
@@ -234,19 +235,22 @@ export class Mempool {
         try { tx = decodeTx(it.bytes) } catch { continue }
         this.predecoded.set(it.bytes, tx)
       }
-      if (tx.body.chainId === this.opts.chainId && !this.verdicts.has(verdictKey(tx))) todo.push(tx)
+      if (tx.body.chainId !== this.opts.chainId) continue
+      const key = verdictKey(tx)
+      if (!this.verdicts.has(key)) { todo.push(tx); keys.push(key) }
     }
     if (todo.length === 0) return
     const ok = verifyMany(todo.map(txSignedMessage))
     for (let i = 0; i < todo.length; i++) {
       const tx = todo[i]!
-      if (!ok[i]) { this.verdicts.set(verdictKey(tx), badSignature(tx)); continue }
+      const key = keys[i]!
+      if (!ok[i]) { this.verdicts.set(key, badSignature(tx)); continue }
       try {
         checkTxStateless(tx, this.opts.chainId, { signatureChecked: true })
-        this.verdicts.set(verdictKey(tx), true)
+        this.verdicts.set(key, true)
       } catch (err) {
         if (!(err instanceof ValidationError)) throw err
-        this.verdicts.set(verdictKey(tx), err)
+        this.verdicts.set(key, err)
       }
     }
   }
