@@ -129,7 +129,7 @@ export class Mempool {
    */
   private readonly checked = new Map<string, DecodedTx>()
   /** Decoded forms prevalidate() made, by the very bytes object, so admission does not decode again. */
-  private predecoded = new WeakMap<Uint8Array, DecodedTx>()
+  private readonly predecoded = new WeakMap<Uint8Array, DecodedTx>()
   private readonly rejected: Record<string, number> = {}
   private totalBytes = 0
   private arrivals = 0
