@@ -13,6 +13,13 @@ export interface VerifyBound {
   /** Verifies/s on one core on the validators' own path, and the bound it gives. */
   validatorPerCore: number
   validatorBound: number
+  /**
+   * The validators' batch verifier (src/crypto/batch.ts; null: not built), its verifies/s on one
+   * core in batches of 64, and the bound that gives. Validators check most signatures in batches.
+   */
+  validatorBatchVerifier: 'ed25519-donna' | null
+  validatorBatchPerCore: number | null
+  validatorBatchBound: number | null
 }
 
 export type TimelineSecond = StepResult['timeline'][number]
@@ -57,7 +64,7 @@ export function formatStep (r: StepResult & { ratioOfBound: number }, v: VerifyB
     `-- ${r.label} (${r.rate === 'max' ? 'closed loop' : 'open loop'}, ${round(r.durationS)} s) --`,
     ...(r.warmLoad === undefined ? [] : [`warm-up load     ${round(r.warmLoad.durationS)} s before the clock, not measured: ${r.warmLoad.committed} of ${r.warmLoad.sent} committed, lost ${r.warmLoad.lost}, duplicates ${r.warmLoad.duplicates}, p99 ${round(r.warmLoad.p99Ms)} ms`]),
     `committed        ${round(r.committedTps)} tx/s  (${r.committedInWindow} in window, ${r.committedTotal} total; sent ${r.sent}, accepted ${r.accepted})`,
-    `verify bound     ${Math.round(v.bound)} tx/s  -> ratio ${round(r.ratioOfBound, 3)}${v.validatorVerifier === 'node:crypto' ? '' : `  (${v.validatorVerifier} bound ${Math.round(v.validatorBound)} tx/s -> ${round(r.committedTps / v.validatorBound, 3)})`}`,
+    `verify bound     ${Math.round(v.bound)} tx/s  -> ratio ${round(r.ratioOfBound, 3)}${v.validatorVerifier === 'node:crypto' ? '' : `  (${v.validatorVerifier} bound ${Math.round(v.validatorBound)} tx/s -> ${round(r.committedTps / v.validatorBound, 3)})`}${v.validatorBatchBound === null || v.validatorBatchBound === undefined ? '' : `  (batches of 64 bound ${Math.round(v.validatorBatchBound)} tx/s -> ${round(r.committedTps / v.validatorBatchBound, 3)})`}`,
     `latency ms       p50 ${round(l.p50)}  p95 ${round(l.p95)}  p99 ${round(l.p99)}  max ${round(l.max)}  (n=${l.count})`,
     `timeline (ms)    ${timelineSummary(r.timeline, r.durationS)}`,
     `blocks           ${round(r.blocksPerS, 2)} /s, avg batch ${round(r.avgBatch)} txs`,

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CommanderError } from 'commander'
-import { measureVerifyRate, nodeVerifier } from '../src/crypto/index.js'
+import { batchVerifier, measureVerifyRate, nodeVerifier } from '../src/crypto/index.js'
 import { errorMessage } from '../src/errors.js'
 import { makeFillerAddresses, makeSenders, type Sender } from './accounts.js'
 import { attachCluster, startCluster, type Cluster } from './cluster.js'
@@ -66,7 +66,7 @@ const openClusters = new Set<Cluster>()
  * low bound would flatter the ratio (one single 2 s run here once read 6,300/s against a
  * steady 9,200). Measured before the testnet starts, so the core is not shared with validators.
  */
-function bestRate (path: 'node' | 'node:crypto', totalMs: number): number {
+function bestRate (path: 'node' | 'batch' | 'node:crypto', totalMs: number): number {
   return Math.max(...Array.from({ length: 5 }, () => measureVerifyRate(totalMs / 5, path)))
 }
 
@@ -80,12 +80,16 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
   const validatorVerifier = nodeVerifier()
   // The validators are this code with this environment, so they verify with the same library.
   const validatorPerCore = validatorVerifier === 'node:crypto' ? perCore : bestRate('node', opts.verifyMs)
+  const validatorBatchVerifier = batchVerifier()
+  const validatorBatchPerCore = validatorBatchVerifier === null ? null : bestRate('batch', opts.verifyMs)
   const verify: VerifyBound = {
     perCore, cores, validators, bound: perCore * cores / validators,
-    validatorVerifier, validatorPerCore, validatorBound: validatorPerCore * cores / validators
+    validatorVerifier, validatorPerCore, validatorBound: validatorPerCore * cores / validators,
+    validatorBatchVerifier, validatorBatchPerCore, validatorBatchBound: validatorBatchPerCore === null ? null : validatorBatchPerCore * cores / validators
   }
   say(`verify bound: ${perCore} ed25519 verifies/s per core x ${cores} cores / ${validators} validators = ${Math.round(verify.bound)} tx/s (node:crypto)`)
   if (validatorVerifier !== 'node:crypto') say(`validators verify with ${validatorVerifier}: ${validatorPerCore} verifies/s per core, bound ${Math.round(verify.validatorBound)} tx/s`)
+  if (validatorBatchPerCore !== null) say(`validators verify batches with ${validatorBatchVerifier ?? ''}: ${validatorBatchPerCore} verifies/s per core in batches of 64, bound ${Math.round(verify.validatorBatchBound ?? 0)} tx/s`)
 
   const senders = makeSenders(opts.senders, opts.seed)
   const report: BenchReport = {
