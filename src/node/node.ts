@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { Logger } from '../log.js'
 import { createLogger } from '../log.js'
@@ -29,13 +28,9 @@ import { ConsensusDriver } from './driver.js'
 import { SlicedQueue } from './sliced-queue.js'
 import { BlockPipeline, type CommittedBlock } from './pipeline.js'
 import { BlockSync } from './sync.js'
+import { newTraceId, TraceLog } from './traces.js'
 import { blockView, receiptView, tryDecode } from './views.js'
 import type { BlockView, NodeService, ReceiptView, StateView, StatusView, SubmitResult } from './service.js'
-
-interface Trace {
-  traceId: string
-  timings: Record<string, number>
-}
 
 /** A gossiped tx waiting for admission; `absorbed` is absorbGossip's answer once asked (null: admit it). */
 interface GossipedTx {
@@ -141,7 +136,7 @@ export class LedgerNode implements NodeService {
   private readonly replica: Replica
   private readonly driver: ConsensusDriver
   private readonly peerIndex = new Map<string, number>()
-  private readonly traces = new Map<string, Trace>()
+  private readonly traces = new TraceLog(MAX_TRACES)
   /** Gossiped txs, admitted a slice per event-loop turn so consensus messages never wait behind a burst. */
   private readonly gossip = new SlicedQueue<GossipedTx>(
     g => {
@@ -185,22 +180,26 @@ export class LedgerNode implements NodeService {
   /** Next committed nonce per sender, kept current by onBlockCommitted: admission reads no LevelDB. */
   private readonly nonceCache = new Map<string, number>()
 
-  private constructor (parts: {
+  private constructor (input: {
     logger: Logger, genesis: Genesis, config: NodeConfig, key: KeyFile, db: LevelDb, store: BlockStore,
     state: StateStore, wal: Wal, walRecords: PersistRecord[]
   }) {
+    this.genesisTip = genesisTip(input.genesis)
+    // The balance list is needed only to hash genesis and write its state, both done by now.
+    // Kept alive, a million balances are ~3M heap objects that every major GC marks. V8 keeps
+    // the variables the closures below capture in one context that lives as long as the node,
+    // so `parts` (captured) holds neither the balances nor the WAL's records; `input` must
+    // stay out of every closure.
+    this.genesis = { ...input.genesis, balances: [] }
+    const parts = { ...input, genesis: this.genesis, walRecords: [] }
     this.logger = parts.logger
-    this.genesisTip = genesisTip(parts.genesis)
-    // The balance list is needed only to hash genesis and write its state, both done by now;
-    // a million balances kept alive cost ~1 GB of heap that every major GC walks.
-    this.genesis = { ...parts.genesis, balances: [] }
     this.config = parts.config
     this.key = parts.key
     this.db = parts.db
     this.store = parts.store
     this.state = parts.state
     this.wal = parts.wal
-    const g = parts.genesis
+    const g = this.genesis
     g.validators.forEach((v, i) => this.peerIndex.set(v.peerId, i))
     const selfIdx = g.validators.findIndex(v => toHex(v.publicKey) === toHex(parts.key.publicKey))
     this.self = selfIdx >= 0 ? selfIdx : null
@@ -289,7 +288,7 @@ export class LedgerNode implements NodeService {
       prevalidateRequests: (requests) => { this.mempool.prevalidate(requests) },
       onBatchAccepted: (requests) => { this.mempool.acceptBatch(requests) },
       restore: {
-        records: parts.walRecords,
+        records: input.walRecords,
         lastExecuted: { seq: head?.height ?? 0, blockHash: head?.hash ?? gTip.hash, stateRoot: head?.stateRoot ?? this.state.root() }
       }
     })
@@ -312,7 +311,7 @@ export class LedgerNode implements NodeService {
       },
       execute: async (e) => {
         const t0 = Date.now()
-        for (const r of e.requests) this.mark(toHex(r.id), 'ordered', t0)
+        for (const r of e.requests) this.traces.mark(toHex(r.id), 'ordered', t0)
         const r = await this.pipeline.executeOrdered(e.seq, e.view, e.proposer, e.timestamp, e.requests)
         this.meters.phase.observe({ phase: 'execute' }, (Date.now() - t0) / 1000)
         return r
@@ -478,24 +477,6 @@ export class LedgerNode implements NodeService {
 
   // ---- transactions ----
 
-  private mark (txId: string, stage: string, at = Date.now()): void {
-    const t = this.traces.get(txId)
-    if (t !== undefined) t.timings[stage] = at
-  }
-
-  private trace (txId: string, traceId: string): Trace {
-    let t = this.traces.get(txId)
-    if (t === undefined) {
-      if (this.traces.size >= MAX_TRACES) {
-        const oldest = this.traces.keys().next().value
-        if (oldest !== undefined) this.traces.delete(oldest)
-      }
-      t = { traceId, timings: {} }
-      this.traces.set(txId, t)
-    }
-    return t
-  }
-
   private async admit (bytes: Uint8Array, opts: { forward: boolean, from?: string, traceId?: string }): Promise<string> {
     let res
     try {
@@ -513,9 +494,9 @@ export class LedgerNode implements NodeService {
     // before an idle stretch, the first tx after it looked stalled and was handed to consensus
     // again at once.
     if (this.mempool.size === 1) this.lastProgress = Date.now()
-    const tr = this.trace(res.txId, opts.traceId ?? randomUUID())
-    tr.timings.admitted ??= Date.now()
-    this.logger.debug({ txId: res.txId, traceId: tr.traceId, status: res.status, from: opts.from ?? 'api' }, 'tx admitted')
+    const traceId = this.traces.begin(res.txId, opts.traceId ?? newTraceId())
+    this.traces.mark(res.txId, 'admitted', Date.now(), true)
+    this.logger.debug({ txId: res.txId, traceId, status: res.status, from: opts.from ?? 'api' }, 'tx admitted')
     if (opts.forward) {
       try { this.p2p.broadcast('tx', bytes) } catch (err) { this.logger.warn({ err: errorMessage(err), txId: res.txId }, 'tx not forwarded') }
     }
@@ -565,7 +546,7 @@ export class LedgerNode implements NodeService {
     const now = Date.now()
     for (const r of ready) {
       const id = toHex(r.id)
-      this.mark(id, 'proposed', now)
+      this.traces.mark(id, 'proposed', now)
       this.driver.push({ type: 'request', request: r })
     }
   }
@@ -636,12 +617,13 @@ export class LedgerNode implements NodeService {
       const outcome = outcomeOf(r.status)
       if (outcome === 'retryable') retry.add(id)
       this.meters.committedTxs.inc({ status: r.status === 'ok' ? 'ok' : 'failed' })
-      const tr = this.traces.get(id)
-      if (tr !== undefined) {
-        tr.timings.executed = now
-        if (tr.timings.admitted !== undefined) this.meters.submitToCommit.observe((now - tr.timings.admitted) / 1000)
-        if (tr.timings.admitted !== undefined && tr.timings.ordered !== undefined) this.meters.phase.observe({ phase: 'order' }, (tr.timings.ordered - tr.timings.admitted) / 1000)
-        this.logger.debug({ txId: id, traceId: tr.traceId, height: h, status: r.status }, 'tx executed')
+      this.traces.mark(id, 'executed', now)
+      const admitted = this.traces.time(id, 'admitted')
+      if (admitted !== undefined) {
+        this.meters.submitToCommit.observe((now - admitted) / 1000)
+        const ordered = this.traces.time(id, 'ordered')
+        if (ordered !== undefined) this.meters.phase.observe({ phase: 'order' }, (ordered - admitted) / 1000)
+        if (this.logger.isLevelEnabled('debug')) this.logger.debug({ txId: id, traceId: this.traces.traceId(id), height: h, status: r.status }, 'tx executed')
       }
       if (outcome === 'applied') {
         try {
@@ -675,8 +657,8 @@ export class LedgerNode implements NodeService {
   }
 
   private withTrace (r: ReceiptView): ReceiptView {
-    const t = this.traces.get(r.txId)
-    return t === undefined ? r : { ...r, traceId: t.traceId, timings: { ...t.timings } }
+    const t = this.traces.view(r.txId)
+    return t === undefined ? r : { ...r, ...t }
   }
 
   // ---- NodeService ----
@@ -713,7 +695,7 @@ export class LedgerNode implements NodeService {
   }
 
   private async afterAdmission (id: string, opts: { wait: boolean, timeoutMs: number }): Promise<SubmitResult> {
-    const traceId = this.traces.get(id)?.traceId ?? ''
+    const traceId = this.traces.traceId(id) ?? ''
     if (!opts.wait) return { txId: id, status: 'accepted', traceId }
     const existing = await this.getTx(id)
     const receipt = existing ?? await this.waitFor(id, opts.timeoutMs)

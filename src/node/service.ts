@@ -23,7 +23,7 @@ export interface ReceiptView {
   error: string
   result: unknown
   events: Array<{ type: string, data: unknown }>
-  /** Trace timings in ms since the epoch for this tx on this node: admitted, proposed, committed, executed. */
+  /** Trace timings in ms since the epoch for this tx on this node, the stages it reached: admitted, proposed, ordered, executed (traces.ts). */
   timings?: Record<string, number>
   traceId?: string
 }

@@ -110,6 +110,12 @@ test('bad input to a real node gets a typed 4xx and the node keeps committing', 
   assert.equal(f.body.error?.code, 'ERR_BAD_SIGNATURE')
   const ok = await net.submit(1, good, true)
   assert.equal(ok.body.status, 'committed')
+  // The node that admitted it traced it: the reply's trace id, and its stages in order.
+  const traced = await (await fetch(`${net.url(1)}/txs/${ok.body.txId!}`)).json() as { traceId?: string, timings?: Record<string, number> }
+  assert.equal(traced.traceId, (ok.body as { traceId?: string }).traceId)
+  const t = traced.timings ?? {}
+  assert.ok(t.admitted !== undefined && t.ordered !== undefined && t.executed !== undefined, JSON.stringify(traced))
+  assert.ok(t.admitted <= t.ordered && t.ordered <= t.executed, JSON.stringify(t))
   // The same bytes again are idempotent; another tx reusing the spent nonce is a replay.
   const again = await net.submit(2, good, true)
   assert.equal(again.body.status, 'committed')
