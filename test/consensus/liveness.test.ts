@@ -167,6 +167,35 @@ test('commit proofs forwarded to a lagging replica carry only commits whose sign
   assert.deepEqual(answer.filter(x => x.startsWith('commit:')).sort(), ['commit:0:3', 'commit:1:3'])
 })
 
+test('a replica that is only slow is sent the COMMITs it lacks, not pre-prepares it voted for nor its own COMMITs', () => {
+  const c = new Cluster(4, { over: { checkpointInterval: 2, windowSize: 4, maxBatchSize: 1 } })
+  // Replica 3 votes on every seq but never finishes executing its first block (a slow
+  // validator), and the pre-prepare of seq 3 never reaches it.
+  c.execDelayMs.set(3, 1e12)
+  c.filter = (from, to, bytes) => !(to === 3 && from === 0 && decodeTrusted(bytes).kind === 'pre-prepare' && (decodeTrusted(bytes).payload as { seq: number }).seq === 3)
+  c.start()
+  for (let i = 0; i < 3; i++) c.submit(request(i), [0, 1, 2, 3])
+  assert.equal(c.run(() => [0, 1, 2].every(i => c.executed[i]!.length === 3)), true)
+  assert.equal(c.executed[3]!.length, 1, 'replica 3 started executing seq 1 and is still at it')
+  // Replica 3 repeats its COMMIT for seq 1 (statusPing): "stuck here".
+  const commit1 = c.effects[3]!.flat().find(e => e.type === 'send' && decodeTrusted(e.bytes).kind === 'commit' && (decodeTrusted(e.bytes).payload as { seq: number }).seq === 1)
+  assert.ok(commit1 !== undefined && commit1.type === 'send')
+  const answer = answersTo3(c, commit1.bytes, c.now + 10_000)
+  // Seq 3's pre-prepare, which it never got, and the COMMITs that decided 1..3 but its own:
+  // with its own, 2f+1 for seqs 1 and 2; 2f+1 from the others for seq 3.
+  assert.deepEqual(answer.filter(x => x.startsWith('pre-prepare:')), ['pre-prepare:0:3'], answer.join(' '))
+  const commits = (seq: number): string[] => answer.filter(x => x.startsWith('commit:') && x.endsWith(`:${seq}`))
+  assert.equal(commits(1).length, 2, answer.join(' '))
+  assert.equal(commits(2).length, 2, answer.join(' '))
+  assert.equal(commits(3).length, 3, answer.join(' '))
+  assert.ok(!answer.some(x => x.startsWith('commit:3:')), answer.join(' '))
+  // And with them it decides all three (its execution aside).
+  for (const e of c.replicas[1]!.step({ type: 'message', from: 3, bytes: commit1.bytes }, c.now + 20_000)) {
+    if (e.type === 'send' && e.to === 3) c.replicas[3]!.step({ type: 'message', from: 1, bytes: e.bytes }, c.now + 20_000)
+  }
+  assert.equal(c.replicas[3]!.status().decided, 3)
+})
+
 test('proofs sent to a replica stuck at our stable checkpoint come with our CHECKPOINT for it (sim seed 20528)', () => {
   const c = clusterWithReplica3Behind()
   // Replica 3 executed up to seq 2 but never saw a checkpoint: it repeats its own for seq 2.

@@ -11,9 +11,11 @@ import { runSeed } from '../../src/sim/run.js'
 // envelope check its run no longer syncs (its Byzantine replica sends some of its own messages
 // with garbage signatures, and as COMMITs those now count). 318 took its place, a plan of the
 // same kind (a Byzantine replica equivocating, one replica cut off, then a sync); it is not
-// known to have re-included before the fix.
+// known to have re-included before the fix. Since a replica is no longer forwarded decided
+// pre-prepares it voted for (Replica.forwardDecided), 26's run no longer syncs either; 90, a plan
+// of the same kind (an equivocating Byzantine replica, a crashed one, a partition), replaced it.
 test('a new primary behind its stable checkpoint syncs before proposing: no request ordered twice', async () => {
-  for (const seed of [23, 26, 129, 318]) {
+  for (const seed of [23, 90, 129, 318]) {
     const r = await runSeed(seed, { validators: 4 })
     assert.ok(r.ok, `seed ${seed} failed: ${r.replay}`)
     assert.ok(r.stats.syncs > 0, `seed ${seed} no longer exercises a sync (${r.plan}): pick new seeds`)
