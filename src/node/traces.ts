@@ -4,6 +4,7 @@ import { ValidationError } from '../errors.js'
 /** The moments a node records for a tx it admitted, in the order they normally happen. */
 export const TRACE_STAGES = ['admitted', 'proposed', 'ordered', 'executed'] as const
 export type TraceStage = typeof TRACE_STAGES[number]
+const STAGE_INDEX: Readonly<Record<TraceStage, number>> = { admitted: 0, proposed: 1, ordered: 2, executed: 3 }
 
 /** What the API shows of a trace: its id and the stages reached, in ms since the epoch. */
 export interface TraceView {
@@ -79,7 +80,7 @@ export class TraceLog {
   mark (txId: string, stage: TraceStage, at: number, onlyFirst = false): void {
     const slot = this.slots.get(txId)
     if (slot === undefined) return
-    const i = slot * TRACE_STAGES.length + TRACE_STAGES.indexOf(stage)
+    const i = slot * TRACE_STAGES.length + STAGE_INDEX[stage]
     if (onlyFirst && !Number.isNaN(this.times[i]!)) return
     this.times[i] = at
   }
@@ -88,7 +89,7 @@ export class TraceLog {
   time (txId: string, stage: TraceStage): number | undefined {
     const slot = this.slots.get(txId)
     if (slot === undefined) return undefined
-    const t = this.times[slot * TRACE_STAGES.length + TRACE_STAGES.indexOf(stage)]!
+    const t = this.times[slot * TRACE_STAGES.length + STAGE_INDEX[stage]]!
     return Number.isNaN(t) ? undefined : t
   }
 
