@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { Logger } from '../log.js'
 import { createLogger } from '../log.js'
@@ -28,7 +29,7 @@ import { ConsensusDriver } from './driver.js'
 import { SlicedQueue } from './sliced-queue.js'
 import { BlockPipeline, type CommittedBlock } from './pipeline.js'
 import { BlockSync } from './sync.js'
-import { newTraceId, TraceLog } from './traces.js'
+import { TraceLog } from './traces.js'
 import { blockView, receiptView, tryDecode } from './views.js'
 import type { BlockView, NodeService, ReceiptView, StateView, StatusView, SubmitResult } from './service.js'
 
@@ -494,7 +495,7 @@ export class LedgerNode implements NodeService {
     // before an idle stretch, the first tx after it looked stalled and was handed to consensus
     // again at once.
     if (this.mempool.size === 1) this.lastProgress = Date.now()
-    const traceId = this.traces.begin(res.txId, opts.traceId ?? newTraceId())
+    const traceId = this.traces.begin(res.txId, opts.traceId ?? randomUUID())
     this.traces.mark(res.txId, 'admitted', Date.now(), true)
     this.logger.debug({ txId: res.txId, traceId, status: res.status, from: opts.from ?? 'api' }, 'tx admitted')
     if (opts.forward) {

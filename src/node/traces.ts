@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { ValidationError } from '../errors.js'
 
 /** The moments a node records for a tx it admitted, in the order they normally happen. */
@@ -10,13 +9,6 @@ const STAGE_INDEX: Readonly<Record<TraceStage, number>> = { admitted: 0, propose
 export interface TraceView {
   traceId: string
   timings: Partial<Record<TraceStage, number>>
-}
-
-/**
- * A fresh trace id (a UUID). Flat: see TraceLog.begin for why that matters.
- */
-export function newTraceId (): string {
-  return flat(randomUUID())
 }
 
 /**
