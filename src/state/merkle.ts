@@ -215,7 +215,9 @@ export function encodeNode (n: TreeNode): Uint8Array {
   let pos = 3
   for (let i = 0; i < ARITY; i++) {
     if ((bitmap >> (15 - i)) & 1) {
-      out.set(n.childHashes.subarray(32 * i, 32 * i + 32), pos)
+      // A byte loop, not set(subarray()): no typed-array view per child on the hot path.
+      const from = 32 * i
+      for (let b = 0; b < 32; b++) out[pos + b] = n.childHashes[from + b]!
       pos = writeVarint(out, pos + 32, n.versions[i]!)
     }
   }
@@ -274,9 +276,19 @@ class MissingNode extends Error {
   }
 }
 
-/** Splits items sorted by keyHash into the 16 runs by nibble at `depth` (bounds: starts[i]..starts[i+1]). */
-function nibbleRuns (items: ReadonlyArray<{ keyHash: Uint8Array }>, depth: number): number[] {
-  const starts = new Array<number>(ARITY + 1)
+/**
+ * One bounds array per depth (paths have 64 nibbles). The walks below recurse one depth at a
+ * time and read a node's bounds only before and between their calls one level down, which use
+ * the next array, so one array per depth is enough and no walk allocates one per node.
+ */
+const RUNS = Array.from({ length: 65 }, () => new Int32Array(ARITY + 1))
+
+/**
+ * Splits items sorted by keyHash into the 16 runs by nibble at `depth` (bounds:
+ * starts[i]..starts[i+1]). The array is shared: valid until the next call at the same depth.
+ */
+function nibbleRuns (items: ReadonlyArray<{ keyHash: Uint8Array }>, depth: number): Int32Array {
+  const starts = RUNS[depth]!
   let j = 0
   for (let nib = 0; nib < ARITY; nib++) {
     starts[nib] = j
@@ -449,21 +461,54 @@ function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number,
       }
       return build(items, depth)
     }
+    // Only the touched children change: the new node starts as a copy of the old one's 512
+    // bytes and versions, and the untouched children cost nothing. (Building 16 child refs per
+    // node, each with a view of its hash, and joining them was a third of the bytes a 1M-account
+    // block allocated, docs/performance.md, nineteenth session.)
     const runs = nibbleRuns(ups, depth)
-    const refs: Ref[] = []
-    let changed = false
+    let childHashes: Uint8Array | null = null
+    let versions: number[] | null = null
+    let present = node.present
+    // Children this update rebuilt, and which of them are single leaves (join needs the kind).
+    let rebuilt = 0
+    let leaves = 0
     for (let nib = 0; nib < ARITY; nib++) {
       const lo = runs[nib]!
       const hi = runs[nib + 1]!
-      // Most of a node's 16 children are untouched: no slice, no call, no comparison for them.
-      if (lo === hi) { refs.push(hasChild(node, nib) ? { hash: childHash(node, nib), version: node.versions[nib]!, kind: 'unknown' } : EMPTY_REF); continue }
+      if (lo === hi) continue
       const child = childRef(node, nib)
       const r = update(child, depth + 1, ups.slice(lo, hi))
-      if (!equal32(r.hash, child.hash)) changed = true
-      refs.push(r)
+      if (equal32(r.hash, child.hash)) continue
+      if (childHashes === null || versions === null) { childHashes = node.childHashes.slice(); versions = node.versions.slice() }
+      if (r.kind === 'empty') {
+        childHashes.fill(0, 32 * nib, 32 * nib + 32)
+        present &= ~(1 << nib)
+        versions[nib] = 0
+      } else {
+        childHashes.set(r.hash, 32 * nib)
+        present |= 1 << nib
+        versions[nib] = r.version
+        rebuilt |= 1 << nib
+        if (r.kind === 'leaf') leaves |= 1 << nib
+      }
     }
-    if (!changed) return { ...ref, kind: 'internal' }
-    return join(refs)
+    if (childHashes === null || versions === null) return { ...ref, kind: 'internal' }
+    return joinNode(childHashes, present, versions, rebuilt, leaves)
+  }
+
+  /** join() for a node given as its children's bytes (`rebuilt`/`leaves`: see updateNode). */
+  const joinNode = (childHashes: Uint8Array, present: number, versions: number[], rebuilt: number, leaves: number): Ref => {
+    if (present === 0) return EMPTY_REF
+    // A lone leaf moves up to its shortest unique prefix; a lone internal subtree stays.
+    if ((present & (present - 1)) === 0) {
+      const nib = 31 - Math.clz32(present)
+      const only = { hash: childHashes.slice(32 * nib, 32 * nib + 32), version: versions[nib]! }
+      const isLeaf = (rebuilt & present) !== 0 ? (leaves & present) !== 0 : load(only).kind === 'leaf'
+      if (isLeaf) return { ...only, kind: 'leaf' }
+    }
+    const n = internal(childHashes, present, versions)
+    created.push(n)
+    return { hash: n.hash, version, kind: 'internal' }
   }
 
   const r = update(root, 0, sorted)

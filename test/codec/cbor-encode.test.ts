@@ -40,6 +40,25 @@ test('the direct encoder writes the same bytes as cborg in RFC 8949 deterministi
   }), { seed: SEED, numRuns: 20_000 })
 })
 
+// The encoder remembers the sorted order of each field-name sequence (bounded per first name and
+// in all): repeated shapes, shapes differing only in order or in later names, and more shapes
+// than it keeps must all still encode in canonical order.
+test('remembered key orders: repeated, reordered and overflowing shapes encode as cborg does', () => {
+  const names = ['a', 'bb', 'c', 'aaa', 'z', 'yy', 'k0', 'k1', 'k2', 'k3', 'k4', 'k5']
+  let s = SEED >>> 0
+  const next = (): number => { s = (s * 1103515245 + 12345) >>> 0; return s }
+  for (let i = 0; i < 3000; i++) {
+    // Always 'a' first, so one first name gets far more shapes than the per-name bound.
+    const rest = names.slice(1).filter(() => next() % 2 === 0)
+    for (let j = rest.length - 1; j > 0; j--) { const r = next() % (j + 1); [rest[j], rest[r]] = [rest[r]!, rest[j]!] }
+    const obj: Record<string, unknown> = { a: i }
+    for (const k of rest) obj[k] = next() % 3 === 0 ? { x: 1, [k]: k } : next()
+    const want = new Uint8Array(cborgEncode(obj, rfc8949EncodeOptions))
+    assert.deepEqual(encodeCanonical(obj, MAX_DEPTH), want)
+    assert.deepEqual(encodeCanonical(obj, MAX_DEPTH), want, 'second encoding of one shape')
+  }
+})
+
 test('the direct encoder refuses what has no canonical encoding, and encode() says where', () => {
   const bad: Array<[unknown, RegExp]> = [
     [{ a: [1, 1.5] }, /non-integer or unsafe number 1.5 at \$\.a\[1\]/],
