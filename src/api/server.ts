@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
 import { Type } from '@sinclair/typebox'
 import { BftError, errorMessage } from '../errors.js'
 import { fromHex } from '../codec/hex.js'
@@ -30,7 +31,28 @@ export interface ApiServerOptions {
   defaultWaitTimeoutMs?: number
   /** On close(), how long in-flight requests may finish before connections are cut (default 1000). */
   closeGraceMs?: number
+  /** Requests per client address per window (default DEFAULT_RATE_LIMIT; max 0: no limit). */
+  rateLimit?: RateLimit
 }
+
+export interface RateLimit {
+  /** Requests one address may make per window; 0 turns the limit off. */
+  max: number
+  windowMs: number
+  /** Addresses never limited. */
+  allowList?: string[]
+}
+
+/**
+ * 1,000 requests per second per address: far above what one client needs (the benchmark's
+ * closed loop sends ~50 POST /txs/batch per second to each validator), low enough that one
+ * address flooding the API is refused in the onRequest hook, before its body is read or any
+ * signature checked.
+ */
+export const DEFAULT_RATE_LIMIT: RateLimit = Object.freeze({ max: 1000, windowMs: 1000 })
+
+/** Client addresses the limiter tracks at once (least recently seen dropped first). */
+const RATE_LIMIT_ADDRESSES = 10_000
 
 export interface ApiServer {
   readonly app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>
@@ -76,6 +98,30 @@ export function createApiServer (service: NodeService, opts: ApiServerOptions): 
   }, log)
   const guard = adminGuard(opts.adminJwtSecret)
   let url = ''
+
+  const limit = opts.rateLimit ?? DEFAULT_RATE_LIMIT
+  if (limit.max > 0) {
+    void app.register(rateLimit, {
+      global: false,
+      max: limit.max,
+      timeWindow: limit.windowMs,
+      allowList: limit.allowList ?? [],
+      cache: RATE_LIMIT_ADDRESSES
+    })
+    // The routes below are declared before the plugin has loaded, so its per-route hooks
+    // (global: true) would miss them. One app-wide onRequest hook, made from its limiter at the
+    // first request, covers every route and the 404 handler (the test checks both kinds).
+    let limiter: ReturnType<typeof app.createRateLimit> | undefined
+    app.addHook('onRequest', async (req, reply) => {
+      limiter ??= app.createRateLimit()
+      // The plugin types a request with fastify's base logger; ours carries pino's. Same object.
+      const r = await limiter(req as unknown as FastifyRequest)
+      if (r.isAllowed || !r.isExceeded) return
+      void reply.header('retry-after', r.ttlInSeconds)
+      throw new HttpError(429, 'ERR_RATE_LIMITED',
+        `rate limit exceeded: at most ${r.max} requests per ${limit.windowMs} ms from one address; retry in ${r.ttlInSeconds} s`)
+    })
+  }
 
   app.setReplySerializer(payload => toJson(payload))
 

@@ -25,7 +25,17 @@ export const NodeConfigSchema = Type.Object({
     port: Type.Integer({ minimum: 0, maximum: 65535 }),
     bodyLimit: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024 }),
     /** HS256 secret for admin bearer tokens; admin routes are disabled when absent. */
-    adminJwtSecret: Type.Optional(Type.String({ minLength: 32 }))
+    adminJwtSecret: Type.Optional(Type.String({ minLength: 32 })),
+    /**
+     * Requests per client address (the connection's IP) and window, over which the API answers
+     * 429 ERR_RATE_LIMITED (default 1,000 per 1,000 ms; max 0 turns it off). allowList: addresses
+     * never limited (say a trusted load balancer or monitoring host).
+     */
+    rateLimit: Type.Optional(Type.Object({
+      max: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+      windowMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+      allowList: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 1024 }))
+    }, { additionalProperties: false }))
   }, { additionalProperties: false }),
   /** LevelDB tuning (src/ledger/db.ts); both optional. */
   storage: Type.Optional(Type.Object({

@@ -34,6 +34,7 @@ export async function startNode (opts: { home: string, logLevel?: string }): Pro
       port: c.port,
       bodyLimit: c.bodyLimit,
       ...(c.adminJwtSecret !== undefined ? { adminJwtSecret: c.adminJwtSecret } : {}),
+      ...(c.rateLimit !== undefined ? { rateLimit: c.rateLimit } : {}),
       logger: node.logger.child({ component: 'api' })
     })
     const apiUrl = await api.listen()

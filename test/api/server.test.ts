@@ -254,3 +254,29 @@ test('admin routes: 401 without or with a bad token, 403 for another role, 200 f
   assert.equal(errOf(disabled.body).code, 'ERR_ADMIN_DISABLED')
   await off.api.close()
 })
+
+test('per-address rate limit: 429 ERR_RATE_LIMITED over the limit, on every route; allow list and max 0 exempt', async () => {
+  const make = (rateLimit: { max: number, windowMs: number, allowList?: string[] }): { api: ApiServer, svc: FakeService } => {
+    const svc = new FakeService()
+    return { svc, api: createApiServer(svc, { host: '127.0.0.1', port: 0, bodyLimit: 1 << 20, rateLimit, logger: silentLogger }) }
+  }
+  const { api, svc } = make({ max: 3, windowMs: 60_000 })
+  for (let i = 0; i < 3; i++) assert.equal((await api.app.inject({ method: 'GET', url: '/status', remoteAddress: '10.0.0.1' })).statusCode, 200)
+  const over = await api.app.inject({ method: 'POST', url: '/txs/batch', remoteAddress: '10.0.0.1', payload: { txs: ['0a'] } })
+  assert.equal(over.statusCode, 429)
+  const e = errOf(over.body)
+  assert.equal(e.code, 'ERR_RATE_LIMITED')
+  assert.match(e.message, /at most 3 requests per 60000 ms/)
+  assert.ok(Number(over.headers['retry-after']) > 0, 'retry-after header')
+  assert.equal(svc.submitted.length, 0, 'a limited request reaches nothing behind the API')
+  assert.equal((await api.app.inject({ method: 'GET', url: '/no/such/route', remoteAddress: '10.0.0.1' })).statusCode, 429, 'unmatched routes too')
+  // Another address has its own budget.
+  assert.equal((await api.app.inject({ method: 'GET', url: '/status', remoteAddress: '10.0.0.2' })).statusCode, 200)
+  await api.close()
+
+  for (const opts of [{ max: 2, windowMs: 60_000, allowList: ['10.0.0.9'] }, { max: 0, windowMs: 1000 }]) {
+    const { api: free } = make(opts)
+    for (let i = 0; i < 10; i++) assert.equal((await free.app.inject({ method: 'GET', url: '/status', remoteAddress: '10.0.0.9' })).statusCode, 200)
+    await free.close()
+  }
+})

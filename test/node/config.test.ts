@@ -45,6 +45,20 @@ test('config: proposer policy is optional, and a bad interval names its field', 
   ] as const) refusedAt({ ...base, proposer }, path)
 })
 
+test('config: the API rate limit is optional, and a bad value names its field', () => {
+  const base = defaultNodeConfig('v0', 26656, 26657)
+  assert.equal(parseNodeConfig(base, 'config.json').api.rateLimit, undefined)
+  const rateLimit = { max: 0, windowMs: 1000, allowList: ['10.0.0.9'] }
+  assert.deepEqual(parseNodeConfig({ ...base, api: { ...base.api, rateLimit } }, 'config.json').api.rateLimit, rateLimit)
+  for (const [limit, path] of [
+    [{ max: -1, windowMs: 1000 }, '/api/rateLimit/max'],
+    [{ max: 10, windowMs: 50 }, '/api/rateLimit/windowMs'],
+    [{ max: 10 }, '/api/rateLimit'],
+    [{ max: 10, windowMs: 1000, allowList: [''] }, '/api/rateLimit/allowList/0'],
+    [{ max: 10, windowMs: 1000, perSecond: 5 }, '/api/rateLimit']
+  ] as const) refusedAt({ ...base, api: { ...base.api, rateLimit: limit } }, path)
+})
+
 test('config: BFT_LEDGER_VERIFIER is unset, "libsodium" or "node-crypto"; anything else, or libsodium without the addon, refuses to start', () => {
   for (const v of [undefined, '', 'node-crypto', 'libsodium']) checkVerifierEnv(v, 'libsodium')
   checkVerifierEnv('node-crypto', 'node:crypto')
