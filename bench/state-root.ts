@@ -4,7 +4,8 @@
 // as a validator sees it after a restart and the benchmark's validators see it at start.
 // For each size it builds a LevelDB state of that many keys (in batches, like many blocks),
 // then measures blocks that each touch `touched` keys (90% updates of existing keys, 10% new
-// keys): prepare() time (the new root + batch ops), the batch write, and nodes created.
+// keys): the prefetch of their committed values (as a validator's execution does first), prepare()
+// time (the new root + batch ops), the batch write, and nodes created.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -45,8 +45,9 @@ export interface LeafNode { kind: 'leaf', hash: Uint8Array, keyHash: Uint8Array,
  * absent child; bit i of `present` is set when child i is present. `versions[i]` is the version
  * child i is stored under (0 for an absent child). Read children with childHash / childRef.
  *
- * Why one 512-byte array and not 16 arrays: the node cache holds every internal node of the
- * tree (~70,000 at 1M accounts), and with 16 small typed arrays per node they took 220 MB of
+ * Why one 512-byte array and not 16 arrays: the node cache holds the tree's internal nodes
+ * (at 1M accounts 69,905 in the top 5 levels that warm() loads, ~360,000 in all, most of the
+ * deep ones with 2 children), and with 16 small typed arrays per node they took 220 MB of
  * heap after the start's warm(); this form takes 58 MB, and a process committing 1M-account
  * blocks had ~270 MB less RSS. CPU per block did not change measurably (docs/performance.md,
  * eleventh session).
