@@ -464,8 +464,8 @@ function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number,
     }
     // Only the touched children change: the new node starts as a copy of the old one's 512
     // bytes and versions, and the untouched children cost nothing. (Building 16 child refs per
-    // node, each with a view of its hash, and joining them was a third of the bytes a 1M-account
-    // block allocated, docs/performance.md, nineteenth session.)
+    // node, each with a view of its hash, and joining them was ~30 % of the bytes a 1M-account
+    // block allocated in bench/state-root.ts; docs/performance.md, nineteenth session.)
     const runs = nibbleRuns(ups, depth)
     let childHashes: Uint8Array | null = null
     let versions: number[] | null = null
