@@ -3,21 +3,37 @@ export interface HttpReply<T> {
   body: T
 }
 
-/** JSON over HTTP with a hard per-request timeout; network errors are thrown. */
+/** Longest a 429's retry-after is waited out, and how many times in a row. */
+const RATE_LIMIT_WAIT_MS = 5000
+const RATE_LIMIT_RETRIES = 20
+
+/**
+ * JSON over HTTP with a hard per-request timeout; network errors are thrown. A 429 (the node's
+ * per-address rate limit, docs/operations.md) is not an answer: the checks read every
+ * acknowledged tx from every node from one address, thousands of requests, so the request waits
+ * as its retry-after says (at most 5 s a time, 20 times) and is sent again.
+ */
 export async function requestJson<T = unknown> (url: string, opts: { method?: string, body?: unknown, timeoutMs?: number } = {}): Promise<HttpReply<T>> {
-  const init: RequestInit = {
-    method: opts.method ?? 'GET',
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 5000)
+  for (let attempt = 0; ; attempt++) {
+    const init: RequestInit = {
+      method: opts.method ?? 'GET',
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 5000)
+    }
+    if (opts.body !== undefined) {
+      init.body = JSON.stringify(opts.body)
+      init.headers = { 'content-type': 'application/json' }
+    }
+    const res = await fetch(url, init)
+    const text = await res.text()
+    if (res.status === 429 && attempt < RATE_LIMIT_RETRIES) {
+      const after = Number(res.headers.get('retry-after'))
+      await sleep(Math.min(RATE_LIMIT_WAIT_MS, Number.isFinite(after) && after > 0 ? after * 1000 : 1000))
+      continue
+    }
+    let body: unknown = text
+    try { body = JSON.parse(text) } catch { /* keep the text: error pages are not always JSON */ }
+    return { status: res.status, body: body as T }
   }
-  if (opts.body !== undefined) {
-    init.body = JSON.stringify(opts.body)
-    init.headers = { 'content-type': 'application/json' }
-  }
-  const res = await fetch(url, init)
-  const text = await res.text()
-  let body: unknown = text
-  try { body = JSON.parse(text) } catch { /* keep the text: error pages are not always JSON */ }
-  return { status: res.status, body: body as T }
 }
 
 export function errorCode (body: unknown): string {
