@@ -1,3 +1,3 @@
-export { createApiServer, type ApiServer, type ApiServerOptions } from './server.js'
+export { createApiServer, DEFAULT_RATE_LIMIT, type ApiServer, type ApiServerOptions, type RateLimit } from './server.js'
 export { statusFor, HttpError, type ApiErrorBody } from './errors.js'
 export type { AccountView } from './accounts.js'

@@ -409,33 +409,27 @@ function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number,
     return { hash: n.hash, version, kind: 'leaf' }
   }
 
-  const join = (refs: Ref[]): Ref => {
-    let count = 0
-    let only: Ref = EMPTY_REF
-    for (const r of refs) if (r.kind !== 'empty') { count++; only = r }
-    if (count === 0) return EMPTY_REF
-    // A lone leaf moves up to its shortest unique prefix; a lone internal subtree stays.
-    if (count === 1) {
-      const kind = only.kind === 'unknown' ? load(only).kind : only.kind
-      if (kind === 'leaf') return { hash: only.hash, version: only.version, kind }
-    }
-    const n = makeInternal(refs.map(r => r.hash), refs.map(r => r.version))
-    created.push(n)
-    return { hash: n.hash, version, kind: 'internal' }
-  }
-
   // `items` are sorted leaves (all with values) that share the path prefix up to `depth`.
   const build = (items: Array<{ keyHash: Uint8Array, value: Uint8Array }>, depth: number): Ref => {
     if (items.length === 0) return EMPTY_REF
     if (items.length === 1) return leaf(items[0]!.keyHash, items[0]!.value)
     const runs = nibbleRuns(items, depth)
-    const refs: Ref[] = []
+    const childHashes = new Uint8Array(32 * ARITY)
+    const versions = new Array<number>(ARITY).fill(0)
+    let present = 0
+    let leaves = 0
     for (let nib = 0; nib < ARITY; nib++) {
       const lo = runs[nib]!
       const hi = runs[nib + 1]!
-      refs.push(lo === hi ? EMPTY_REF : build(items.slice(lo, hi), depth + 1))
+      if (lo === hi) continue
+      const r = build(items.slice(lo, hi), depth + 1)
+      childHashes.set(r.hash, 32 * nib)
+      versions[nib] = r.version
+      present |= 1 << nib
+      if (r.kind === 'leaf') leaves |= 1 << nib
     }
-    return join(refs)
+    // Every child here is new, so its kind is known.
+    return joinNode(childHashes, present, versions, present, leaves)
   }
 
   const update = (ref: NodeRef, depth: number, ups: PathUpdate[]): Ref => {
@@ -497,7 +491,11 @@ function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number,
     return joinNode(childHashes, present, versions, rebuilt, leaves)
   }
 
-  /** join() for a node given as its children's bytes (`rebuilt`/`leaves`: see updateNode). */
+  /**
+   * What a node with these children becomes: nothing, its lone leaf moved up, or a new internal
+   * node. `rebuilt` marks the children this update made (their kinds known: leaf when in
+   * `leaves`); the kind of a lone untouched child is loaded.
+   */
   const joinNode = (childHashes: Uint8Array, present: number, versions: number[], rebuilt: number, leaves: number): Ref => {
     if (present === 0) return EMPTY_REF
     // A lone leaf moves up to its shortest unique prefix; a lone internal subtree stays.
