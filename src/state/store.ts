@@ -2,12 +2,14 @@ import { readU64, toHex, utf8, writeU64 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { Lru } from './lru.js'
-import { ARITY, childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, nodeKey as cacheKey, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
+import { ARITY, childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
+import { NodeCache } from './node-cache.js'
 
 export interface StateStoreOptions {
   /**
-   * Tree nodes kept decoded in memory (default 1,000,000, a few hundred MB at most): internal
-   * nodes, and the leaves warm() loads at start (see checkNode for why not other leaves). With
+   * Internal tree nodes kept in memory (default 1,000,000; 680 bytes each, in slabs allocated as
+   * the cache fills: ~245 MB for the ~360,000 of a 1M-account tree). Leaves are not cached
+   * (see checkNode). With
    * 200,000 a 100k-account state missed the cache on every cold recipient's path: the benchmark's
    * closed loop at 100k accounts went from 307 to 384 tx/s with 1,000,000.
    */
@@ -15,8 +17,6 @@ export interface StateStoreOptions {
   /** Flat state values (and known-absent keys) kept in memory (default 200,000). */
   valueCacheSize?: number
 }
-
-type CacheMode = 'internal' | 'all' | 'none'
 
 /** Tree nodes read per LevelDB getMany while warming the cache. */
 const WARM_CHUNK = 4096
@@ -130,8 +130,8 @@ export class StateStore {
   private currentRoot: NodeRef
   /** Updates committed so far; the next prepare() creates its nodes at version updates + 1. */
   private updates: number
-  /** Decoded nodes of the current tree by hash, and no others (see readAt for why). */
-  private readonly cache: Lru<string, TreeNode>
+  /** Internal nodes of the current tree by hash, and no others (see readAt for why). */
+  private readonly cache: NodeCache
   /**
    * Committed flat values by hex key, null for a key known to be absent. Execution reads every
    * touched key (a LevelDB get each was the top frame of a validator under load); the cache is
@@ -147,7 +147,7 @@ export class StateStore {
   private constructor (private readonly flat: Sublevel, private readonly nodes: Sublevel, root: NodeRef, updates: number, opts: StateStoreOptions) {
     this.currentRoot = root
     this.updates = updates
-    this.cache = new Lru(opts.nodeCacheSize ?? 1_000_000)
+    this.cache = new NodeCache(opts.nodeCacheSize ?? 1_000_000)
     this.values = new Lru(opts.valueCacheSize ?? 200_000)
   }
 
@@ -227,8 +227,8 @@ export class StateStore {
     const epoch = this.updates
     const current = ref === this.currentRoot
     try {
-      return await read(ref, async r => this.cache.get(cacheKey(r.hash)) ??
-        this.checkNode(r, await this.nodes.get(nodeStorageKey(r)), current && this.updates === epoch ? 'internal' : 'none'))
+      return await read(ref, async r => this.cache.get(r.hash) ??
+        this.checkNode(r, await this.nodes.get(nodeStorageKey(r)), current && this.updates === epoch))
     } catch (err) {
       if (err instanceof CorruptionError) await this.resolveRoot(root)
       throw err
@@ -263,7 +263,7 @@ export class StateStore {
     }
     const version = this.updates + 1
     const { root, created, replaced } = await updateTree(this.currentRoot, updates,
-      version, async rs => await this.loadMany(rs), (_h, k) => this.cache.get(k))
+      version, async rs => await this.loadMany(rs), h => this.cache.get(h))
     const ops: BatchOp[] = []
     for (const w of writes) {
       ops.push(w.value === null
@@ -287,8 +287,8 @@ export class StateStore {
     // Old versions leave the cache at once: kept, they filled it with nodes only old-root proofs
     // read (LevelDB serves those): validator RSS at 500 tx/s for 60 s was 457-505 MB with them,
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
-    for (const r of p.replaced) this.cache.delete(cacheKey(r.hash))
-    for (const n of p.created) if (n.kind === 'internal') this.cache.set(cacheKey(n.hash), n)
+    for (const r of p.replaced) this.cache.delete(r.hash)
+    for (const n of p.created) if (n.kind === 'internal') this.cache.set(n)
     for (const w of p.writes) this.values.set(toHex(w.key), w.value)
     this.pending = new Map()
     this.currentRoot = p.root
@@ -350,9 +350,10 @@ export class StateStore {
   }
 
   /**
-   * Loads the top `levels` levels of the committed tree into the node cache, level by level, up
-   * to half the cache (the cache keeps between half and all of its capacity, so more could push
-   * out the levels loaded first) or until `budgetMs` has passed. Returns how many nodes it loaded.
+   * Loads the top `levels` levels of the committed tree, level by level, and caches their
+   * internal nodes (leaves are read, to find which children are leaves, and dropped). It stops
+   * after half the cache's capacity in nodes read (the other half is for the nodes blocks
+   * create) or when `budgetMs` has passed. Returns how many nodes it read.
    *
    * Why: a validator starts with an empty cache, and every account its first blocks touch costs
    * a LevelDB read per tree level, one batch per level with an await in between. Why only the
@@ -370,7 +371,7 @@ export class StateStore {
       const next: NodeRef[] = []
       for (let i = 0; i < frontier.length && loaded < limit && performance.now() < deadline; i += WARM_CHUNK) {
         const chunk = frontier.slice(i, Math.min(i + WARM_CHUNK, i + limit - loaded))
-        for (const node of await this.loadMany(chunk, 'all')) {
+        for (const node of await this.loadMany(chunk)) {
           if (node.kind === 'internal') for (let c = 0; c < ARITY; c++) if (hasChild(node, c)) next.push(childRef(node, c))
         }
         loaded += chunk.length
@@ -380,27 +381,27 @@ export class StateStore {
     return loaded
   }
 
-  private async loadMany (refs: NodeRef[], cache: CacheMode = 'internal'): Promise<TreeNode[]> {
+  private async loadMany (refs: NodeRef[]): Promise<TreeNode[]> {
     const values = await this.nodes.getMany(refs.map(nodeStorageKey))
-    return values.map((bytes, i) => this.checkNode(refs[i]!, bytes, cache))
+    return values.map((bytes, i) => this.checkNode(refs[i]!, bytes, true))
   }
 
   /**
-   * Decodes and checks a stored node, and caches it if it is internal ('internal'), always
-   * ('all') or never ('none': nodes of old roots, see readAt).
+   * Decodes and checks a stored node, and caches it if it is internal and `cache` is set (not
+   * for nodes of old roots, see readAt).
    *
-   * Why leaves are not cached after start: a block's update rebuilds a touched key's leaf from
+   * Why leaves are not cached: a block's update rebuilds a touched key's leaf from
    * its committed value (the value cache, filled by execution) and needs no stored leaf, so
    * cached leaves were only dead weight: at 1M accounts the cache filled with leaves of
    * recipients seen once, and a heap of a million more small objects made every major GC
    * slower. Proofs and the rare update without a known value read leaves from LevelDB.
    */
-  private checkNode (ref: NodeRef, bytes: Uint8Array | undefined, cache: CacheMode = 'internal'): TreeNode {
+  private checkNode (ref: NodeRef, bytes: Uint8Array | undefined, cache: boolean): TreeNode {
     if (bytes === undefined) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is missing`)
     // Plain Uint8Array views (LevelDB hands out Buffers): values must compare equal to callers'.
     const node = decodeNode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     if (node === null || Buffer.compare(node.hash, ref.hash) !== 0) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is corrupt`)
-    if (cache === 'all' || (cache === 'internal' && node.kind === 'internal')) this.cache.set(cacheKey(ref.hash), node)
+    if (cache && node.kind === 'internal') this.cache.set(node)
     return node
   }
 }
