@@ -20,6 +20,14 @@ export interface BftClientOptions {
   fetch?: typeof fetch
   /** Send requests through this transport (wins over `fetch`). */
   transport?: Transport
+  /**
+   * How long one call may spend waiting out 429 answers (ms, default 5000). The node refuses a
+   * rate-limited request before it reads the body, so sending it again is safe, even a submit.
+   * 0: a 429 is thrown at once (ApiError ERR_RATE_LIMITED, with `retryAfterMs`).
+   */
+  rateLimitWaitMs?: number
+  /** Injected for tests: how the client waits (default setTimeout). */
+  sleep?: (ms: number) => Promise<void>
 }
 
 export interface SubmitOptions {
@@ -43,6 +51,10 @@ interface CallOptions {
   headers?: Record<string, string>
 }
 
+export const DEFAULT_RATE_LIMIT_WAIT_MS = 5000
+/** Shortest wait after a 429 (a Retry-After of 0 s would otherwise spin). */
+const MIN_RATE_LIMIT_WAIT_MS = 50
+
 /** Statuses that say "this node cannot serve now", not "your request is wrong": try another node. */
 const RETRIABLE_STATUS = new Set([500, 502, 503])
 
@@ -50,13 +62,16 @@ const RETRIABLE_STATUS = new Set([500, 502, 503])
  * HTTP client for a set of nodes: round-robin, failover to the next node on network errors,
  * timeouts and 500/502/503, and a circuit breaker per node so a dead node costs one timeout,
  * not one per call. Errors a node returns for the request itself (4xx, 504) are thrown as
- * ApiError without failover: another node would say the same.
+ * ApiError without failover: another node would say the same. A 429 (rate limited) is waited
+ * out as its Retry-After says, up to `rateLimitWaitMs` per call, then thrown.
  */
 export class BftClient {
   private readonly nodes: NodeEntry[]
   private readonly timeoutMs: number
   private readonly retries: number
   private readonly transport: Transport
+  private readonly rateLimitWaitMs: number
+  private readonly sleep: (ms: number) => Promise<void>
   private cursor = 0
 
   constructor (opts: BftClientOptions) {
@@ -66,6 +81,10 @@ export class BftClient {
     this.timeoutMs = opts.timeoutMs ?? 5000
     this.retries = opts.retries ?? Math.max(1, this.nodes.length - 1)
     this.transport = opts.transport ?? (opts.fetch === undefined ? httpTransport : fetchTransport(opts.fetch))
+    const wait = opts.rateLimitWaitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS
+    if (!Number.isFinite(wait) || wait < 0) throw new BftError('ERR_BAD_ARGUMENT', `BftClient: rateLimitWaitMs must be a non-negative number of ms, got ${wait}`)
+    this.rateLimitWaitMs = wait
+    this.sleep = opts.sleep ?? (async ms => await new Promise(resolve => setTimeout(resolve, ms)))
   }
 
   /** Breaker state per node, for status displays and tests. */
@@ -142,7 +161,23 @@ export class BftClient {
     return undefined
   }
 
+  /** One call, waiting out 429 answers as the node asks, for at most rateLimitWaitMs in all. */
   private async call<T> (method: 'GET' | 'POST', path: string, opts: CallOptions = {}): Promise<T | null> {
+    let waited = 0
+    for (;;) {
+      try {
+        return await this.callOnce<T>(method, path, opts)
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 429) throw err
+        const ms = Math.min(Math.max(err.retryAfterMs ?? 1000, MIN_RATE_LIMIT_WAIT_MS), this.rateLimitWaitMs - waited)
+        if (ms <= 0) throw err
+        await this.sleep(ms)
+        waited += ms
+      }
+    }
+  }
+
+  private async callOnce<T> (method: 'GET' | 'POST', path: string, opts: CallOptions): Promise<T | null> {
     const tried = new Set<NodeEntry>()
     const failures: string[] = []
     for (let attempt = 0; attempt <= this.retries; attempt++) {
@@ -175,7 +210,8 @@ export class BftClient {
       }
       if (res.status === 404 && opts.nullOn404 === true && errorOf(text)?.code === 'ERR_NOT_FOUND') return null
       const e = errorOf(text)
-      throw new ApiError(e?.code ?? `ERR_HTTP_${res.status}`, e?.message ?? `${method} ${path} answered HTTP ${res.status}`, res.status, node.url)
+      const retryAfterMs = res.status === 429 ? retryAfterMsOf(res.retryAfter, Date.now()) : undefined
+      throw new ApiError(e?.code ?? `ERR_HTTP_${res.status}`, e?.message ?? `${method} ${path} answered HTTP ${res.status}`, res.status, node.url, retryAfterMs)
     }
     const skipped = this.nodes.length - tried.size
     throw new NodeUnavailableError(
@@ -195,6 +231,15 @@ function normalizeUrl (u: string): string {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BftError('ERR_BAD_URL', `"${u}" must be an http:// or https:// URL`)
   return url.toString().replace(/\/+$/, '')
+}
+
+/** Retry-After as ms from now: delay-seconds or an HTTP date; undefined if absent or unreadable. */
+export function retryAfterMsOf (header: string | undefined, now: number): number | undefined {
+  if (header === undefined) return undefined
+  const h = header.trim()
+  if (/^\d+$/.test(h)) return Number(h) * 1000
+  const at = Date.parse(h)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
 function errorOf (text: string): { code: string, message: string } | undefined {

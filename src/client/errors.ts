@@ -14,10 +14,13 @@ export class NodeUnavailableError extends BftError {
 export class ApiError extends BftError {
   readonly status: number
   readonly node: string
-  constructor (code: string, message: string, status: number, node: string) {
-    super(code, message, { status, node })
+  /** For a 429: how long the node asked us to wait before the next request (ms). */
+  readonly retryAfterMs: number | undefined
+  constructor (code: string, message: string, status: number, node: string, retryAfterMs?: number) {
+    super(code, message, { status, node, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) })
     this.status = status
     this.node = node
+    this.retryAfterMs = retryAfterMs
   }
 }
 

@@ -1,4 +1,4 @@
-export { BftClient, type BftClientOptions, type SubmitOptions } from './client.js'
+export { BftClient, DEFAULT_RATE_LIMIT_WAIT_MS, retryAfterMsOf, type BftClientOptions, type SubmitOptions } from './client.js'
 export { CircuitBreaker, type BreakerOptions, type BreakerState } from './breaker.js'
 export { ApiError, NodeUnavailableError, VerificationError } from './errors.js'
 export { verifyBlockWithCertificate, verifyStateWithProof, type TrustedValidators, type VerifiedBlock, type VerifiedState } from './lightclient.js'

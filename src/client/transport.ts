@@ -15,6 +15,8 @@ export interface TransportRequest {
 export interface TransportResponse {
   status: number
   text: string
+  /** The Retry-After header, when the answer has one (a 429's: when to ask again). */
+  retryAfter?: string
 }
 
 /**
@@ -63,7 +65,10 @@ export const httpTransport: Transport = async (r) => await new Promise<Transport
   const req = (secure ? https : http).request(url, { method: r.method, headers, agent: secure ? agents.https : agents.http }, res => {
     const chunks: Buffer[] = []
     res.on('data', (c: Buffer) => chunks.push(c))
-    res.on('end', () => settle(undefined, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
+    res.on('end', () => {
+      const retryAfter = res.headers['retry-after']
+      settle(undefined, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(retryAfter === undefined ? {} : { retryAfter }) })
+    })
     res.on('error', err => settle(err))
     // A connection cut mid-answer ends the response without 'end' (and, depending on when, without 'error').
     res.on('close', () => { if (!res.complete) settle(Object.assign(new Error('connection closed before the answer was complete'), { code: 'ECONNRESET' })) })
@@ -84,7 +89,8 @@ export function fetchTransport (fetchFn: typeof fetch): Transport {
     if (r.body !== undefined) init.body = r.body
     try {
       const res = await fetchFn(r.url, init)
-      return { status: res.status, text: await res.text() }
+      const retryAfter = res.headers.get('retry-after')
+      return { status: res.status, text: await res.text(), ...(retryAfter === null ? {} : { retryAfter }) }
     } catch (err) {
       if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) throw new TransportTimeout(r.timeoutMs)
       throw err

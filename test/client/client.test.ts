@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BftClient, ApiError, NodeUnavailableError } from '../../src/client/index.js'
-import { StubNode, ok, fail, hang, deadUrl } from './stub-node.js'
+import { BftClient, ApiError, NodeUnavailableError, retryAfterMsOf } from '../../src/client/index.js'
+import { StubNode, ok, fail, hang, deadUrl, type Handler } from './stub-node.js'
 
 const submitted = { txId: 'ab'.repeat(32), status: 'accepted', traceId: 't' }
 
@@ -73,6 +73,54 @@ test('request errors (4xx) are not retried elsewhere and keep the node\'s code',
   assert.equal(ns[0]!.hits + ns[1]!.hits, 1)
   assert.deepEqual(c.breakers().map(b => b.state), ['closed', 'closed'])
   await stopAll(ns)
+})
+
+/** Answers 429 (Retry-After `seconds`) `times` times, then as `then`. */
+function limited (times: number, seconds: string, then: Handler): Handler {
+  let left = times
+  return (req, body, res) => {
+    if (left-- <= 0) { then(req, body, res); return }
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': seconds })
+    res.end(JSON.stringify({ error: { code: 'ERR_RATE_LIMITED', message: 'rate limit exceeded' } }))
+  }
+}
+
+test('429: the client waits as Retry-After says and sends the request again, within its budget', async () => {
+  const [n] = await nodes(1)
+  n!.handler = limited(2, '1', ok(submitted))
+  const waits: number[] = []
+  const c = new BftClient({ nodes: [n!.url], sleep: async ms => { waits.push(ms) } })
+  assert.deepEqual(await c.submit(new Uint8Array([1])), submitted)
+  assert.deepEqual(waits, [1000, 1000])
+  assert.equal(n!.hits, 3)
+  assert.deepEqual(c.breakers().map(b => b.state), ['closed'], 'a 429 is not a node failure')
+
+  // Over budget: waits 3 s, then the last 2 s of its 5 s, then gives up with the node's error.
+  n!.hits = 0
+  n!.handler = limited(10, '3', ok(submitted))
+  waits.length = 0
+  await assert.rejects(c.submit(new Uint8Array([1])), (err: unknown) => err instanceof ApiError && err.code === 'ERR_RATE_LIMITED' && err.status === 429 && err.retryAfterMs === 3000)
+  assert.deepEqual(waits, [3000, 2000])
+  assert.equal(n!.hits, 3)
+
+  // rateLimitWaitMs 0: the first 429 is thrown.
+  n!.hits = 0
+  n!.handler = limited(1, '1', ok(submitted))
+  const eager = new BftClient({ nodes: [n!.url], rateLimitWaitMs: 0, sleep: async ms => { waits.push(ms) } })
+  await assert.rejects(eager.submit(new Uint8Array([1])), { code: 'ERR_RATE_LIMITED' })
+  assert.equal(n!.hits, 1)
+  assert.throws(() => new BftClient({ nodes: [n!.url], rateLimitWaitMs: -1 }), { code: 'ERR_BAD_ARGUMENT' })
+  await n!.stop()
+})
+
+test('retryAfterMsOf reads delay-seconds and HTTP dates', () => {
+  assert.equal(retryAfterMsOf('2', 0), 2000)
+  assert.equal(retryAfterMsOf(' 0 ', 0), 0)
+  const now = Date.parse('Fri, 27 Nov 2026 15:00:00 GMT')
+  assert.equal(retryAfterMsOf('Fri, 27 Nov 2026 15:00:03 GMT', now), 3000)
+  assert.equal(retryAfterMsOf('Fri, 27 Nov 2026 14:00:00 GMT', now), 0)
+  assert.equal(retryAfterMsOf('soon', now), undefined)
+  assert.equal(retryAfterMsOf(undefined, now), undefined)
 })
 
 test('circuit breaker: a failing node is skipped until resetMs, then tried once', async () => {

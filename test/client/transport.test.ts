@@ -17,6 +17,12 @@ for (const [name, transport] of transports) {
     await n.stop()
   })
 
+  test(`${name}: returns a 429's Retry-After header`, async () => {
+    const n = await new StubNode((_req, _body, res) => { res.writeHead(429, { 'retry-after': '7' }); res.end('{}') }).start()
+    assert.deepEqual(await transport({ method: 'GET', url: n.url, headers: {}, timeoutMs: 2000 }), { status: 429, text: '{}', retryAfter: '7' })
+    await n.stop()
+  })
+
   test(`${name}: a late answer rejects with TransportTimeout after timeoutMs`, async () => {
     const n = await new StubNode(hang).start()
     const t0 = performance.now()
