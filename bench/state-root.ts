@@ -5,13 +5,17 @@
 // For each size it builds a LevelDB state of that many keys (in batches, like many blocks),
 // then measures blocks that each touch `touched` keys (90% updates of existing keys, 10% new
 // keys): the prefetch of their committed values (as a validator's execution does first), prepare()
-// time (the new root + batch ops), the batch write, and nodes created.
+// time (the new root + batch ops), the batch write, nodes created, and the process's CPU per block
+// over the whole loop (all threads; in brackets the part off the main thread: LevelDB's compaction
+// and pool threads, GC helpers).
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Level } from 'level'
-import type { LevelDb, StateWrite } from '../src/state/api.js'
+import { openLedgerDb } from '../src/ledger/db.js'
+import type { StateWrite } from '../src/state/api.js'
 import { StateStore } from '../src/state/store.js'
+import { readFileSync } from 'node:fs'
+import { clockTicks, parseStatCpuTicks } from './proc-stats.js'
 
 const sizes = (process.argv[2] ?? '10000,100000,1000000').split(',').map(Number)
 const touched = Number(process.argv[3] ?? 1000)
@@ -38,13 +42,21 @@ function value (r: () => number): Uint8Array {
   return v
 }
 
-interface Row { size: number, buildS: number, prefetchMs: number, prepareMs: number, prepareCpuMs: number, writeMs: number, nodes: number }
+interface Row { size: number, buildS: number, prefetchMs: number, prepareMs: number, prepareCpuMs: number, writeMs: number, nodes: number, blockCpuMs: number, otherCpuMs: number }
+
+/** CPU ms of this process's main thread (Linux /proc; NaN elsewhere). */
+function mainThreadCpuMs (): number {
+  try {
+    return parseStatCpuTicks(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')) * 1000 / clockTicks()
+  } catch {
+    return NaN
+  }
+}
 
 async function run (size: number): Promise<Row> {
   const dir = await mkdtemp(join(tmpdir(), 'bft-state-bench-'))
-  const level = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
-  await level.open()
-  const db = level as unknown as LevelDb
+  // The validators' LevelDB options (block cache and write buffer), not LevelDB's defaults.
+  const db = await openLedgerDb(dir)
   try {
     const store = await StateStore.open(db)
     const r = rng(size)
@@ -60,6 +72,8 @@ async function run (size: number): Promise<Row> {
     const measured = cold ? await StateStore.open(db) : store
     let prefetchMs = 0; let prepareMs = 0; let prepareCpuMs = 0; let writeMs = 0; let nodes = 0
     let next = size
+    const cpu0 = process.cpuUsage()
+    const main0 = mainThreadCpuMs()
     for (let b = 0; b < blocks; b++) {
       const chosen = new Map<number, StateWrite>()
       while (chosen.size < touched) {
@@ -83,9 +97,15 @@ async function run (size: number): Promise<Row> {
       prepareMs += t2 - t1; writeMs += t3 - t2
       nodes += ops.length - touched - 1
     }
-    return { size, buildS, prefetchMs: prefetchMs / blocks, prepareMs: prepareMs / blocks, prepareCpuMs: prepareCpuMs / blocks, writeMs: writeMs / blocks, nodes: nodes / blocks }
+    // All threads over the whole loop: LevelDB's compaction runs in the background and would
+    // be missed by per-stage times.
+    const cpu = process.cpuUsage(cpu0)
+    const blockCpuMs = (cpu.user + cpu.system) / 1000 / blocks
+    const otherCpuMs = blockCpuMs - (mainThreadCpuMs() - main0) / blocks
+    return { size, buildS, prefetchMs: prefetchMs / blocks, prepareMs: prepareMs / blocks, prepareCpuMs: prepareCpuMs / blocks, writeMs: writeMs / blocks, nodes: nodes / blocks, blockCpuMs, otherCpuMs }
   } finally {
-    await level.close()
+    if (process.env.STATE_ROOT_LEVELDB_STATS !== undefined) console.log(String((db as unknown as { getProperty: (p: string) => string }).getProperty('leveldb.stats')))
+    await db.close()
     await rm(dir, { recursive: true, force: true })
   }
 }
@@ -99,9 +119,9 @@ for (const size of sizes) {
 console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, ${cold ? 'cold caches' : 'caches warm from the build'}, node ${process.version})`)
 // Wall time includes waiting for other processes on a shared machine; CPU time (user+system of
 // this process, LevelDB threads included) is the steadier cost measure.
-console.log('keys       | prefetch ms/block | prepare ms/block | prepare CPU ms | µs/touched key (wall) | µs/touched key (CPU) | batch write ms | tree nodes written/block | build s')
+console.log('keys       | prefetch ms/block | prepare ms/block | prepare CPU ms | µs/touched key (wall) | µs/touched key (CPU) | batch write ms | tree nodes written/block | build s | CPU ms/block (other threads)')
 for (const r of rows) {
-  console.log(`${String(r.size).padEnd(10)} | ${r.prefetchMs.toFixed(1).padStart(17)} | ${r.prepareMs.toFixed(1).padStart(16)} | ${r.prepareCpuMs.toFixed(1).padStart(14)} | ${(r.prepareMs * 1000 / touched).toFixed(1).padStart(21)} | ${(r.prepareCpuMs * 1000 / touched).toFixed(1).padStart(20)} | ${r.writeMs.toFixed(1).padStart(14)} | ${r.nodes.toFixed(0).padStart(24)} | ${r.buildS.toFixed(1).padStart(7)}`)
+  console.log(`${String(r.size).padEnd(10)} | ${r.prefetchMs.toFixed(1).padStart(17)} | ${r.prepareMs.toFixed(1).padStart(16)} | ${r.prepareCpuMs.toFixed(1).padStart(14)} | ${(r.prepareMs * 1000 / touched).toFixed(1).padStart(21)} | ${(r.prepareCpuMs * 1000 / touched).toFixed(1).padStart(20)} | ${r.writeMs.toFixed(1).padStart(14)} | ${r.nodes.toFixed(0).padStart(24)} | ${r.buildS.toFixed(1).padStart(7)} | ${r.blockCpuMs.toFixed(1)} (${r.otherCpuMs.toFixed(1)})`)
 }
 if (rows.length > 1) {
   const first = rows[0]!; const last = rows[rows.length - 1]!
