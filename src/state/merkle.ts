@@ -50,7 +50,9 @@ export interface LeafNode { kind: 'leaf', hash: Uint8Array, keyHash: Uint8Array,
  * deep ones with 2 children), and with 16 small typed arrays per node they took 220 MB of
  * heap after the start's warm(); this form takes 58 MB, and a process committing 1M-account
  * blocks had ~270 MB less RSS. CPU per block did not change measurably (docs/performance.md,
- * eleventh session).
+ * eleventh session). Since the twentieth session the cache keeps nodes off the heap as records
+ * (node-cache.ts) and hands out this form as short-lived copies; the one array also makes those
+ * copies two memcpys.
  */
 export interface InternalNode { kind: 'internal', hash: Uint8Array, childHashes: Uint8Array, present: number, versions: number[] }
 export type TreeNode = LeafNode | InternalNode

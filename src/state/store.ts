@@ -20,6 +20,8 @@ export interface StateStoreOptions {
 
 /** Tree nodes read per LevelDB getMany while warming the cache. */
 const WARM_CHUNK = 4096
+/** warm() reads the next level only if at least this share of the level it just read was internal nodes. */
+const WARM_MIN_INTERNAL = 0.5
 
 /** Addresses one prune() call deletes at least, unless fewer are due (whole stale records). */
 export const PRUNE_CHUNK = 8192
@@ -350,35 +352,51 @@ export class StateStore {
   }
 
   /**
-   * Loads the top `levels` levels of the committed tree, level by level, and caches their
-   * internal nodes (leaves are read, to find which children are leaves, and dropped). It stops
-   * after half the cache's capacity in nodes read (the other half is for the nodes blocks
-   * create) or when `budgetMs` has passed. Returns how many nodes it read.
+   * Loads the committed tree's upper levels into the node cache, level by level: internal
+   * nodes are cached; leaves are read (a parent does not say which children are leaves) and
+   * dropped. It goes one level deeper while at least half of the nodes of the level just read
+   * were internal (WARM_MIN_INTERNAL): below that, most reads would be leaves, which blocks never
+   * need. It stops early at half the cache's capacity in cached nodes (the other half is for
+   * the nodes blocks create), after `maxLevels` levels, or when `budgetMs` has passed. Returns
+   * how many nodes it cached.
    *
-   * Why: a validator starts with an empty cache, and every account its first blocks touch costs
-   * a LevelDB read per tree level, one batch per level with an await in between. Why only the
-   * top levels: 5 levels (at most 69,905 nodes) are the whole tree up to ~50k accounts and every
-   * internal node at 1M; loading the whole 1M-account tree (half the cache, 500k nodes) made
-   * each validator's RSS 1.9 GB instead of 1.3 and its throughput lower (375.5 against 430.9
-   * tx/s, 60 s closed loop), since most of a block's cold reads at 1M are leaves seen once.
+   * Why: a validator starts with an empty cache, and the first touch of a path costs a LevelDB
+   * read per uncached level, one batch per level with an await in between. At 1M accounts the
+   * tree has ~70,000 internal nodes in its top 5 levels and ~275,000 at depth 5, of which a
+   * minute of load touches only ~60,000, so with 5 levels warmed nearly every recipient cost a
+   * read of its depth-5 parent, and LevelDB, whose every random read counts towards its
+   * seek-triggered compactions, rewrote files for it. Warming depth 5 as well took ~20 s per
+   * validator at start (4 validators at once on 2 cores) and gave 1M +13 % tx/s
+   * (docs/performance.md, twentieth session). (Before the node cache left the heap, loading
+   * the whole tree with its leaves made throughput lower: each node was ~5 heap objects.)
    */
-  async warm (budgetMs: number, levels = 5): Promise<number> {
+  async warm (budgetMs: number, maxLevels = 64): Promise<number> {
     const deadline = performance.now() + budgetMs
     const limit = Math.floor(this.cache.capacity / 2)
-    let loaded = 0
+    const inTime = (): boolean => performance.now() < deadline
+    let cached = 0
     let frontier = isEmpty(this.currentRoot.hash) ? [] : [this.currentRoot]
-    for (let level = 0; level < levels && frontier.length > 0 && loaded < limit && performance.now() < deadline; level++) {
+    for (let level = 0; level < maxLevels && frontier.length > 0 && cached < limit && inTime(); level++) {
       const next: NodeRef[] = []
-      for (let i = 0; i < frontier.length && loaded < limit && performance.now() < deadline; i += WARM_CHUNK) {
-        const chunk = frontier.slice(i, Math.min(i + WARM_CHUNK, i + limit - loaded))
+      let read = 0
+      let internal = 0
+      // A chunk holds at most as many refs as the cache has room for, each at most one node.
+      for (let i = 0; i < frontier.length && cached < limit && inTime(); i += WARM_CHUNK) {
+        const chunk = frontier.slice(i, Math.min(i + WARM_CHUNK, frontier.length, i + limit - cached))
+        let chunkInternal = 0
         for (const node of await this.loadMany(chunk)) {
-          if (node.kind === 'internal') for (let c = 0; c < ARITY; c++) if (hasChild(node, c)) next.push(childRef(node, c))
+          if (node.kind !== 'internal') continue
+          chunkInternal++
+          for (let c = 0; c < ARITY; c++) if (hasChild(node, c)) next.push(childRef(node, c))
         }
-        loaded += chunk.length
+        read += chunk.length
+        internal += chunkInternal
+        cached += chunkInternal
       }
+      if (internal < WARM_MIN_INTERNAL * read) break
       frontier = next
     }
-    return loaded
+    return cached
   }
 
   private async loadMany (refs: NodeRef[]): Promise<TreeNode[]> {

@@ -371,24 +371,53 @@ test('StateStore: a damaged tree node is reported as corruption, not a wrong ans
   })
 })
 
-test('StateStore.warm loads the top levels of the committed tree, at most half the node cache', async () => {
+/** Internal and leaf nodes per depth of the tree at `root`, read from storage. */
+async function levelCounts (db: LevelDb, root: { hash: Uint8Array, version: number }): Promise<Array<{ internal: number, leaves: number }>> {
+  const smt = binarySublevel(db, 'smt')
+  const out: Array<{ internal: number, leaves: number }> = []
+  let frontier = [root]
+  for (let depth = 0; frontier.length > 0; depth++) {
+    const next: typeof frontier = []
+    out.push({ internal: 0, leaves: 0 })
+    for (const r of frontier) {
+      const n = decodeNode(new Uint8Array((await smt.get(nodeStorageKey(r)))!))!
+      if (n.kind === 'leaf') { out[depth]!.leaves++; continue }
+      out[depth]!.internal++
+      for (let i = 0; i < 16; i++) { const c = childRef(n, i); if (c.hash.some(b => b !== 0)) next.push(c) }
+    }
+    frontier = next
+  }
+  return out
+}
+
+test('StateStore.warm caches the upper levels\' internal nodes, down to the first level that is mostly leaves', async () => {
   await withDb(async (open) => {
     let db = await open()
     const writes = Array.from({ length: 3000 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
     const root = await commit(db, await StateStore.open(db), writes)
+    const levels = await levelCounts(db, await rootRef(db))
+    // Expected: every level down to and including the first one less than half internal.
+    let expectRead = 0
+    let expectCached = 0
+    for (const l of levels) {
+      expectRead += l.internal + l.leaves
+      expectCached += l.internal
+      if (l.internal < 0.5 * (l.internal + l.leaves)) break
+    }
+    assert.ok(expectCached < levels.reduce((a, l) => a + l.internal, 0), 'the tree has internal nodes below where warm() stops')
 
-    // Reopened, the cache holds only the root (open checks it is there). With no level limit
-    // warm() reads the whole tree and caches its internal nodes, not its leaves.
+    // Reopened, the cache holds only the root (open checks it is there).
     db = await open()
     const all = await StateStore.open(db)
     assert.equal(all.cachedNodes, 1)
-    const n = await all.warm(60_000, 64)
-    let internal = 0
-    let leaves = 0
-    for await (const [k, v] of binarySublevel(db, 'smt').iterator()) if (k.length === 40) v[0] === 1 ? internal++ : leaves++
-    assert.equal(leaves, writes.length)
-    assert.equal(n, internal + leaves, 'every stored node is read')
-    assert.equal(all.cachedNodes, internal, 'every internal node is cached, no leaf')
+    const nodes = (all as unknown as { nodes: { getMany: (k: Uint8Array[]) => Promise<Array<Uint8Array | undefined>> } }).nodes
+    const getMany = nodes.getMany.bind(nodes)
+    let read = 0
+    nodes.getMany = async (keys) => { read += keys.length; return await getMany(keys) }
+    const n = await all.warm(60_000)
+    assert.equal(n, expectCached)
+    assert.equal(read, expectRead, 'no level below the first mostly-leaf one is read')
+    assert.equal(all.cachedNodes, n, 'only internal nodes are cached')
 
     // With a small cache it stops at half of it.
     db = await open()
