@@ -341,6 +341,34 @@ test('StateStore: only internal nodes stay in the node cache; updates without a 
   })
 })
 
+test('StateStore.warmValues loads committed values so reads need no LevelDB, up to half the value cache', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    const writes = Array.from({ length: 300 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8(`v${i}`) }))
+    await commit(db, await StateStore.open(db), writes)
+    db = await open()
+    const store = await StateStore.open(db)
+    assert.equal(await store.warmValues(60_000), 300)
+    const flat = (store as unknown as { flat: { get: (k: Uint8Array) => Promise<unknown>, getMany: (k: Uint8Array[]) => Promise<unknown[]> } }).flat
+    let reads = 0
+    const get = flat.get.bind(flat)
+    const getMany = flat.getMany.bind(flat)
+    flat.get = async (k) => { reads++; return await get(k) }
+    flat.getMany = async (ks) => { reads += ks.length; return await getMany(ks) }
+    await store.prefetch(writes.map(w => w.key))
+    for (const w of writes) assert.deepEqual(await store.get(w.key), w.value)
+    assert.equal(reads, 0, 'every value came from the cache')
+    // A key the warm did not see is still read (and found absent).
+    assert.equal(await store.get(utf8('absent')), undefined)
+    assert.equal(reads, 1)
+
+    db = await open()
+    assert.equal(await (await StateStore.open(db, { valueCacheSize: 100 })).warmValues(60_000), 50)
+    db = await open()
+    assert.equal(await (await StateStore.open(db)).warmValues(0), 0)
+  })
+})
+
 test('StateStore: a database in the old hash-keyed tree format is refused with a clear error', async () => {
   await withDb(async (open) => {
     const db = await open()
