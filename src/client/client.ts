@@ -161,7 +161,10 @@ export class BftClient {
     return undefined
   }
 
-  /** One call, waiting out 429 answers as the node asks, for at most rateLimitWaitMs in all. */
+  /**
+   * One call, waiting out 429 answers as the node asks, for at most rateLimitWaitMs in all: a
+   * 429 whose wait would go past that is thrown at once.
+   */
   private async call<T> (method: 'GET' | 'POST', path: string, opts: CallOptions = {}): Promise<T | null> {
     let waited = 0
     for (;;) {
@@ -169,8 +172,9 @@ export class BftClient {
         return await this.callOnce<T>(method, path, opts)
       } catch (err) {
         if (!(err instanceof ApiError) || err.status !== 429) throw err
-        const ms = Math.min(Math.max(err.retryAfterMs ?? 1000, MIN_RATE_LIMIT_WAIT_MS), this.rateLimitWaitMs - waited)
-        if (ms <= 0) throw err
+        // Asking again sooner than the node said would only earn another 429.
+        const ms = Math.max(err.retryAfterMs ?? 1000, MIN_RATE_LIMIT_WAIT_MS)
+        if (waited + ms > this.rateLimitWaitMs) throw err
         await this.sleep(ms)
         waited += ms
       }

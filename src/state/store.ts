@@ -370,11 +370,10 @@ export class StateStore {
    * read per uncached level, one batch per level with an await in between. At 1M accounts the
    * tree has ~70,000 internal nodes in its top 5 levels and ~275,000 at depth 5, of which a
    * minute of load touches only ~60,000, so with 5 levels warmed nearly every recipient cost a
-   * read of its depth-5 parent, and LevelDB, whose every random read counts towards its
-   * seek-triggered compactions, rewrote files for it. Warming depth 5 as well took ~20 s per
-   * validator at start (4 validators at once on 2 cores) and gave 1M +13 % tx/s
-   * (docs/performance.md, twentieth session). (Before the node cache left the heap, loading
-   * the whole tree with its leaves made throughput lower: each node was ~5 heap objects.)
+   * read of its depth-5 parent. Warming depth 5 as well took ~20 s per validator at start (4
+   * validators at once on 2 cores) and gave 1M ~+10 % tx/s (1,149 against 1,042 by mean,
+   * docs/performance.md, twentieth session). (Before the node cache left the heap, loading the
+   * whole tree with its leaves made throughput lower: each node was ~5 heap objects.)
    */
   async warm (budgetMs: number, maxLevels = 64): Promise<number> {
     const deadline = performance.now() + budgetMs
@@ -411,10 +410,10 @@ export class StateStore {
    * many it loaded. Run at start, before any block commits.
    *
    * Why: execution reads every account a block touches, and at 1M accounts nearly every
-   * recipient is cold, one random LevelDB read each (every random read also counts towards
-   * LevelDB's seek-triggered compactions). With the whole state in the cache from the start, a
-   * 1M testnet committed 1,287.9 tx/s against 1,134.7 (docs/performance.md, twentieth session),
-   * for ~330 MB more RSS per validator.
+   * recipient is cold, one random LevelDB read each. With the whole state in the cache from the
+   * start, a 1M testnet committed 1,263.3 and 1,305.4 tx/s against 1,134.7–1,168.9, and the
+   * validators' threads other than the main one used 14–18 % of a core instead of 19–23 %
+   * (docs/performance.md, twentieth session), for ~330 MB more RSS per validator.
    */
   async warmValues (budgetMs: number): Promise<number> {
     const deadline = performance.now() + budgetMs
