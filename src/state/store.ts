@@ -24,6 +24,17 @@ export interface StateStoreOptions {
 
 export const DEFAULT_VALUE_CACHE_SIZE = 2_500_000
 
+/** A flat value as the value cache keeps it: one latin1 string, byte for byte. */
+function packValue (v: Uint8Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1')
+}
+
+/** The bytes of a packed value, as a plain Uint8Array (callers compare it with their own). */
+function unpackValue (s: string): Uint8Array {
+  const b = Buffer.from(s, 'latin1')
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+}
+
 /** Tree nodes read per LevelDB getMany while warming the cache. */
 const WARM_CHUNK = 4096
 /** warm() reads the next level only if at least this share of the level it just read was internal nodes. */
@@ -145,8 +156,14 @@ export class StateStore {
    * touched key (a LevelDB get each was the top frame of a validator under load); the cache is
    * only updated in commitPrepared, after the block's batch is durable, so it never runs ahead
    * of the disk.
+   *
+   * A value is kept as one latin1 string (packValue), not as the Uint8Array it arrives in: with
+   * the whole 1M-account state in the cache, each array was two more heap objects and an
+   * off-heap buffer the collector tracks. As strings, validators peaked at 1.18–1.29 GB RSS
+   * instead of 1.42–1.56 (docs/performance.md, twentieth session); a read unpacks a short-lived
+   * copy.
    */
-  private readonly values: Lru<string, Uint8Array | null>
+  private readonly values: Lru<string, string | null>
   private pending = new Map<string, { root: NodeRef, created: TreeNode[], replaced: NodeRef[], writes: StateWrite[] }>()
   /** Last stale-index key prune() deleted (it resumes after it), null: start of the index. */
   private pruneCursor: Uint8Array | null = null
@@ -181,9 +198,15 @@ export class StateStore {
 
   async get (key: Uint8Array): Promise<Uint8Array | undefined> {
     const k = toHex(key)
-    const hit = this.values.get(k)
+    const hit = this.cachedValue(k)
     if (hit !== undefined) return hit ?? undefined
     return this.remember(k, await this.flat.get(key)) ?? undefined
+  }
+
+  /** The cached value of hex key `k`: bytes, null (known absent), or undefined (not cached). */
+  private cachedValue (k: string): Uint8Array | null | undefined {
+    const v = this.values.get(k)
+    return v === undefined || v === null ? v : unpackValue(v)
   }
 
   /**
@@ -192,7 +215,7 @@ export class StateStore {
    */
   private remember (k: string, v: Uint8Array | undefined): Uint8Array | null {
     const value = v === undefined ? null : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
-    if (this.values.get(k) === undefined) this.values.set(k, value)
+    if (this.values.get(k) === undefined) this.values.set(k, value === null ? null : packValue(value))
     return value
   }
 
@@ -267,7 +290,7 @@ export class StateStore {
       if (seen.has(k)) throw new ValidationError('ERR_DUPLICATE_WRITE', `state key ${k} is written twice in one block`)
       seen.add(k)
       // The committed value execution already read (value cache) lets the tree skip reading this key's leaf.
-      updates.push({ keyHash: sha256(w.key), value: w.value, old: this.values.get(k) })
+      updates.push({ keyHash: sha256(w.key), value: w.value, old: this.cachedValue(k) })
     }
     const version = this.updates + 1
     const { root, created, replaced } = await updateTree(this.currentRoot, updates,
@@ -297,7 +320,7 @@ export class StateStore {
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
     for (const r of p.replaced) this.cache.delete(r.hash)
     for (const n of p.created) if (n.kind === 'internal') this.cache.set(n)
-    for (const w of p.writes) this.values.set(toHex(w.key), w.value)
+    for (const w of p.writes) this.values.set(toHex(w.key), w.value === null ? null : packValue(w.value))
     this.pending = new Map()
     this.currentRoot = p.root
     this.updates++

@@ -369,6 +369,26 @@ test('StateStore.warmValues loads committed values so reads need no LevelDB, up 
   })
 })
 
+test('StateStore: cached values come back byte for byte (all 256 byte values, empty values)', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    let store = await StateStore.open(db)
+    const every = Uint8Array.from({ length: 512 }, (_, i) => (i * 7) & 0xff)
+    const writes = [{ key: utf8('every'), value: every }, { key: utf8('empty'), value: new Uint8Array(0) }, { key: utf8('high'), value: Uint8Array.of(0xff, 0x80, 0x00, 0x7f) }]
+    await commit(db, store, writes)
+    // From the cache commitPrepared filled, from LevelDB, and from warmValues.
+    for (const w of writes) assert.deepEqual(await store.get(w.key), w.value)
+    db = await open()
+    store = await StateStore.open(db)
+    for (const w of writes) assert.deepEqual(await store.get(w.key), w.value)
+    for (const w of writes) assert.deepEqual(await store.get(w.key), w.value, 'second read, from the cache')
+    db = await open()
+    store = await StateStore.open(db)
+    await store.warmValues(60_000)
+    for (const w of writes) assert.deepEqual(await store.get(w.key), w.value)
+  })
+})
+
 test('StateStore: a database in the old hash-keyed tree format is refused with a clear error', async () => {
   await withDb(async (open) => {
     const db = await open()
