@@ -17,7 +17,7 @@ export interface StateStoreOptions {
   /**
    * Flat state values (and known-absent keys) kept in memory (default 2,500,000: the cache keeps
    * between half and all of it, so a state of up to ~1.25M keys stays whole in memory after
-   * warmValues(); ~300 bytes of heap per entry).
+   * warmValues(); each entry is two strings, its hex key and its packed value).
    */
   valueCacheSize?: number
 }
@@ -436,7 +436,8 @@ export class StateStore {
    * recipient is cold, one random LevelDB read each. With the whole state in the cache from the
    * start, a 1M testnet committed 1,263.3 and 1,305.4 tx/s against 1,134.7–1,168.9, and the
    * validators' threads other than the main one used 14–18 % of a core instead of 19–23 %
-   * (docs/performance.md, twentieth session), for ~330 MB more RSS per validator.
+   * (docs/performance.md, twentieth session). Kept as strings (see `values`), the million
+   * values left the validators' peak RSS at 1.13–1.29 GB, about what it was without them.
    */
   async warmValues (budgetMs: number): Promise<number> {
     const deadline = performance.now() + budgetMs
