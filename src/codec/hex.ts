@@ -15,6 +15,17 @@ export function fromHex (hex: string, expectedBytes?: number, what = 'hex string
   return new Uint8Array(Buffer.from(hex, 'hex'))
 }
 
+/** Bytes as a latin1 string, one char per byte: half the length of hex, for map keys and compact copies. */
+export function toLatin1 (bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}
+
+/** The bytes of a latin1 string (toLatin1's inverse) as a plain Uint8Array. */
+export function fromLatin1 (s: string): Uint8Array {
+  const b = Buffer.from(s, 'latin1')
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+}
+
 const encoder = new TextEncoder()
 export function utf8 (s: string): Uint8Array {
   return encoder.encode(s)

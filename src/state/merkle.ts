@@ -1,4 +1,5 @@
 import { hash as createHashOneShot } from 'node:crypto'
+import { toLatin1 } from '../codec/hex.js'
 import { sha256 } from '../crypto/hash.js'
 
 /**
@@ -393,7 +394,7 @@ export async function updateTree (root: NodeRef, updates: PathUpdate[], version:
 
 /** Map key of a node hash (a 32-char binary string: cheap to build and compare). */
 export function nodeKey (hash: Uint8Array): string {
-  return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('latin1')
+  return toLatin1(hash)
 }
 
 function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number, find: (hash: Uint8Array) => TreeNode | undefined): TreeUpdate {

@@ -1,4 +1,4 @@
-import { readU64, toHex, utf8, writeU64 } from '../codec/index.js'
+import { fromLatin1, readU64, toHex, toLatin1, utf8, writeU64 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { Lru } from './lru.js'
@@ -23,17 +23,6 @@ export interface StateStoreOptions {
 }
 
 export const DEFAULT_VALUE_CACHE_SIZE = 2_500_000
-
-/** A flat value as the value cache keeps it: one latin1 string, byte for byte. */
-function packValue (v: Uint8Array): string {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1')
-}
-
-/** The bytes of a packed value, as a plain Uint8Array (callers compare it with their own). */
-function unpackValue (s: string): Uint8Array {
-  const b = Buffer.from(s, 'latin1')
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
-}
 
 /** Tree nodes read per LevelDB getMany while warming the cache. */
 const WARM_CHUNK = 4096
@@ -157,7 +146,7 @@ export class StateStore {
    * only updated in commitPrepared, after the block's batch is durable, so it never runs ahead
    * of the disk.
    *
-   * A value is kept as one latin1 string (packValue), not as the Uint8Array it arrives in: with
+   * A value is kept as one latin1 string (toLatin1), not as the Uint8Array it arrives in: with
    * the whole 1M-account state in the cache, each array was two more heap objects and an
    * off-heap buffer the collector tracks. As strings, validators peaked at 1.18–1.29 GB RSS
    * instead of 1.42–1.56 (docs/performance.md, twentieth session); a read unpacks a short-lived
@@ -206,7 +195,7 @@ export class StateStore {
   /** The cached value of hex key `k`: bytes, null (known absent), or undefined (not cached). */
   private cachedValue (k: string): Uint8Array | null | undefined {
     const v = this.values.get(k)
-    return v === undefined || v === null ? v : unpackValue(v)
+    return v === undefined || v === null ? v : fromLatin1(v)
   }
 
   /**
@@ -215,7 +204,7 @@ export class StateStore {
    */
   private remember (k: string, v: Uint8Array | undefined): Uint8Array | null {
     const value = v === undefined ? null : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
-    if (this.values.get(k) === undefined) this.values.set(k, value === null ? null : packValue(value))
+    if (this.values.get(k) === undefined) this.values.set(k, value === null ? null : toLatin1(value))
     return value
   }
 
@@ -320,7 +309,7 @@ export class StateStore {
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
     for (const r of p.replaced) this.cache.delete(r.hash)
     for (const n of p.created) if (n.kind === 'internal') this.cache.set(n)
-    for (const w of p.writes) this.values.set(toHex(w.key), w.value === null ? null : packValue(w.value))
+    for (const w of p.writes) this.values.set(toHex(w.key), w.value === null ? null : toLatin1(w.value))
     this.pending = new Map()
     this.currentRoot = p.root
     this.updates++
