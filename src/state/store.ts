@@ -424,7 +424,7 @@ export class StateStore {
    * Why: execution reads every account a block touches, and at 1M accounts nearly every
    * recipient is cold, one random LevelDB read each. With the whole state in the cache from the
    * start, a 1M testnet committed 1,263.3 and 1,305.4 tx/s against 1,134.7–1,168.9, and the
-   * validators' threads other than the main one used 14–18 % of a core instead of 19–23 %
+   * validators' threads other than the main one used 13–19 % of a core instead of 18–23 %
    * (docs/performance.md, twentieth session). Kept as strings (see `values`), the million
    * values left the validators' peak RSS at 1.13–1.29 GB, about what it was without them.
    */
