@@ -21,6 +21,9 @@ const sizes = (process.argv[2] ?? '10000,100000,1000000').split(',').map(Number)
 const touched = Number(process.argv[3] ?? 1000)
 const blocks = Number(process.argv[4] ?? 10)
 const cold = process.argv[5] === 'cold'
+// STATE_ROOT_PRUNE_KEEP=N prunes after every block as a validator does (keep N versions), so the
+// deletes' compaction cost is counted too; unset, nothing is pruned.
+const pruneKeep = process.env.STATE_ROOT_PRUNE_KEEP === undefined ? null : Number(process.env.STATE_ROOT_PRUNE_KEEP)
 const BUILD_BATCH = 50_000
 
 // Deterministic keys and values (xorshift32), so runs are comparable.
@@ -93,6 +96,7 @@ async function run (size: number): Promise<Row> {
       prepareCpuMs += (c2.user + c2.system) / 1000
       await db.batch(ops)
       measured.commitPrepared(root)
+      if (pruneKeep !== null) while (await measured.prune(pruneKeep) > 0) { /* whole chunks */ }
       const t3 = performance.now()
       prepareMs += t2 - t1; writeMs += t3 - t2
       nodes += ops.length - touched - 1
@@ -116,7 +120,7 @@ for (const size of sizes) {
   rows.push(row)
   console.log(`size ${size}: built in ${row.buildS.toFixed(1)} s`)
 }
-console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, ${cold ? 'cold caches' : 'caches warm from the build'}, node ${process.version})`)
+console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, ${cold ? 'cold caches' : 'caches warm from the build'}, ${pruneKeep === null ? 'no pruning' : `pruned to ${pruneKeep} versions after each block (in batch write)`}, node ${process.version})`)
 // Wall time includes waiting for other processes on a shared machine; CPU time (user+system of
 // this process, LevelDB threads included) is the steadier cost measure.
 console.log('keys       | prefetch ms/block | prepare ms/block | prepare CPU ms | µs/touched key (wall) | µs/touched key (CPU) | batch write ms | tree nodes written/block | build s | CPU ms/block (other threads)')

@@ -8,6 +8,8 @@ export interface LedgerDbOptions {
   cacheBytes?: number
   /** LevelDB write buffer, the memtable size before a flush to level 0 (default 64 MiB; LevelDB's is 4 MiB). */
   writeBufferBytes?: number
+  /** Snappy-compress table blocks (default false; LevelDB's default is true). */
+  compression?: boolean
 }
 
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
@@ -26,13 +28,21 @@ export const DEFAULT_WRITE_BUFFER_BYTES = 64 * 1024 * 1024
  * with 64 MiB. (30 s runs from cold flatter the big buffer: a 64 MiB memtable never flushes in
  * them.) Both are ceilings: the cache fills only with what is read, the memtable with what is
  * written.
+ *
+ * Why no compression by default: nearly every byte stored is a hash, a signature or a public
+ * key, which Snappy cannot shrink, yet LevelDB compresses every block it writes (memtable
+ * flushes and every compaction rewrite) and decompresses every block it reads. A 1M-key state
+ * took 618 MB compressed and 630 MB uncompressed, and committing 1,024-key blocks on it cost
+ * ~12 % less process CPU without compression (bench/state-root.ts, docs/performance.md,
+ * twenty-first session). Blocks written compressed stay readable either way.
  */
 export async function openLedgerDb (path: string, opts: LedgerDbOptions = {}): Promise<LevelDb> {
   const db = new Level<Uint8Array, Uint8Array>(path, {
     keyEncoding: 'view',
     valueEncoding: 'view',
     cacheSize: opts.cacheBytes ?? DEFAULT_CACHE_BYTES,
-    writeBufferSize: opts.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES
+    writeBufferSize: opts.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES,
+    compression: opts.compression ?? false
   })
   await db.open()
   return db as unknown as LevelDb

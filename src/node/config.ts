@@ -37,12 +37,14 @@ export const NodeConfigSchema = Type.Object({
       allowList: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 1024 }))
     }, { additionalProperties: false }))
   }, { additionalProperties: false }),
-  /** LevelDB tuning (src/ledger/db.ts); both optional. */
+  /** LevelDB tuning (src/ledger/db.ts) and state pruning; all optional. */
   storage: Type.Optional(Type.Object({
     /** Block cache in MiB (default 256). */
     cacheMiB: Type.Optional(Type.Integer({ minimum: 8, maximum: 65_536 })),
     /** Memtable size in MiB before a flush to level 0 (default 64); up to two are held in memory. */
     writeBufferMiB: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096 })),
+    /** Snappy compression of LevelDB's table blocks (default false: hashes and signatures do not compress). */
+    compression: Type.Optional(Type.Boolean()),
     /**
      * State versions (one per block) whose Merkle tree stays stored (default 100); older
      * replaced tree nodes are deleted in the background. 'all' keeps every version (an

@@ -369,7 +369,8 @@ export class LedgerNode implements NodeService {
     const MiB = 1024 * 1024
     const db = await openLedgerDb(join(paths.data, 'ledger'), {
       ...(config.storage?.cacheMiB === undefined ? {} : { cacheBytes: config.storage.cacheMiB * MiB }),
-      ...(config.storage?.writeBufferMiB === undefined ? {} : { writeBufferBytes: config.storage.writeBufferMiB * MiB })
+      ...(config.storage?.writeBufferMiB === undefined ? {} : { writeBufferBytes: config.storage.writeBufferMiB * MiB }),
+      ...(config.storage?.compression === undefined ? {} : { compression: config.storage.compression })
     })
     try {
       const store = await BlockStore.open(db, { log: logger.child({ component: 'store' }) })

@@ -1,5 +1,6 @@
 import { hash as createHashOneShot } from 'node:crypto'
 import { toLatin1 } from '../codec/hex.js'
+import { arenaBytes, arenaCopy } from './arena.js'
 import { sha256 } from '../crypto/hash.js'
 
 /**
@@ -212,7 +213,7 @@ export function encodeNode (n: TreeNode): Uint8Array {
   for (let i = 0; i < ARITY; i++) {
     if (hasChild(n, i)) { bitmap |= 1 << (15 - i); size += 32 + varintLength(n.versions[i]!) }
   }
-  const out = new Uint8Array(size)
+  const out = arenaBytes(size)
   out[0] = 1
   out[1] = bitmap >> 8
   out[2] = bitmap & 0xff
@@ -417,7 +418,7 @@ function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number,
     if (items.length === 0) return EMPTY_REF
     if (items.length === 1) return leaf(items[0]!.keyHash, items[0]!.value)
     const runs = nibbleRuns(items, depth)
-    const childHashes = new Uint8Array(32 * ARITY)
+    const childHashes = arenaBytes(32 * ARITY)
     const versions = new Array<number>(ARITY).fill(0)
     let present = 0
     let leaves = 0
@@ -477,7 +478,7 @@ function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number,
       const child = childRef(node, nib)
       const r = update(child, depth + 1, ups.slice(lo, hi))
       if (equal32(r.hash, child.hash)) continue
-      if (childHashes === null || versions === null) { childHashes = node.childHashes.slice(); versions = node.versions.slice() }
+      if (childHashes === null || versions === null) { childHashes = arenaCopy(node.childHashes); versions = node.versions.slice() }
       if (r.kind === 'empty') {
         childHashes.fill(0, 32 * nib, 32 * nib + 32)
         present &= ~(1 << nib)

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto'
+import { arenaCopy } from './arena.js'
 import { ARITY, type InternalNode } from './merkle.js'
 
 /**
@@ -82,7 +83,7 @@ export class NodeCache {
     return {
       kind: 'internal',
       hash: s.bytes.slice(at + HASH, at + HASH + 32),
-      childHashes: s.bytes.slice(at + CHILDREN, at + VERSIONS),
+      childHashes: arenaCopy(s.bytes, at + CHILDREN, at + VERSIONS),
       present: s.present[i * (RECORD / 4) + PRESENT / 4]!,
       versions
     }
