@@ -1,3 +1,4 @@
+import { toHex, toLatin1 } from '../codec/hex.js'
 import { taggedHash } from './hash.js'
 
 export const ADDRESS_BYTES = 20
@@ -13,10 +14,10 @@ const CACHE_LIMIT = 8192
 
 /** An account address: the first 20 bytes of a tagged hash of the ed25519 public key, as 40 hex chars. */
 export function address (publicKey: Uint8Array): string {
-  const k = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1')
+  const k = toLatin1(publicKey)
   let a = cache.get(k)
   if (a === undefined) {
-    a = Buffer.from(taggedHash('bft-ledger/address', publicKey).subarray(0, ADDRESS_BYTES)).toString('hex')
+    a = toHex(taggedHash('bft-ledger/address', publicKey)).slice(0, 2 * ADDRESS_BYTES)
     if (cache.size >= CACHE_LIMIT) cache.clear()
     cache.set(k, a)
   }

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVeri
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { ValidationError } from '../errors.js'
+import { toHex } from '../codec/hex.js'
 import { nativeBatch } from './batch.js'
 import { sodium } from './sodium.js'
 
@@ -119,7 +120,7 @@ function lessThanLE (a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function hexOf (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+  return toHex(bytes)
 }
 
 /**

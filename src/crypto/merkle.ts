@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import { ValidationError } from '../errors.js'
+import { sha256Digest } from './hash.js'
 
 /**
  * Binary Merkle tree in the RFC 6962 / RFC 9162 shape: leaf = H(0x00 || d), node = H(0x01 || l || r),
@@ -9,11 +9,10 @@ import { ValidationError } from '../errors.js'
  * ambiguity where two different lists share a root.
  */
 
+// One-shot over the concatenated input: a Hash object per leaf and node (createHash, update,
+// digest) cost more than the hashing itself.
 function digest (...parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  const d = h.digest()
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+  return sha256Digest(Buffer.concat(parts))
 }
 
 const LEAF_PREFIX = new Uint8Array([0])

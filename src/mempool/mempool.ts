@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { bytesEqual, toHex } from '../codec/index.js'
+import { bytesEqual, toHex, toLatin1 } from '../codec/index.js'
 import { BftError, ValidationError, errorMessage } from '../errors.js'
 import { silentLogger } from '../log.js'
 import type { ClientRequest } from '../consensus/types.js'
@@ -534,7 +534,7 @@ export class Mempool {
 
 /** The full signature is part of the key (latin1: one char per byte, half the size of hex). */
 function verdictKey (tx: DecodedTx): string {
-  return tx.idHex + Buffer.from(tx.sig.buffer, tx.sig.byteOffset, tx.sig.byteLength).toString('latin1')
+  return tx.idHex + toLatin1(tx.sig)
 }
 
 /** Drops the oldest entries (insertion order) beyond `max`. */

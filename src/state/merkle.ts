@@ -1,7 +1,6 @@
-import { hash as createHashOneShot } from 'node:crypto'
 import { toLatin1 } from '../codec/hex.js'
 import { arenaBytes, arenaCopy } from './arena.js'
-import { sha256 } from '../crypto/hash.js'
+import { sha256, sha256Digest } from '../crypto/hash.js'
 
 /**
  * Compact hexary (16-way) sparse Merkle tree over 256-bit paths (path = sha256(state key),
@@ -82,8 +81,7 @@ const leafScratch = Buffer.alloc(LEAF_PREFIX.length + 64)
 LEAF_PREFIX.copy(leafScratch, 0)
 
 function digest (buf: Buffer): Uint8Array {
-  const d = createHashOneShot('sha256', buf, 'buffer')
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+  return sha256Digest(buf)
 }
 
 /** The project's sha256 (one-shot through OpenSSL), re-exported for the tree's callers. */
