@@ -2,6 +2,7 @@ import { Level } from 'level'
 import type { AbstractBatchOptions } from 'abstract-level'
 import type { BatchOp, LevelDb, Sublevel } from '../state/api.js'
 import { readU64, u64Bytes } from '../codec/index.js'
+import { arenaBytes, arenaCopy } from '../state/arena.js'
 
 export interface LedgerDbOptions {
   /** LevelDB block cache (default 256 MiB; LevelDB's own default is 8 MiB). */
@@ -95,10 +96,25 @@ export async function writeBatch (db: LevelDb, ops: BatchOp[], sync: boolean): P
   // Global prefixes are relative to the root; on a sublevel let abstract-level do the work.
   if ((db as { prefix?: string }).prefix) { await db.batch(ops, writeOptions(sync)); return }
   const batch = db.batch()
+  const prefixes = new Map<Sublevel, Uint8Array>()
   for (const op of ops) {
     const sub = op.sublevel as Sublevel | undefined | null
-    const key = sub === undefined || sub === null ? op.key : sub.prefixKey(op.key, 'view') as Uint8Array
-    if (op.type === 'put') batch.put(key, op.value)
+    let key = op.key
+    if (sub !== undefined && sub !== null) {
+      let prefix = prefixes.get(sub)
+      if (prefix === undefined) {
+        // abstract-level answers an empty key with the prefix itself, without a copy.
+        prefix = sub.prefixKey(new Uint8Array(0), 'view') as Uint8Array
+        prefixes.set(sub, prefix)
+      }
+      // Prefixed in the arena: a fresh array this small would live on the JS heap, and the
+      // binding moves each such array into a backing store of its own when it reads it.
+      key = arenaBytes(prefix.length + op.key.length)
+      key.set(prefix, 0)
+      key.set(op.key, prefix.length)
+    }
+    // Small values too (account records, tx locations): the same move, for a copy of <= 64 bytes.
+    if (op.type === 'put') batch.put(key, op.value.byteLength <= 64 ? arenaCopy(op.value) : op.value)
     else batch.del(key)
   }
   await batch.write(writeOptions(sync))

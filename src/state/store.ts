@@ -1,6 +1,7 @@
 import { fromLatin1, readU64, toHex, toLatin1, utf8, writeU64 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
+import { arenaBytes } from './arena.js'
 import { Lru } from './lru.js'
 import { ARITY, childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
 import { NodeCache } from './node-cache.js'
@@ -47,9 +48,13 @@ const ROOT_VALUE_BYTES = 48
 const ROOT_INDEX_TAG = 0x52
 const STALE_TAG = 0x53
 
-/** Storage key of a tree node: its version first, so each update's nodes are adjacent and last. */
+/**
+ * Storage key of a tree node: its version first, so each update's nodes are adjacent and last.
+ * In the arena (arena.ts): a 40-byte array of its own would live on the JS heap, and LevelDB's
+ * binding moves such an array into a backing store of its own when it reads it.
+ */
 export function nodeStorageKey (ref: NodeRef): Uint8Array {
-  const k = new Uint8Array(40)
+  const k = arenaBytes(40)
   writeU64(k, 0, ref.version)
   k.set(ref.hash, 8)
   return k
