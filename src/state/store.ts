@@ -1,10 +1,10 @@
-import { fromLatin1, readU64, toHex, toLatin1, utf8, writeU64 } from '../codec/index.js'
+import { readU64, toHex, toLatin1, utf8, writeU64 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { arenaBytes } from './arena.js'
-import { Lru } from './lru.js'
 import { ARITY, childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
 import { NodeCache } from './node-cache.js'
+import { ValueCache } from './value-cache.js'
 
 export interface StateStoreOptions {
   /**
@@ -16,9 +16,10 @@ export interface StateStoreOptions {
    */
   nodeCacheSize?: number
   /**
-   * Flat state values (and known-absent keys) kept in memory (default 2,500,000: the cache keeps
-   * between half and all of it, so a state of up to ~1.25M keys stays whole in memory after
-   * warmValues(); each entry is two strings, its hex key and its packed value).
+   * Flat state values (and known-absent keys) kept in memory (default 2,500,000; warmValues()
+   * loads up to half, so a state of up to ~1.25M keys stays whole in memory). Off the JS heap
+   * in 128-byte records allocated as the cache fills (~128 MB for a 1M-key state, 320 MB
+   * full); values over 92 bytes go to a small on-heap LRU (value-cache.ts).
    */
   valueCacheSize?: number
 }
@@ -146,19 +147,14 @@ export class StateStore {
   /** Internal nodes of the current tree by hash, and no others (see readAt for why). */
   private readonly cache: NodeCache
   /**
-   * Committed flat values by hex key, null for a key known to be absent. Execution reads every
+   * Committed flat values by key hash, null for a key known to be absent. Execution reads every
    * touched key (a LevelDB get each was the top frame of a validator under load); the cache is
    * only updated in commitPrepared, after the block's batch is durable, so it never runs ahead
-   * of the disk.
-   *
-   * A value is kept as one latin1 string (toLatin1), not as the Uint8Array it arrives in: with
-   * the whole 1M-account state in the cache, each array was two more heap objects and an
-   * off-heap buffer the collector tracks. As strings, validators peaked at 1.18–1.29 GB RSS
-   * instead of 1.42–1.56 (docs/performance.md, twentieth session); a read unpacks a short-lived
-   * copy.
+   * of the disk. Off the JS heap (value-cache.ts): with the whole 1M-account state in it, a
+   * Map of strings was two million heap objects for every major GC to mark.
    */
-  private readonly values: Lru<string, string | null>
-  private pending = new Map<string, { root: NodeRef, created: TreeNode[], replaced: NodeRef[], writes: StateWrite[] }>()
+  private readonly values: ValueCache
+  private pending = new Map<string, { root: NodeRef, created: TreeNode[], replaced: NodeRef[], writes: StateWrite[], keyHashes: Uint8Array[] }>()
   /** Last stale-index key prune() deleted (it resumes after it), null: start of the index. */
   private pruneCursor: Uint8Array | null = null
   private pruning = false
@@ -167,7 +163,7 @@ export class StateStore {
     this.currentRoot = root
     this.updates = updates
     this.cache = new NodeCache(opts.nodeCacheSize ?? 1_000_000)
-    this.values = new Lru(opts.valueCacheSize ?? DEFAULT_VALUE_CACHE_SIZE)
+    this.values = new ValueCache(opts.valueCacheSize ?? DEFAULT_VALUE_CACHE_SIZE)
   }
 
   static async open (db: LevelDb, opts: StateStoreOptions = {}): Promise<StateStore> {
@@ -191,25 +187,19 @@ export class StateStore {
   }
 
   async get (key: Uint8Array): Promise<Uint8Array | undefined> {
-    const k = toHex(key)
-    const hit = this.cachedValue(k)
+    const kh = sha256(key)
+    const hit = this.values.get(kh)
     if (hit !== undefined) return hit ?? undefined
-    return this.remember(k, await this.flat.get(key)) ?? undefined
-  }
-
-  /** The cached value of hex key `k`: bytes, null (known absent), or undefined (not cached). */
-  private cachedValue (k: string): Uint8Array | null | undefined {
-    const v = this.values.get(k)
-    return v === undefined || v === null ? v : fromLatin1(v)
+    return this.remember(kh, await this.flat.get(key)) ?? undefined
   }
 
   /**
    * Caches a value just read from LevelDB (undefined = absent) and returns it as a plain view.
    * A block committed while we read may have changed this key: only an entry it did not set is filled.
    */
-  private remember (k: string, v: Uint8Array | undefined): Uint8Array | null {
+  private remember (keyHash: Uint8Array, v: Uint8Array | undefined): Uint8Array | null {
     const value = v === undefined ? null : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
-    if (this.values.get(k) === undefined) this.values.set(k, value === null ? null : toLatin1(value))
+    if (!this.values.has(keyHash)) this.values.set(keyHash, value)
     return value
   }
 
@@ -221,16 +211,19 @@ export class StateStore {
    */
   async prefetch (keys: Uint8Array[]): Promise<void> {
     const missing: Uint8Array[] = []
+    const hashes: Uint8Array[] = []
     const seen = new Set<string>()
     for (const key of keys) {
-      const k = toHex(key)
-      if (seen.has(k) || this.values.get(k) !== undefined) continue
+      const kh = sha256(key)
+      const k = toLatin1(kh)
+      if (seen.has(k) || this.values.has(kh)) continue
       seen.add(k)
       missing.push(key)
+      hashes.push(kh)
     }
     if (missing.length === 0) return
     const got = await this.flat.getMany(missing)
-    got.forEach((v, i) => { this.remember(toHex(missing[i]!), v) })
+    got.forEach((v, i) => { this.remember(hashes[i]!, v) })
   }
 
   /** Value of `key` under an older (or the current) root, read from the tree. */
@@ -284,7 +277,8 @@ export class StateStore {
       if (seen.has(k)) throw new ValidationError('ERR_DUPLICATE_WRITE', `state key ${k} is written twice in one block`)
       seen.add(k)
       // The committed value execution already read (value cache) lets the tree skip reading this key's leaf.
-      updates.push({ keyHash: sha256(w.key), value: w.value, old: this.cachedValue(k) })
+      const keyHash = sha256(w.key)
+      updates.push({ keyHash, value: w.value, old: this.values.get(keyHash) })
     }
     const version = this.updates + 1
     const { root, created, replaced } = await updateTree(this.currentRoot, updates,
@@ -301,7 +295,7 @@ export class StateStore {
     if (rootChanged && !isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root), value: new Uint8Array(0) })
     const oldRoot = rootChanged && !isEmpty(this.currentRoot.hash) ? this.currentRoot : null
     if (replaced.length > 0 || oldRoot !== null) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version), value: encodeStale(replaced, oldRoot) })
-    this.pending.set(toHex(root.hash), { root, created, replaced, writes })
+    this.pending.set(toHex(root.hash), { root, created, replaced, writes, keyHashes: updates.map(u => u.keyHash) })
     return { root: root.hash, ops }
   }
 
@@ -314,7 +308,7 @@ export class StateStore {
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
     for (const r of p.replaced) this.cache.delete(r.hash)
     for (const n of p.created) if (n.kind === 'internal') this.cache.set(n)
-    for (const w of p.writes) this.values.set(toHex(w.key), w.value === null ? null : toLatin1(w.value))
+    p.writes.forEach((w, i) => { this.values.set(p.keyHashes[i]!, w.value) })
     this.pending = new Map()
     this.currentRoot = p.root
     this.updates++
@@ -439,7 +433,7 @@ export class StateStore {
     let loaded = 0
     if (limit === 0 || budgetMs <= 0) return 0
     for await (const [k, v] of this.flat.iterator()) {
-      this.remember(toHex(k), v)
+      this.remember(sha256(k), v)
       // Checking the clock every entry would cost more than the entry.
       if (++loaded >= limit || ((loaded & 1023) === 0 && performance.now() >= deadline)) break
     }
