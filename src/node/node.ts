@@ -360,7 +360,11 @@ export class LedgerNode implements NodeService {
   }
 
   /** Opens the node's home: config, key, genesis, LevelDB; verifies the stored chain. */
-  static async open (opts: { home: string, logLevel?: string, logger?: Logger }): Promise<LedgerNode> {
+  /**
+   * `warmState: false` skips loading the state into memory at start (for a process that only
+   * opens the node to build its genesis state and stops it, as the benchmark's prebuild does).
+   */
+  static async open (opts: { home: string, logLevel?: string, logger?: Logger, warmState?: boolean }): Promise<LedgerNode> {
     const paths = homePaths(opts.home)
     const config = await loadNodeConfig(paths.config)
     const logger = opts.logger ?? createLogger(config.moniker, opts.logLevel ?? process.env.LOG_LEVEL ?? config.logLevel)
@@ -390,12 +394,14 @@ export class LedgerNode implements NodeService {
       }
       const verified = await verifyStoredChain(store, genesis)
       logger.info({ height: store.head()?.height ?? 0, verified }, 'stored chain verified')
-      const warmStart = performance.now()
-      const warmed = await state.warm(STATE_WARM_BUDGET_MS)
-      logger.info({ nodes: warmed, ms: Math.round(performance.now() - warmStart) }, 'state tree cache warmed')
-      const valuesStart = performance.now()
-      const values = await state.warmValues(STATE_WARM_BUDGET_MS)
-      logger.info({ values, ms: Math.round(performance.now() - valuesStart) }, 'state value cache warmed')
+      if (opts.warmState !== false) {
+        const warmStart = performance.now()
+        const warmed = await state.warm(STATE_WARM_BUDGET_MS)
+        logger.info({ nodes: warmed, ms: Math.round(performance.now() - warmStart) }, 'state tree cache warmed')
+        const valuesStart = performance.now()
+        const values = await state.warmValues(STATE_WARM_BUDGET_MS)
+        logger.info({ values, ms: Math.round(performance.now() - valuesStart) }, 'state value cache warmed')
+      }
       const wal = await store.openWal()
       const walRecords = (await wal.load()).map(e => e.seq === NO_SEQ ? { kind: e.kind, bytes: e.bytes } : { kind: e.kind, bytes: e.bytes, seq: e.seq })
       return new LedgerNode({ logger, genesis, config, key, db, store, state, wal, walRecords })
