@@ -48,6 +48,12 @@ export class RecordTable {
   private hand = 0
   /** Index slots: record number + 1, 0 for an empty slot. Kept at most half full. */
   private slots = new Int32Array(MIN_SLOTS)
+  /**
+   * The 32-bit slot hash of each slot's entry, beside it. Why: at 1M accounts the records are
+   * hundreds of MB, so reading one is a cache miss; with the hash here a probe reads a record
+   * only on a full 32-bit match, and moving or rehashing entries reads none.
+   */
+  private keys = new Int32Array(MIN_SLOTS)
   private mask = MIN_SLOTS - 1
   private count = 0
   private readonly offsetInHash: number
@@ -106,23 +112,24 @@ export class RecordTable {
     return (r & SLAB_MASK) * this.recordBytes
   }
 
-  /** Home slot of the hash at bytes[at, at + 32). */
-  private home (bytes: Uint8Array, at = 0): number {
+  /** The 32-bit slot hash of the hash at bytes[at, at + 32) (its home slot is this & mask). */
+  private key (bytes: Uint8Array, at = 0): number {
     const o = at + this.offsetInHash
-    return ((bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) ^ this.salt) & this.mask
+    return (bytes[o]! | (bytes[o + 1]! << 8) | (bytes[o + 2]! << 16) | (bytes[o + 3]! << 24)) ^ this.salt
   }
 
   private slotOf (hash: Uint8Array): number {
-    for (let slot = this.home(hash); ; slot = (slot + 1) & this.mask) {
+    const k = this.key(hash)
+    for (let slot = k & this.mask; ; slot = (slot + 1) & this.mask) {
       const e = this.slots[slot]!
       if (e === 0) return -1
-      if (this.hashEquals(e - 1, hash)) return slot
+      if (this.keys[slot] === k && this.hashEquals(e - 1, hash)) return slot
     }
   }
 
   /** The slot that holds record `r` (which must be indexed). */
   private slotOfRecord (r: number): number {
-    let slot = this.homeOfRecord(r)
+    let slot = this.key(this.slab(r).bytes, this.offset(r)) & this.mask
     while (this.slots[slot] !== r + 1) slot = (slot + 1) & this.mask
     return slot
   }
@@ -136,9 +143,11 @@ export class RecordTable {
 
   private insertSlot (hash: Uint8Array, r: number): void {
     if (2 * (this.count + 1) > this.slots.length) this.grow()
-    let slot = this.home(hash)
+    const k = this.key(hash)
+    let slot = k & this.mask
     while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask
     this.slots[slot] = r + 1
+    this.keys[slot] = k
     this.count++
   }
 
@@ -149,12 +158,12 @@ export class RecordTable {
   private removeSlot (slot: number): void {
     let hole = slot
     for (let j = (slot + 1) & this.mask; this.slots[j] !== 0; j = (j + 1) & this.mask) {
-      const e = this.slots[j]!
-      const home = this.homeOfRecord(e - 1)
+      const home = this.keys[j]! & this.mask
       // Entry j may fill the hole if its home is not cyclically in (hole, j].
       const between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
       if (!between) {
-        this.slots[hole] = e
+        this.slots[hole] = this.slots[j]!
+        this.keys[hole] = this.keys[j]!
         hole = j
       }
     }
@@ -162,19 +171,20 @@ export class RecordTable {
     this.count--
   }
 
-  private homeOfRecord (r: number): number {
-    return this.home(this.slab(r).bytes, this.offset(r))
-  }
-
   private grow (): void {
     const old = this.slots
+    const oldKeys = this.keys
     this.slots = new Int32Array(old.length * 2)
+    this.keys = new Int32Array(old.length * 2)
     this.mask = this.slots.length - 1
-    for (const e of old) {
+    for (let i = 0; i < old.length; i++) {
+      const e = old[i]!
       if (e === 0) continue
-      let slot = this.homeOfRecord(e - 1)
+      const k = oldKeys[i]!
+      let slot = k & this.mask
       while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask
       this.slots[slot] = e
+      this.keys[slot] = k
     }
   }
 
