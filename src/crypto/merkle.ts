@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js'
-import { sha256Digest } from './hash.js'
+import { sha256 } from './hash.js'
 
 /**
  * Binary Merkle tree in the RFC 6962 / RFC 9162 shape: leaf = H(0x00 || d), node = H(0x01 || l || r),
@@ -9,21 +9,15 @@ import { sha256Digest } from './hash.js'
  * ambiguity where two different lists share a root.
  */
 
-// One-shot over the concatenated input: a Hash object per leaf and node (createHash, update,
-// digest) cost more than the hashing itself.
-function digest (...parts: Uint8Array[]): Uint8Array {
-  return sha256Digest(Buffer.concat(parts))
-}
-
 const LEAF_PREFIX = new Uint8Array([0])
 const NODE_PREFIX = new Uint8Array([1])
 
 export function merkleLeafHash (leaf: Uint8Array): Uint8Array {
-  return digest(LEAF_PREFIX, leaf)
+  return sha256(LEAF_PREFIX, leaf)
 }
 
 export function merkleNodeHash (left: Uint8Array, right: Uint8Array): Uint8Array {
-  return digest(NODE_PREFIX, left, right)
+  return sha256(NODE_PREFIX, left, right)
 }
 
 /** Every level of the tree, leaf hashes first, root last (a one-element level). */
@@ -57,7 +51,7 @@ function proofFrom (levels: Uint8Array[][], count: number, index: number): Uint8
 
 /** Root over the leaves' data (each leaf is hashed with the 0x00 prefix first). */
 export function merkleRoot (leaves: Uint8Array[]): Uint8Array {
-  if (leaves.length === 0) return digest()
+  if (leaves.length === 0) return sha256()
   const levels = levelsOf(leaves)
   return levels[levels.length - 1]![0]!
 }
@@ -77,7 +71,7 @@ export interface MerkleTree {
 /** Builds the tree once, for many proofs over the same leaves (e.g. every tx of a block). */
 export function merkleTree (leaves: Uint8Array[]): MerkleTree {
   const count = leaves.length
-  if (count === 0) return { root: digest(), count, proof: (index) => proofFrom([], 0, index) }
+  if (count === 0) return { root: sha256(), count, proof: (index) => proofFrom([], 0, index) }
   const levels = levelsOf(leaves)
   return { root: levels[levels.length - 1]![0]!, count, proof: (index) => proofFrom(levels, count, index) }
 }

@@ -80,23 +80,19 @@ NODE_PREFIX.copy(nodeScratch, 0)
 const leafScratch = Buffer.alloc(LEAF_PREFIX.length + 64)
 LEAF_PREFIX.copy(leafScratch, 0)
 
-function digest (buf: Buffer): Uint8Array {
-  return sha256Digest(buf)
-}
-
 /** The project's sha256 (one-shot through OpenSSL), re-exported for the tree's callers. */
 export { sha256 }
 
 export function leafHash (keyHash: Uint8Array, valueHash: Uint8Array): Uint8Array {
   leafScratch.set(keyHash, LEAF_PREFIX.length)
   leafScratch.set(valueHash, LEAF_PREFIX.length + 32)
-  return digest(leafScratch)
+  return sha256Digest(leafScratch)
 }
 
 /** Hash of an internal node from its 16 children (EMPTY for absent ones); makeInternal's hash. */
 export function nodeHash (children: readonly Uint8Array[]): Uint8Array {
   for (let i = 0; i < ARITY; i++) nodeScratch.set(children[i]!, NODE_PREFIX.length + 32 * i)
-  return digest(nodeScratch)
+  return sha256Digest(nodeScratch)
 }
 
 export function makeLeaf (keyHash: Uint8Array, value: Uint8Array): LeafNode {
@@ -117,7 +113,7 @@ export function makeInternal (children: readonly Uint8Array[], versions: number[
 
 function internal (childHashes: Uint8Array, present: number, versions: number[]): InternalNode {
   nodeScratch.set(childHashes, NODE_PREFIX.length)
-  return { kind: 'internal', hash: digest(nodeScratch), childHashes, present, versions }
+  return { kind: 'internal', hash: sha256Digest(nodeScratch), childHashes, present, versions }
 }
 
 export function hasChild (n: InternalNode, i: number): boolean {
