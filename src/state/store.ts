@@ -425,7 +425,7 @@ export class StateStore {
    * start, a 1M testnet committed 1,263.3 and 1,305.4 tx/s against 1,134.7–1,168.9, and the
    * validators' threads other than the main one used 13–19 % of a core instead of 18–23 %
    * (docs/performance.md, twentieth session). Off the heap (see `values`), the million values
-   * take ~128 MB of records; the 1M validators peaked at 1.17–1.38 GB RSS (twenty-first session).
+   * take ~128 MB of records; the 1M validators peaked at 1.17–1.40 GB RSS (twenty-first session).
    */
   async warmValues (budgetMs: number): Promise<number> {
     const deadline = performance.now() + budgetMs
