@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto'
+import { HASH_BYTES } from '../crypto/hash.js'
 
 /**
  * Fixed-size records kept off the JS heap, found by a 32-byte hash: the storage and index
@@ -13,8 +14,6 @@ import { randomInt } from 'node:crypto'
  * Why off the heap: a cache of ~1M entries held as JS objects is millions of heap objects that
  * every major GC marks, and every entry a block adds is promoted to the old generation first.
  */
-const HASH_BYTES = 32
-
 /** Records per slab, allocated as the table fills. */
 const SLAB_BITS = 12
 const SLAB_RECORDS = 1 << SLAB_BITS
