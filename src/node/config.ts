@@ -51,7 +51,13 @@ export const NodeConfigSchema = Type.Object({
      * archive node: storage then grows with every block). Proofs are answered at the newest
      * certified block, so at least a few versions must be kept.
      */
-    stateVersionsKept: Type.Optional(Type.Union([Type.Integer({ minimum: 2, maximum: 1_000_000_000 }), Type.Literal('all')]))
+    stateVersionsKept: Type.Optional(Type.Union([Type.Integer({ minimum: 2, maximum: 1_000_000_000 }), Type.Literal('all')])),
+    /**
+     * Blocks between two writes of the state tree's internal nodes (default 16; 1 writes them
+     * with every block). Between flushes each block stores a journal record instead, replayed
+     * at start; only the current state root and the flushed ones are provable.
+     */
+    stateFlushEvery: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 }))
   }, { additionalProperties: false })),
   /** How this validator proposes while it is the primary (src/consensus/types.ts); optional. */
   proposer: Type.Optional(Type.Object({

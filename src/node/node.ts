@@ -69,11 +69,23 @@ const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
  * Version of the state layout, stored with the genesis-state marker. 1: binary tree, balance and
  * nonce under two keys; 2: one `acct/<address>` record per account; 3: that, in a 16-way tree;
  * 4: that, with tree nodes stored under (version, hash) (same roots as 3, another storage form);
- * 5: that, with a stale-node index for pruning and the root index keyed by (hash, version).
+ * 5: that, with a stale-node index for pruning and the root index keyed by (hash, version);
+ * 6: that, with internal nodes written only by flushes and a journal of the updates between
+ * (a layout-5 directory is a valid layout-6 one with nothing to replay, so it is re-marked at
+ * start; a build that reads only 5 would ignore the journal, so it must not open a 6).
  * A data directory of another layout is refused at start: executing blocks over it would
  * silently diverge from the peers, or (3) the tree could not be read.
  */
-const STATE_LAYOUT = 5
+const STATE_LAYOUT = 6
+/** Layouts this build opens and re-marks as STATE_LAYOUT. */
+const UPGRADABLE_LAYOUTS = [5]
+/**
+ * Updates between two writes of the state tree's internal nodes by default (config
+ * storage.stateFlushEvery; StateStoreOptions.flushEvery says why).
+ */
+const DEFAULT_STATE_FLUSH_EVERY = 16
+/** Tries of a state proof that blocks keep overtaking (getState). */
+const PROVE_ATTEMPTS = 5
 /**
  * State versions whose tree a validator keeps by default (config storage.stateVersionsKept).
  * Proofs are answered at the newest certified block, a version or two behind the head, so 100
@@ -381,10 +393,11 @@ export class LedgerNode implements NodeService {
       await store.checkGenesis(genesisHash(genesis))
       // The layout check comes first: StateStore.open cannot read every older layout.
       const marker = await binarySublevel(db, 'meta').get(GENESIS_STATE_KEY)
-      if (marker !== undefined && (marker.length !== 1 || marker[0] !== STATE_LAYOUT)) {
+      if (marker !== undefined && (marker.length !== 1 || (marker[0] !== STATE_LAYOUT && !UPGRADABLE_LAYOUTS.includes(marker[0]!)))) {
         throw new ConfigError(`data directory ${paths.data} holds state layout ${marker.length === 1 ? marker[0]! : 'unknown'}, this build reads layout ${STATE_LAYOUT}. A chain created by an older build cannot be continued by this one: delete the data directory and re-create the network`)
       }
-      const state = await StateStore.open(db)
+      const state = await StateStore.open(db, { flushEvery: config.storage?.stateFlushEvery ?? DEFAULT_STATE_FLUSH_EVERY })
+      if (marker !== undefined && marker[0] !== STATE_LAYOUT) await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(STATE_LAYOUT), writeOptions(true))
       if (store.head() === null && marker === undefined) {
         const t = performance.now()
         await LedgerNode.applyGenesisState(db, state, genesis)
@@ -420,7 +433,8 @@ export class LedgerNode implements NodeService {
   private static async applyGenesisState (db: LevelDb, state: StateStore, genesis: Genesis): Promise<void> {
     const writes = genesisWrites(genesis.balances)
     for (let i = 0; i < writes.length; i += GENESIS_CHUNK) {
-      const { root, ops } = await state.prepare(writes.slice(i, i + GENESIS_CHUNK))
+      // Flushed: a journal of genesis's million writes would be replayed at every crash until the first flush.
+      const { root, ops } = await state.prepare(writes.slice(i, i + GENESIS_CHUNK), { flush: true })
       await writeBatch(db, ops, i + GENESIS_CHUNK >= writes.length)
       state.commitPrepared(root)
     }
@@ -486,6 +500,8 @@ export class LedgerNode implements NodeService {
     this.driver.stop()
     await this.driver.idle().catch(() => {})
     await this.pruneRun
+    // Not needed for safety (a start replays the journal), but a clean stop then starts with nothing to replay.
+    await this.state.flushNow().catch(err => { this.logger.warn({ err: errorMessage(err) }, 'state tree flush at stop failed; the next start replays the journal') })
     await this.p2p.stop().catch(err => this.logger.warn({ err: errorMessage(err) }, 'p2p stop failed'))
     await this.db.close()
     this.logger.info('validator stopped; LevelDB flushed and closed')
@@ -766,6 +782,18 @@ export class LedgerNode implements NodeService {
       const value = await this.state.get(skey)
       return { contract, key, value: value === undefined ? null : toHex(value), decoded: tryDecode(value), height: head?.height ?? 0, stateRoot: toHex(this.state.root()) }
     }
+    // Roots between two flushes of the state tree are provable only while current: a block
+    // committed during the proof makes it ERR_UNKNOWN_ROOT, and the next try proves at the new head.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.proveState(contract, key, skey)
+      } catch (err) {
+        if (!(err instanceof BftError && err.code === 'ERR_UNKNOWN_ROOT') || attempt >= PROVE_ATTEMPTS) throw err
+      }
+    }
+  }
+
+  private async proveState (contract: string, key: string, skey: Uint8Array): Promise<StateView> {
     const height = Math.min(this.certifiedHeight, this.pipeline.height)
     if (height === 0) throw new BftError('ERR_NOT_CERTIFIED', 'no certified block yet; retry when the chain has committed a block')
     const stored = await this.store.getBlock(height)

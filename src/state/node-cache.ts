@@ -22,19 +22,27 @@ import { randomSlotFunction, RecordTable, type SlotFunction } from './record-tab
  *   [32, 544)    the 16 children's hashes (InternalNode.childHashes)
  *   [544, 672)   the 16 children's versions, float64 (versions stay below 2^53)
  *   [672, 676)   present bitmap (uint32)
+ *   [680, 688)   the node's own version, float64
+ *
+ * Pinning: a node whose own version is above `pinnedAbove` is never evicted. The store keeps
+ * the tree's internal nodes only here until it writes them to LevelDB every few updates
+ * (store.ts, flushEvery); an evicted one would be lost.
  */
 const HASH = 0
 const CHILDREN = 32
 const VERSIONS = CHILDREN + 32 * ARITY
 const PRESENT = VERSIONS + 8 * ARITY
-const RECORD = PRESENT + 8
+const VERSION = PRESENT + 8
+const RECORD = VERSION + 8
 
 export class NodeCache {
   private readonly table: RecordTable
+  /** Nodes of higher versions are pinned (not yet in LevelDB); Infinity pins none. */
+  pinnedAbove = Infinity
 
   /** `slots` fixes the slot function (tests); by default it is drawn at random. */
   constructor (readonly capacity: number, slots: SlotFunction = randomSlotFunction()) {
-    this.table = new RecordTable(capacity, RECORD, slots)
+    this.table = new RecordTable(capacity, RECORD, slots, r => this.table.slab(r).f64[(this.table.offset(r) + VERSION) / 8]! <= this.pinnedAbove)
   }
 
   get size (): number {
@@ -59,16 +67,27 @@ export class NodeCache {
     }
   }
 
-  /** Caches (a copy of) `node`, replacing the entry with the same hash; evicts one if full. */
-  set (node: InternalNode): void {
+  /**
+   * Caches (a copy of) `node`, stored at `version`, replacing the entry with the same hash;
+   * evicts one if full. False if it could not (capacity 0, or every record pinned).
+   */
+  set (node: InternalNode, version: number): boolean {
     const r = this.table.claim(node.hash)
-    if (r < 0) return
+    if (r < 0) return false
     const s = this.table.slab(r)
     const at = this.table.offset(r)
     s.bytes.set(node.childHashes, at + CHILDREN)
     const v0 = (at + VERSIONS) / 8
     for (let c = 0; c < ARITY; c++) s.f64[v0 + c] = node.versions[c]!
     s.u32[(at + PRESENT) / 4] = node.present
+    s.f64[(at + VERSION) / 8] = version
+    return true
+  }
+
+  /** The version the cached node with this hash is stored at, or undefined. */
+  versionOf (hash: Uint8Array): number | undefined {
+    const r = this.table.find(hash)
+    return r < 0 ? undefined : this.table.slab(r).f64[(this.table.offset(r) + VERSION) / 8]!
   }
 
   delete (hash: Uint8Array): void {

@@ -58,7 +58,11 @@ export class RecordTable {
   private readonly offsetInHash: number
   private readonly salt: number
 
-  constructor (readonly capacity: number, readonly recordBytes: number, slots: SlotFunction = randomSlotFunction()) {
+  /**
+   * `evictable(r)` may keep record r from being reused when the table is full (the node cache
+   * pins the tree nodes not yet written to LevelDB); by default every record may go.
+   */
+  constructor (readonly capacity: number, readonly recordBytes: number, slots: SlotFunction = randomSlotFunction(), private readonly evictable: (r: number) => boolean = () => true) {
     if (!Number.isInteger(slots.offset) || slots.offset < 0 || slots.offset > HASH_BYTES - 4) throw new RangeError(`slot offset must be 0..${HASH_BYTES - 4}, got ${slots.offset}`)
     if (recordBytes % 8 !== 0 || recordBytes < HASH_BYTES) throw new RangeError(`record size must be a multiple of 8 and at least ${HASH_BYTES}, got ${recordBytes}`)
     this.offsetInHash = slots.offset
@@ -80,13 +84,15 @@ export class RecordTable {
 
   /**
    * The record for `hash`: its own if present, else a fresh one with the hash written in
-   * (evicting another entry when full); -1 if the capacity is 0. Marked as used.
+   * (evicting another entry when full); -1 if the capacity is 0 or every record is pinned
+   * (see `evictable`). Marked as used.
    */
   claim (hash: Uint8Array): number {
     if (this.capacity <= 0) return -1
     let r = this.find(hash)
     if (r >= 0) return r
     r = this.allocate()
+    if (r < 0) return -1
     this.slab(r).bytes.set(hash.subarray(0, HASH_BYTES), this.offset(r))
     this.insertSlot(hash, r)
     this.refs[r] = 1
@@ -187,7 +193,7 @@ export class RecordTable {
     }
   }
 
-  /** A record to fill: a freed one, a new one while under capacity, else the CLOCK victim's. */
+  /** A record to fill: a freed one, a new one while under capacity, else the CLOCK victim's (-1: none). */
   private allocate (): number {
     let r = this.free.pop()
     if (r === undefined && this.allocated < this.capacity) {
@@ -195,7 +201,7 @@ export class RecordTable {
       if ((r & SLAB_MASK) === 0) this.addSlab()
     }
     if (r === undefined) r = this.evict()
-    this.live[r] = 1
+    if (r >= 0) this.live[r] = 1
     return r
   }
 
@@ -212,15 +218,20 @@ export class RecordTable {
     this.live = live
   }
 
-  /** Second-chance sweep: clears reference bits until it meets a live record without one. */
+  /**
+   * Second-chance sweep: clears reference bits until it meets a live, evictable record without
+   * one. Two full turns without one mean every record is pinned: -1.
+   */
   private evict (): number {
-    for (;;) {
+    for (let steps = 2 * this.allocated; steps >= 0; steps--) {
       const r = this.hand
       this.hand = (this.hand + 1) % this.allocated
       if (this.live[r] === 0) continue
       if (this.refs[r] === 1) { this.refs[r] = 0; continue }
+      if (!this.evictable(r)) continue
       this.removeSlot(this.slotOfRecord(r))
       return r
     }
+    return -1
   }
 }

@@ -1,15 +1,18 @@
+import type { AbstractBatchOptions } from 'abstract-level'
 import { readU64, toHex, toLatin1, utf8, writeU64 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { arenaBytes } from './arena.js'
-import { ARITY, childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
+import { decodeJournal, encodeJournal } from './journal.js'
+import { LeafTable } from './leaf-table.js'
+import { ARITY, childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, nodeKey, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
 import { NodeCache } from './node-cache.js'
 import { ValueCache } from './value-cache.js'
 
 export interface StateStoreOptions {
   /**
-   * Internal tree nodes kept in memory (default 1,000,000; 680 bytes each, in slabs allocated as
-   * the cache fills: ~245 MB for the ~360,000 of a 1M-account tree). Leaves are not cached
+   * Internal tree nodes kept in memory (default 1,000,000; 688 bytes each, in slabs allocated as
+   * the cache fills: ~248 MB for the ~360,000 of a 1M-account tree). Leaves are not cached
    * (see checkNode). With
    * 200,000 a 100k-account state missed the cache on every cold recipient's path: the benchmark's
    * closed loop at 100k accounts went from 307 to 384 tx/s with 1,000,000.
@@ -22,9 +25,39 @@ export interface StateStoreOptions {
    * full); values over 92 bytes go to a small on-heap LRU (value-cache.ts).
    */
   valueCacheSize?: number
+  /**
+   * Write the tree's nodes to LevelDB at most every this many updates (default 1: every
+   * update). In between, an update's batch carries a journal record of its writes instead; its
+   * internal nodes stay pinned in the node cache and its leaves in a leaf table, and open()
+   * replays the journal. A flush comes earlier when what waits for it passes half of either.
+   * Roots between flushes are provable only while current. See the class comment for why.
+   */
+  flushEvery?: number
+}
+
+/** What prepare() may do about the tree's internal nodes (see StateStoreOptions.flushEvery). */
+export interface PrepareOptions {
+  /** Write every internal node of the new tree not yet written, whatever flushEvery says (genesis does). */
+  flush?: boolean
 }
 
 export const DEFAULT_VALUE_CACHE_SIZE = 2_500_000
+
+/** An update computed by prepare() and not yet committed. */
+interface Prepared {
+  root: NodeRef
+  created: TreeNode[]
+  replaced: NodeRef[]
+  writes: StateWrite[]
+  keyHashes: Uint8Array[]
+  ops: BatchOp[]
+  /** The batch writes every internal node of the new tree (and the root pointer). */
+  flush: boolean
+  /** Internal nodes among `created`. */
+  internals: number
+  /** The flushed root whose root-index entry this update's stale record lists. */
+  staleRoot: NodeRef | null
+}
 
 /** Tree nodes read per LevelDB getMany while warming the cache. */
 const WARM_CHUNK = 4096
@@ -40,12 +73,16 @@ export const PRUNE_CHUNK = 8192
  *                                            below 2^53, so the first byte is 0x00 and node
  *                                            keys sort before every tagged key below.
  *   'R' || root hash || version (41 bytes)   a root some committed update produced (no value)
+ *   'J' || version (8, BE) (9 bytes)         journal record of an update after the last flush
+ *                                            (journal.ts): its writes and root
  *   'S' || since (8, BE) (9 bytes)           stale record of version `since`: the addresses that
  *                                            are not in its tree or any later one (encodeStale)
- *   'root' (4 bytes)                         the current root: version || hash || updates
+ *   'root' (4 bytes)                         the root of the last flush: version || hash ||
+ *                                            updates (the flush's own version)
  */
 const ROOT_KEY = utf8('root')
 const ROOT_VALUE_BYTES = 48
+const JOURNAL_TAG = 0x4a
 const ROOT_INDEX_TAG = 0x52
 const STALE_TAG = 0x53
 
@@ -70,9 +107,17 @@ function rootIndexKey (ref: NodeRef): Uint8Array {
 }
 
 function staleKey (since: number): Uint8Array {
+  return taggedVersionKey(STALE_TAG, since)
+}
+
+function journalKey (version: number): Uint8Array {
+  return taggedVersionKey(JOURNAL_TAG, version)
+}
+
+function taggedVersionKey (tag: number, version: number): Uint8Array {
   const k = new Uint8Array(9)
-  k[0] = STALE_TAG
-  writeU64(k, 1, since)
+  k[0] = tag
+  writeU64(k, 1, version)
   return k
 }
 
@@ -107,6 +152,10 @@ function decodeStale (v: Uint8Array, since: number): Uint8Array[] {
   return out
 }
 
+function sameRef (a: NodeRef, b: NodeRef): boolean {
+  return a.version === b.version && Buffer.compare(a.hash, b.hash) === 0
+}
+
 function encodeRootPointer (root: NodeRef, updates: number): Uint8Array {
   const v = new Uint8Array(ROOT_VALUE_BYTES)
   writeU64(v, 0, root.version)
@@ -139,6 +188,18 @@ function encodeRootPointer (root: NodeRef, updates: number): Uint8Array {
  * the tree's storage grew with every block (a path of ~5 nodes per write at 1M accounts), not
  * with the state, and LevelDB compacted all of it again and again. Roots of the kept versions
  * stay provable; older ones answer ERR_UNKNOWN_ROOT.
+ *
+ * Flushes (flushEvery > 1): the internal nodes are written only by every flushEvery-th update,
+ * which writes all of the tree's nodes that are not yet stored; the updates in between write the
+ * flat values and a journal record (journal.ts), and keep their internal nodes pinned in the
+ * node cache and their leaves in `leaves` (leaf-table.ts). open() replays the records after
+ * the last flush. Why: at 1M
+ * accounts a 512-tx block rewrites ~2,900 internal nodes (~1.2 MB), the top four levels
+ * (~1,200 nodes) in nearly every block, and LevelDB compacted all of it until pruning deleted
+ * it; a testnet that wrote no internal nodes at all committed 2,763.8 tx/s at 1M against
+ * 1,854.9 (docs/performance.md, twenty-second session). Only the current root and the roots of
+ * flushes are provable (the API proves at the newest certified block, nearly always the
+ * current one; a proof that a commit overtakes answers ERR_UNKNOWN_ROOT and is asked again).
  */
 export class StateStore {
   private currentRoot: NodeRef
@@ -154,15 +215,31 @@ export class StateStore {
    * Map of strings was two million heap objects for every major GC to mark.
    */
   private readonly values: ValueCache
-  private pending = new Map<string, { root: NodeRef, created: TreeNode[], replaced: NodeRef[], writes: StateWrite[], keyHashes: Uint8Array[] }>()
+  private pending = new Map<string, Prepared>()
+  /** Version of the last flush: every internal node of its tree and of older ones is stored; later ones are pinned in `cache`. */
+  private durableAt: number
+  /** Internal nodes created since the last flush (at least as many as are pinned). */
+  private unflushed = 0
+  /** Leaves created since the last flush and still in the tree: stored nowhere else until it. */
+  private leaves: LeafTable
+  /** The last flush's root while its root-index entry is in no stale record yet (see staleRoot). */
+  private indexedRoot: NodeRef | null
+  private readonly flushEvery: number
   /** Last stale-index key prune() deleted (it resumes after it), null: start of the index. */
   private pruneCursor: Uint8Array | null = null
   private pruning = false
 
-  private constructor (private readonly flat: Sublevel, private readonly nodes: Sublevel, root: NodeRef, updates: number, opts: StateStoreOptions) {
+  private constructor (private readonly db: LevelDb, private readonly flat: Sublevel, private readonly nodes: Sublevel, root: NodeRef, updates: number, opts: StateStoreOptions) {
+    const flushEvery = opts.flushEvery ?? 1
+    if (!Number.isSafeInteger(flushEvery) || flushEvery < 1) throw new ValidationError('ERR_BAD_ARGUMENT', `flushEvery must be a positive integer, got ${flushEvery}`)
+    this.flushEvery = flushEvery
     this.currentRoot = root
     this.updates = updates
+    this.durableAt = updates
+    this.indexedRoot = isEmpty(root.hash) ? null : root
     this.cache = new NodeCache(opts.nodeCacheSize ?? 1_000_000)
+    this.cache.pinnedAbove = updates
+    this.leaves = new LeafTable(this.cache.capacity)
     this.values = new ValueCache(opts.valueCacheSize ?? DEFAULT_VALUE_CACHE_SIZE)
   }
 
@@ -175,10 +252,52 @@ export class StateStore {
     }
     if (stored !== undefined && stored.length !== ROOT_VALUE_BYTES) throw new CorruptionError(`state root pointer has ${stored.length} bytes, expected ${ROOT_VALUE_BYTES}`)
     const root = stored === undefined ? EMPTY_ROOT : { version: readU64(stored, 0), hash: new Uint8Array(stored.slice(8, 40)) }
-    const store = new StateStore(flat, nodes, root, stored === undefined ? 0 : readU64(stored, 40), opts)
+    const store = new StateStore(db, flat, nodes, root, stored === undefined ? 0 : readU64(stored, 40), opts)
     // Fail at open, not at the first block, if the root's node is missing.
     if (!isEmpty(root.hash)) await store.loadMany([root])
+    await store.replayJournal()
     return store
+  }
+
+  /**
+   * Redoes, in memory, the updates committed after the last flush (their journal records), so
+   * the tree is the one of the last committed update again; each must give its record's root.
+   * Then flushes, so a restart after a crash starts from a written tree.
+   */
+  private async replayJournal (): Promise<void> {
+    let expected = this.durableAt + 1
+    for await (const [k, v] of this.nodes.iterator({ gt: journalKey(this.durableAt), lt: journalKey(Number.MAX_SAFE_INTEGER) })) {
+      const version = k.length === 9 ? readU64(k, 1) : -1
+      if (version !== expected) throw new CorruptionError(`state journal: found record of version ${version} where version ${expected} was expected (after the flush of version ${this.durableAt})`)
+      const record = decodeJournal(v, version)
+      // No flush in between: the records' stale records were written with the nodes the updates
+      // replaced that were stored then, and a flush here would store more. The replay pins what
+      // the updates pinned, which fit under half of a node cache of the same size (commit()
+      // says so if a smaller one does not take them).
+      const p = await this.compute(record.writes, 'never')
+      if (Buffer.compare(p.root.hash, record.root) !== 0) {
+        throw new CorruptionError(`state journal: replaying version ${version} gave root ${toHex(p.root.hash)}, its record says ${toHex(record.root)}`)
+      }
+      this.commit(p)
+      expected++
+    }
+    await this.flushNow()
+  }
+
+  /**
+   * Writes every internal node of the committed tree that is not yet stored, with the root
+   * pointer, in one batch of its own: what the next flushing update would do. Only when no
+   * prepared update is pending (open() and close paths).
+   */
+  async flushNow (): Promise<void> {
+    if (this.durableAt === this.updates) return
+    if (this.pending.size > 0) throw new ValidationError('ERR_PREPARE_PENDING', 'flushNow: a prepared update is not committed yet')
+    const ops: BatchOp[] = []
+    this.unflushedNodes(this.currentRoot, new Map(), ops)
+    this.flushOps(this.currentRoot, this.updates, this.updates, ops)
+    // Synced: the journal records it deletes are what a crash would replay otherwise.
+    await this.db.batch(ops, { sync: true } as unknown as AbstractBatchOptions<Uint8Array, Uint8Array>)
+    this.flushed(this.currentRoot, this.updates)
   }
 
   /** The committed state root (32 zero bytes for an empty state). */
@@ -245,7 +364,7 @@ export class StateStore {
     const epoch = this.updates
     const current = ref === this.currentRoot
     try {
-      return await read(ref, async r => this.cache.get(r.hash) ??
+      return await read(ref, async r => this.unflushedNode(r.hash) ??
         this.checkNode(r, await this.nodes.get(nodeStorageKey(r)), current && this.updates === epoch))
     } catch (err) {
       if (err instanceof CorruptionError) await this.resolveRoot(root)
@@ -266,10 +385,16 @@ export class StateStore {
   }
 
   /**
-   * New root and the batch operations (flat state, new tree nodes, root pointer) for `writes`
-   * applied to the committed state. Writes nothing.
+   * New root and the batch operations (flat state, new tree nodes, root pointer or journal
+   * record) for `writes` applied to the committed state. Writes nothing.
    */
-  async prepare (writes: StateWrite[]): Promise<{ root: Uint8Array, ops: BatchOp[] }> {
+  async prepare (writes: StateWrite[], opts: PrepareOptions = {}): Promise<{ root: Uint8Array, ops: BatchOp[] }> {
+    const p = await this.compute(writes, opts.flush === true ? 'force' : 'auto')
+    this.pending.set(toHex(p.root.hash), p)
+    return { root: p.root.hash, ops: p.ops }
+  }
+
+  private async compute (writes: StateWrite[], mode: 'auto' | 'force' | 'never'): Promise<Prepared> {
     const seen = new Set<string>()
     const updates: PathUpdate[] = []
     for (const w of writes) {
@@ -282,36 +407,118 @@ export class StateStore {
     }
     const version = this.updates + 1
     const { root, created, replaced } = await updateTree(this.currentRoot, updates,
-      version, async rs => await this.loadMany(rs), h => this.cache.get(h))
+      version, async rs => await this.loadMany(rs), h => this.unflushedNode(h))
+    let internals = 0
+    for (const n of created) if (n.kind === 'internal') internals++
+    // Both tables must keep under half full what waits for a flush (the node cache also holds stored nodes).
+    const flush = mode === 'force' || (mode === 'auto' && (version - this.durableAt >= this.flushEvery ||
+      2 * (this.unflushed + internals) > this.cache.capacity || 2 * (this.leaves.size + created.length - internals) > this.leaves.capacity))
     const ops: BatchOp[] = []
     for (const w of writes) {
       ops.push(w.value === null
         ? { type: 'del', sublevel: this.flat, key: w.key }
         : { type: 'put', sublevel: this.flat, key: w.key, value: w.value })
     }
-    for (const n of created) ops.push({ type: 'put', sublevel: this.nodes, key: nodeStorageKey({ hash: n.hash, version }), value: encodeNode(n) })
-    ops.push({ type: 'put', sublevel: this.nodes, key: ROOT_KEY, value: encodeRootPointer(root, version) })
+    if (flush) for (const n of created) ops.push(this.nodePut(n, version))
     const rootChanged = Buffer.compare(root.hash, this.currentRoot.hash) !== 0
-    if (rootChanged && !isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root), value: new Uint8Array(0) })
-    const oldRoot = rootChanged && !isEmpty(this.currentRoot.hash) ? this.currentRoot : null
-    if (replaced.length > 0 || oldRoot !== null) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version), value: encodeStale(replaced, oldRoot) })
-    this.pending.set(toHex(root.hash), { root, created, replaced, writes, keyHashes: updates.map(u => u.keyHash) })
-    return { root: root.hash, ops }
+    let staleRoot: NodeRef | null = null
+    if (flush) {
+      const mine = new Map<string, TreeNode>()
+      for (const n of created) mine.set(nodeKey(n.hash), n)
+      this.unflushedNodes(root, mine, ops)
+      this.flushOps(root, version, version - 1, ops)
+      // The previous flush's root-index entry, unless this flush's root is that same node (same key).
+      staleRoot = this.indexedRoot !== null && !sameRef(this.indexedRoot, root) ? this.indexedRoot : null
+    } else {
+      ops.push({ type: 'put', sublevel: this.nodes, key: journalKey(version), value: encodeJournal(root.hash, writes) })
+      // The last flush's root stops being current at the first update that changes the root.
+      if (rootChanged) staleRoot = this.indexedRoot
+    }
+    // Stored addresses only: a node newer than the last flush never was.
+    const stale = replaced.filter(r => r.version <= this.durableAt)
+    if (stale.length > 0 || staleRoot !== null) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version), value: encodeStale(stale, staleRoot) })
+    return { root, created, replaced, writes, keyHashes: updates.map(u => u.keyHash), ops, flush, internals, staleRoot }
+  }
+
+  private nodePut (n: TreeNode, version: number): BatchOp {
+    return { type: 'put', sublevel: this.nodes, key: nodeStorageKey({ hash: n.hash, version }), value: encodeNode(n) }
+  }
+
+  /**
+   * Puts into `ops` the nodes of the tree at `root` that are newer than the last flush and not
+   * in `mine` (the flushing update's own, which it writes itself): internal ones are pinned in
+   * the cache, leaves are in `leaves`. A node's children are never newer than it, so the walk
+   * stops at older nodes.
+   */
+  private unflushedNodes (root: NodeRef, mine: Map<string, TreeNode>, ops: BatchOp[]): void {
+    const stack: NodeRef[] = [root]
+    while (stack.length > 0) {
+      const ref = stack.pop()!
+      if (ref.version <= this.durableAt || isEmpty(ref.hash)) continue
+      let node = mine.get(nodeKey(ref.hash))
+      if (node === undefined) {
+        node = this.cache.versionOf(ref.hash) === ref.version ? this.cache.get(ref.hash) : this.leaves.versionOf(ref.hash) === ref.version ? this.leaves.get(ref.hash) : undefined
+        if (node === undefined) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is newer than the last flush (${this.durableAt}) and not in memory`)
+        ops.push(this.nodePut(node, ref.version))
+      }
+      if (node.kind !== 'internal') continue
+      for (let c = 0; c < ARITY; c++) if (hasChild(node, c)) stack.push(childRef(node, c))
+    }
+  }
+
+  /** A node of the committed tree that only memory may hold: an internal node from the cache, or an unflushed leaf. */
+  private unflushedNode (hash: Uint8Array): TreeNode | undefined {
+    return this.cache.get(hash) ?? this.leaves.get(hash)
+  }
+
+  /**
+   * The root pointer and root index entry of a flush at `version`, and the deletes of the
+   * journal records it makes useless (versions up to `journaledTo`).
+   */
+  private flushOps (root: NodeRef, version: number, journaledTo: number, ops: BatchOp[]): void {
+    ops.push({ type: 'put', sublevel: this.nodes, key: ROOT_KEY, value: encodeRootPointer(root, version) })
+    if (!isEmpty(root.hash)) ops.push({ type: 'put', sublevel: this.nodes, key: rootIndexKey(root), value: new Uint8Array(0) })
+    for (let v = this.durableAt + 1; v <= journaledTo; v++) ops.push({ type: 'del', sublevel: this.nodes, key: journalKey(v) })
+  }
+
+  /** After a flush of the tree at `root` (version `version`) is durable. */
+  private flushed (root: NodeRef, version: number): void {
+    this.durableAt = version
+    this.unflushed = 0
+    this.cache.pinnedAbove = version
+    if (this.leaves.size > 0) this.leaves = new LeafTable(this.cache.capacity)
+    this.indexedRoot = isEmpty(root.hash) ? null : root
   }
 
   /** After the batch from prepare() is durably written: `root` becomes the committed root. */
   commitPrepared (root: Uint8Array): void {
     const p = this.pending.get(toHex(root))
     if (p === undefined) throw new ValidationError('ERR_NOT_PREPARED', `state root ${toHex(root)} was not prepared`)
+    this.pending = new Map()
+    this.commit(p)
+  }
+
+  private commit (p: Prepared): void {
+    const version = this.updates + 1
+    if (p.staleRoot !== null) this.indexedRoot = null
+    // Before the cache takes the new nodes: a flush's own nodes are stored, so not pinned.
+    if (p.flush) this.flushed(p.root, version)
     // Old versions leave the cache at once: kept, they filled it with nodes only old-root proofs
     // read (LevelDB serves those): validator RSS at 500 tx/s for 60 s was 457-505 MB with them,
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
-    for (const r of p.replaced) this.cache.delete(r.hash)
-    for (const n of p.created) if (n.kind === 'internal') this.cache.set(n)
+    for (const r of p.replaced) {
+      this.cache.delete(r.hash)
+      if (r.version > this.durableAt) this.leaves.delete(r.hash)
+    }
+    for (const n of p.created) {
+      // A node waiting for a flush that memory cannot take would be lost: flushes keep them under half of each table.
+      const held = n.kind === 'internal' ? this.cache.set(n, version) : !p.flush && this.leaves.set(n, version)
+      if (!held && !p.flush) throw new CorruptionError(`state tree memory (${this.cache.capacity} nodes) cannot hold the ${n.kind} nodes waiting for a flush; raise nodeCacheSize`)
+    }
+    if (!p.flush) this.unflushed += p.internals
     p.writes.forEach((w, i) => { this.values.set(p.keyHashes[i]!, w.value) })
-    this.pending = new Map()
     this.currentRoot = p.root
-    this.updates++
+    this.updates = version
   }
 
   /** Inclusion or non-inclusion proof of `key` under the committed root (or `root`). */
@@ -338,7 +545,9 @@ export class StateStore {
    */
   async prune (keep: number, max = PRUNE_CHUNK): Promise<number> {
     if (!Number.isSafeInteger(keep) || keep < 0) throw new ValidationError('ERR_BAD_ARGUMENT', `prune: keep must be a non-negative integer, got ${keep}`)
-    const horizon = this.updates - keep
+    // Never past the last flush: a restart replays the journal over that flush's tree, whose
+    // nodes later updates replaced (and listed in their stale records).
+    const horizon = Math.min(this.updates - keep, this.durableAt)
     if (this.pruning || horizon < 1) return 0
     this.pruning = true
     try {
@@ -400,7 +609,7 @@ export class StateStore {
       for (let i = 0; i < frontier.length && cached < limit && inTime(); i += WARM_CHUNK) {
         const chunk = frontier.slice(i, Math.min(i + WARM_CHUNK, frontier.length, i + limit - cached))
         let chunkInternal = 0
-        for (const node of await this.loadMany(chunk)) {
+        for (const node of await this.loadNodes(chunk)) {
           if (node.kind !== 'internal') continue
           chunkInternal++
           for (let c = 0; c < ARITY; c++) if (hasChild(node, c)) next.push(childRef(node, c))
@@ -440,6 +649,16 @@ export class StateStore {
     return loaded
   }
 
+  /** Nodes from the cache where it has them (nodes not yet flushed are only there), else from LevelDB. */
+  private async loadNodes (refs: NodeRef[]): Promise<TreeNode[]> {
+    const out: Array<TreeNode | undefined> = refs.map(r => this.unflushedNode(r.hash))
+    const missing = refs.filter((_, i) => out[i] === undefined)
+    if (missing.length === 0) return out as TreeNode[]
+    const loaded = await this.loadMany(missing)
+    let j = 0
+    return out.map(n => n ?? loaded[j++]!)
+  }
+
   private async loadMany (refs: NodeRef[]): Promise<TreeNode[]> {
     const values = await this.nodes.getMany(refs.map(nodeStorageKey))
     return values.map((bytes, i) => this.checkNode(refs[i]!, bytes, true))
@@ -460,7 +679,7 @@ export class StateStore {
     // Plain Uint8Array views (LevelDB hands out Buffers): values must compare equal to callers'.
     const node = decodeNode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
     if (node === null || Buffer.compare(node.hash, ref.hash) !== 0) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is corrupt`)
-    if (cache && node.kind === 'internal') this.cache.set(node)
+    if (cache && node.kind === 'internal') this.cache.set(node, ref.version)
     return node
   }
 }

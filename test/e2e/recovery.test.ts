@@ -121,11 +121,11 @@ test('a data directory of an older state layout is refused at start with a clear
   const db = await openLedgerDb(join(net.net.homes[victim]!, 'data', 'ledger'))
   const meta = binarySublevel(db, 'meta')
   const marker = new TextEncoder().encode('genesis-state')
-  assert.deepEqual([...(await meta.get(marker)) ?? []], [5], 'this build writes layout 5')
+  assert.deepEqual([...(await meta.get(marker)) ?? []], [6], 'this build writes layout 6')
   // What layout 3 left: its marker, and a root pointer of the bare 32-byte hash.
   await meta.put(marker, Uint8Array.of(3))
   await binarySublevel(db, 'smt').put(new TextEncoder().encode('root'), new Uint8Array(32).fill(1))
   await db.close()
   assert.notEqual(await startUntilExit(victim), 0, 'the node refuses to start on another state layout')
-  assert.match(net.tail(victim, 10), /holds state layout 3, this build reads layout 5/)
+  assert.match(net.tail(victim, 10), /holds state layout 3, this build reads layout 6/)
 })

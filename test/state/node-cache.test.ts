@@ -1,8 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { toHex } from '../../src/codec/index.js'
-import { ARITY, makeInternal, type InternalNode } from '../../src/state/merkle.js'
+import { toHex, utf8 } from '../../src/codec/index.js'
+import { LeafTable } from '../../src/state/leaf-table.js'
+import { ARITY, makeInternal, makeLeaf, type InternalNode } from '../../src/state/merkle.js'
 import { NodeCache } from '../../src/state/node-cache.js'
 
 // Property runs are replayable: the seed is printed and can be pinned with FC_SEED.
@@ -53,7 +54,7 @@ function step (cache: NodeCache, model: Map<number, InternalNode>, hashes: Uint8
   const h = hashes[o.i]!
   if (o.kind === 'set') {
     const n = node(h, o.salt)
-    cache.set(n)
+    cache.set(n, 1)
     model.set(o.i, n)
   } else if (o.kind === 'delete') {
     cache.delete(h)
@@ -96,19 +97,19 @@ test('NodeCache over capacity: never more than capacity entries, never a wrong o
 test('NodeCache evicts in CLOCK order: a node read since the hand last passed survives one sweep', () => {
   const hashes = pool(70, false)
   const cache = new NodeCache(64, { offset: 0, salt: 0 })
-  for (let i = 0; i < 64; i++) cache.set(node(hashes[i]!, i))
+  for (let i = 0; i < 64; i++) cache.set(node(hashes[i]!, i), 1)
   // Full. The hand clears every reference bit once, then takes record 0 (node 0).
-  cache.set(node(hashes[64]!, 64))
+  cache.set(node(hashes[64]!, 64), 1)
   assert.equal(cache.get(hashes[0]!), undefined)
   // Node 1 is read, so the next eviction passes it and takes node 2.
   assert.ok(cache.get(hashes[1]!) !== undefined)
-  cache.set(node(hashes[65]!, 65))
+  cache.set(node(hashes[65]!, 65), 1)
   assert.ok(cache.get(hashes[1]!) !== undefined, 'the node read survived')
   assert.equal(cache.get(hashes[2]!), undefined, 'the next unread node was evicted')
   assert.equal(cache.size, 64)
   // A deleted node's record is reused before anything else is evicted.
   cache.delete(hashes[10]!)
-  cache.set(node(hashes[66]!, 66))
+  cache.set(node(hashes[66]!, 66), 1)
   assert.equal(cache.size, 64)
   for (const i of [1, 3, 11, 63, 64, 65, 66]) assert.ok(cache.get(hashes[i]!) !== undefined, `node ${i} is still cached`)
 })
@@ -116,7 +117,7 @@ test('NodeCache evicts in CLOCK order: a node read since the hand last passed su
 test('NodeCache hands out copies: changing one does not change the cache', () => {
   const cache = new NodeCache(8)
   const n = node(pool(1, false)[0]!, 5)
-  cache.set(n)
+  cache.set(n, 1)
   const a = cache.get(n.hash)!
   a.childHashes.fill(9)
   a.versions[0] = 42
@@ -127,8 +128,50 @@ test('NodeCache hands out copies: changing one does not change the cache', () =>
 test('NodeCache with capacity 0 caches nothing; a bad slot offset is refused', () => {
   const cache = new NodeCache(0)
   const n = node(pool(1, false)[0]!, 1)
-  cache.set(n)
+  cache.set(n, 1)
   assert.equal(cache.get(n.hash), undefined)
   assert.equal(cache.size, 0)
   assert.throws(() => new NodeCache(8, { offset: 29, salt: 0 }), /offset must be 0..28/)
+})
+
+test('NodeCache never evicts a pinned node (version above pinnedAbove); with every record pinned, set fails', () => {
+  const hashes = pool(40, false)
+  const cache = new NodeCache(16, { offset: 0, salt: 0 })
+  cache.pinnedAbove = 10
+  // 8 pinned (version 11), 8 evictable (version 10).
+  for (let i = 0; i < 16; i++) assert.equal(cache.set(node(hashes[i]!, i), i < 8 ? 11 : 10), true)
+  for (let i = 16; i < 24; i++) assert.equal(cache.set(node(hashes[i]!, i), 10), true)
+  for (let i = 0; i < 8; i++) assert.ok(cache.get(hashes[i]!) !== undefined, `pinned node ${i} survived`)
+  for (let i = 8; i < 16; i++) assert.equal(cache.get(hashes[i]!), undefined, `unpinned node ${i} was evicted`)
+  assert.equal(cache.versionOf(hashes[0]!), 11)
+  assert.equal(cache.versionOf(hashes[30]!), undefined)
+  // Pin everything: the next set finds no victim and says so instead of looping.
+  for (let i = 24; i < 32; i++) assert.equal(cache.set(node(hashes[i]!, i), 12), true)
+  assert.equal(cache.set(node(hashes[32]!, 32), 12), false)
+  assert.equal(cache.size, 16)
+  // Unpinned (a flush wrote them), they may go again.
+  cache.pinnedAbove = 12
+  assert.equal(cache.set(node(hashes[32]!, 32), 13), true)
+  assert.ok(cache.get(hashes[32]!) !== undefined)
+})
+
+test('LeafTable holds leaves by hash with short and long values, never evicts, and refuses when full', () => {
+  const table = new LeafTable(4, { offset: 0, salt: 0 })
+  const leaves = [utf8('short'), new Uint8Array(52).fill(1), new Uint8Array(53).fill(2), new Uint8Array(4096).fill(3), utf8('more')]
+    .map((value, i) => makeLeaf(new Uint8Array(32).fill(i + 1), value))
+  for (const [i, l] of leaves.slice(0, 4).entries()) assert.equal(table.set(l, 10 + i), true)
+  assert.equal(table.set(leaves[4]!, 20), false, 'full: nothing is evicted to make room')
+  for (const [i, l] of leaves.slice(0, 4).entries()) {
+    const got = table.get(l.hash)!
+    assert.deepEqual([got.hash, got.keyHash, got.value], [l.hash, l.keyHash, l.value], `leaf ${i}`)
+    assert.equal(table.versionOf(l.hash), 10 + i)
+  }
+  // A copy: changing it does not change the table.
+  table.get(leaves[3]!.hash)!.value.fill(9)
+  assert.deepEqual(table.get(leaves[3]!.hash)!.value, leaves[3]!.value)
+  table.delete(leaves[3]!.hash)
+  assert.equal(table.get(leaves[3]!.hash), undefined)
+  assert.equal(table.size, 3)
+  assert.equal(table.set(leaves[4]!, 20), true)
+  assert.deepEqual(table.get(leaves[4]!.hash)!.value, utf8('more'))
 })
