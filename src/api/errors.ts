@@ -42,6 +42,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   ERR_RATE_LIMITED: 429,
   ERR_NOT_READY: 503,
   ERR_NOT_CERTIFIED: 503,
+  // A proof that new blocks overtook on every try (the node tries 5 times): busy, not wrong.
+  ERR_UNKNOWN_ROOT: 503,
   ERR_NONCE_LOOKUP: 503,
   ERR_UNAVAILABLE: 503,
   ERR_SHUTTING_DOWN: 503,

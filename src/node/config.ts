@@ -53,7 +53,7 @@ export const NodeConfigSchema = Type.Object({
      */
     stateVersionsKept: Type.Optional(Type.Union([Type.Integer({ minimum: 2, maximum: 1_000_000_000 }), Type.Literal('all')])),
     /**
-     * Blocks between two writes of the state tree's internal nodes (default 16; 1 writes them
+     * Blocks between two writes of the state tree's internal nodes (default 64; 1 writes them
      * with every block). Between flushes each block stores a journal record instead, replayed
      * at start; only the current state root and the flushed ones are provable.
      */

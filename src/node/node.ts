@@ -83,7 +83,7 @@ const UPGRADABLE_LAYOUTS = [5]
  * Updates between two writes of the state tree's internal nodes by default (config
  * storage.stateFlushEvery; StateStoreOptions.flushEvery says why).
  */
-const DEFAULT_STATE_FLUSH_EVERY = 16
+const DEFAULT_STATE_FLUSH_EVERY = 64
 /** Tries of a state proof that blocks keep overtaking (getState). */
 const PROVE_ATTEMPTS = 5
 /**

@@ -4,7 +4,6 @@ import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
 import { arenaBytes } from './arena.js'
 import { decodeJournal, encodeJournal } from './journal.js'
-import { LeafTable } from './leaf-table.js'
 import { ARITY, childRef, decodeNode, hasChild, EMPTY_ROOT, encodeNode, isEmpty, lookup, nodeKey, proveKey, sha256, updateTree, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
 import { NodeCache } from './node-cache.js'
 import { ValueCache } from './value-cache.js'
@@ -26,10 +25,10 @@ export interface StateStoreOptions {
    */
   valueCacheSize?: number
   /**
-   * Write the tree's nodes to LevelDB at most every this many updates (default 1: every
-   * update). In between, an update's batch carries a journal record of its writes instead; its
-   * internal nodes stay pinned in the node cache and its leaves in a leaf table, and open()
-   * replays the journal. A flush comes earlier when what waits for it passes half of either.
+   * Write the tree's internal nodes to LevelDB at most every this many updates (default 1:
+   * every update). In between, an update's batch carries its leaves and a journal record of
+   * its writes instead, and its internal nodes stay pinned in the node cache; open() replays
+   * the journal. A flush comes earlier when the nodes waiting for it pass half the node cache.
    * Roots between flushes are provable only while current. See the class comment for why.
    */
   flushEvery?: number
@@ -190,14 +189,14 @@ function encodeRootPointer (root: NodeRef, updates: number): Uint8Array {
  * stay provable; older ones answer ERR_UNKNOWN_ROOT.
  *
  * Flushes (flushEvery > 1): the internal nodes are written only by every flushEvery-th update,
- * which writes all of the tree's nodes that are not yet stored; the updates in between write the
- * flat values and a journal record (journal.ts), and keep their internal nodes pinned in the
- * node cache and their leaves in `leaves` (leaf-table.ts). open() replays the records after
- * the last flush. Why: at 1M
+ * which writes all of the tree's that are not yet stored; the updates in between write their
+ * leaves, the flat values and a journal record (journal.ts), and keep their internal nodes
+ * pinned in the node cache. open() replays the records after the last flush. Why: at 1M
  * accounts a 512-tx block rewrites ~2,900 internal nodes (~1.2 MB), the top four levels
  * (~1,200 nodes) in nearly every block, and LevelDB compacted all of it until pruning deleted
- * it; a testnet that wrote no internal nodes at all committed 2,763.8 tx/s at 1M against
- * 1,854.9 (docs/performance.md, twenty-second session). Only the current root and the roots of
+ * it; a testnet that wrote no tree nodes at all committed 2,763.8 tx/s at 1M against
+ * 1,854.9, and with flushes every 64 blocks 2,005.1-2,039.3 (docs/performance.md,
+ * twenty-second session: leaves, journal, flushes and pruning still cost the rest). Only the current root and the roots of
  * flushes are provable (the API proves at the newest certified block, nearly always the
  * current one; a proof that a commit overtakes answers ERR_UNKNOWN_ROOT and is asked again).
  */
@@ -220,8 +219,6 @@ export class StateStore {
   private durableAt: number
   /** Internal nodes created since the last flush (at least as many as are pinned). */
   private unflushed = 0
-  /** Leaves created since the last flush and still in the tree: stored nowhere else until it. */
-  private leaves: LeafTable
   /** The last flush's root while its root-index entry is in no stale record yet (see staleRoot). */
   private indexedRoot: NodeRef | null
   private readonly flushEvery: number
@@ -239,7 +236,6 @@ export class StateStore {
     this.indexedRoot = isEmpty(root.hash) ? null : root
     this.cache = new NodeCache(opts.nodeCacheSize ?? 1_000_000)
     this.cache.pinnedAbove = updates
-    this.leaves = new LeafTable(this.cache.capacity)
     this.values = new ValueCache(opts.valueCacheSize ?? DEFAULT_VALUE_CACHE_SIZE)
   }
 
@@ -364,7 +360,7 @@ export class StateStore {
     const epoch = this.updates
     const current = ref === this.currentRoot
     try {
-      return await read(ref, async r => this.unflushedNode(r.hash) ??
+      return await read(ref, async r => this.cache.get(r.hash) ??
         this.checkNode(r, await this.nodes.get(nodeStorageKey(r)), current && this.updates === epoch))
     } catch (err) {
       if (err instanceof CorruptionError) await this.resolveRoot(root)
@@ -407,19 +403,22 @@ export class StateStore {
     }
     const version = this.updates + 1
     const { root, created, replaced } = await updateTree(this.currentRoot, updates,
-      version, async rs => await this.loadMany(rs), h => this.unflushedNode(h))
+      version, async rs => await this.loadMany(rs), h => this.cache.get(h))
     let internals = 0
     for (const n of created) if (n.kind === 'internal') internals++
-    // Both tables must keep under half full what waits for a flush (the node cache also holds stored nodes).
-    const flush = mode === 'force' || (mode === 'auto' && (version - this.durableAt >= this.flushEvery ||
-      2 * (this.unflushed + internals) > this.cache.capacity || 2 * (this.leaves.size + created.length - internals) > this.leaves.capacity))
+    // What waits for a flush stays under half of the node cache (which also holds stored nodes).
+    const flush = mode === 'force' || (mode === 'auto' &&
+      (version - this.durableAt >= this.flushEvery || 2 * (this.unflushed + internals) > this.cache.capacity))
     const ops: BatchOp[] = []
     for (const w of writes) {
       ops.push(w.value === null
         ? { type: 'del', sublevel: this.flat, key: w.key }
         : { type: 'put', sublevel: this.flat, key: w.key, value: w.value })
     }
-    if (flush) for (const n of created) ops.push(this.nodePut(n, version))
+    // Leaves are written by every update. Held in memory until the flush instead (an off-heap
+    // table, twenty-second session), 10k accounts gained and 1M lost: 1,920.9-1,962.5 tx/s against
+    // 2,005.1-2,039.3, with flush batches twice the size (docs/performance.md).
+    for (const n of created) if (flush || n.kind === 'leaf') ops.push(this.nodePut(n, version))
     const rootChanged = Buffer.compare(root.hash, this.currentRoot.hash) !== 0
     let staleRoot: NodeRef | null = null
     if (flush) {
@@ -434,8 +433,9 @@ export class StateStore {
       // The last flush's root stops being current at the first update that changes the root.
       if (rootChanged) staleRoot = this.indexedRoot
     }
-    // Stored addresses only: a node newer than the last flush never was.
-    const stale = replaced.filter(r => r.version <= this.durableAt)
+    // Stored addresses only: an internal node newer than the last flush (pinned in the cache at
+    // its version) never was; leaves always are.
+    const stale = replaced.filter(r => r.version <= this.durableAt || this.cache.versionOf(r.hash) !== r.version)
     if (stale.length > 0 || staleRoot !== null) ops.push({ type: 'put', sublevel: this.nodes, key: staleKey(version), value: encodeStale(stale, staleRoot) })
     return { root, created, replaced, writes, keyHashes: updates.map(u => u.keyHash), ops, flush, internals, staleRoot }
   }
@@ -445,10 +445,10 @@ export class StateStore {
   }
 
   /**
-   * Puts into `ops` the nodes of the tree at `root` that are newer than the last flush and not
-   * in `mine` (the flushing update's own, which it writes itself): internal ones are pinned in
-   * the cache, leaves are in `leaves`. A node's children are never newer than it, so the walk
-   * stops at older nodes.
+   * Puts into `ops` the internal nodes of the tree at `root` that are newer than the last flush
+   * and not in `mine` (the flushing update's own, which it writes itself): they are pinned in
+   * the cache. A node's children are never newer than it, so the walk stops at older nodes; a
+   * newer child that is not a cached internal node is a leaf, already stored.
    */
   private unflushedNodes (root: NodeRef, mine: Map<string, TreeNode>, ops: BatchOp[]): void {
     const stack: NodeRef[] = [root]
@@ -457,8 +457,8 @@ export class StateStore {
       if (ref.version <= this.durableAt || isEmpty(ref.hash)) continue
       let node = mine.get(nodeKey(ref.hash))
       if (node === undefined) {
-        node = this.cache.versionOf(ref.hash) === ref.version ? this.cache.get(ref.hash) : this.leaves.versionOf(ref.hash) === ref.version ? this.leaves.get(ref.hash) : undefined
-        if (node === undefined) throw new CorruptionError(`state tree node ${toHex(ref.hash)} (version ${ref.version}) is newer than the last flush (${this.durableAt}) and not in memory`)
+        if (this.cache.versionOf(ref.hash) !== ref.version) continue
+        node = this.cache.get(ref.hash)!
         ops.push(this.nodePut(node, ref.version))
       }
       if (node.kind !== 'internal') continue
@@ -466,10 +466,6 @@ export class StateStore {
     }
   }
 
-  /** A node of the committed tree that only memory may hold: an internal node from the cache, or an unflushed leaf. */
-  private unflushedNode (hash: Uint8Array): TreeNode | undefined {
-    return this.cache.get(hash) ?? this.leaves.get(hash)
-  }
 
   /**
    * The root pointer and root index entry of a flush at `version`, and the deletes of the
@@ -486,7 +482,6 @@ export class StateStore {
     this.durableAt = version
     this.unflushed = 0
     this.cache.pinnedAbove = version
-    if (this.leaves.size > 0) this.leaves = new LeafTable(this.cache.capacity)
     this.indexedRoot = isEmpty(root.hash) ? null : root
   }
 
@@ -506,14 +501,11 @@ export class StateStore {
     // Old versions leave the cache at once: kept, they filled it with nodes only old-root proofs
     // read (LevelDB serves those): validator RSS at 500 tx/s for 60 s was 457-505 MB with them,
     // 300-388 MB without. `created` after `replaced`: see TreeUpdate.
-    for (const r of p.replaced) {
-      this.cache.delete(r.hash)
-      if (r.version > this.durableAt) this.leaves.delete(r.hash)
-    }
+    for (const r of p.replaced) this.cache.delete(r.hash)
     for (const n of p.created) {
-      // A node waiting for a flush that memory cannot take would be lost: flushes keep them under half of each table.
-      const held = n.kind === 'internal' ? this.cache.set(n, version) : !p.flush && this.leaves.set(n, version)
-      if (!held && !p.flush) throw new CorruptionError(`state tree memory (${this.cache.capacity} nodes) cannot hold the ${n.kind} nodes waiting for a flush; raise nodeCacheSize`)
+      if (n.kind !== 'internal') continue
+      // A pinned node the cache cannot take would be lost: flushes keep the pinned ones under half of it.
+      if (!this.cache.set(n, version) && !p.flush) throw new CorruptionError(`state node cache (${this.cache.capacity} nodes) cannot hold the ${this.unflushed + p.internals} nodes waiting for a flush; raise nodeCacheSize`)
     }
     if (!p.flush) this.unflushed += p.internals
     p.writes.forEach((w, i) => { this.values.set(p.keyHashes[i]!, w.value) })
@@ -649,9 +641,9 @@ export class StateStore {
     return loaded
   }
 
-  /** Nodes from the cache where it has them (nodes not yet flushed are only there), else from LevelDB. */
+  /** Nodes from the cache where it has them (internal nodes not yet flushed are only there), else from LevelDB. */
   private async loadNodes (refs: NodeRef[]): Promise<TreeNode[]> {
-    const out: Array<TreeNode | undefined> = refs.map(r => this.unflushedNode(r.hash))
+    const out: Array<TreeNode | undefined> = refs.map(r => this.cache.get(r.hash))
     const missing = refs.filter((_, i) => out[i] === undefined)
     if (missing.length === 0) return out as TreeNode[]
     const loaded = await this.loadMany(missing)

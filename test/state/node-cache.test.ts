@@ -1,9 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { toHex, utf8 } from '../../src/codec/index.js'
-import { LeafTable } from '../../src/state/leaf-table.js'
-import { ARITY, makeInternal, makeLeaf, type InternalNode } from '../../src/state/merkle.js'
+import { toHex } from '../../src/codec/index.js'
+import { ARITY, makeInternal, type InternalNode } from '../../src/state/merkle.js'
 import { NodeCache } from '../../src/state/node-cache.js'
 
 // Property runs are replayable: the seed is printed and can be pinned with FC_SEED.
@@ -153,25 +152,4 @@ test('NodeCache never evicts a pinned node (version above pinnedAbove); with eve
   cache.pinnedAbove = 12
   assert.equal(cache.set(node(hashes[32]!, 32), 13), true)
   assert.ok(cache.get(hashes[32]!) !== undefined)
-})
-
-test('LeafTable holds leaves by hash with short and long values, never evicts, and refuses when full', () => {
-  const table = new LeafTable(4, { offset: 0, salt: 0 })
-  const leaves = [utf8('short'), new Uint8Array(52).fill(1), new Uint8Array(53).fill(2), new Uint8Array(4096).fill(3), utf8('more')]
-    .map((value, i) => makeLeaf(new Uint8Array(32).fill(i + 1), value))
-  for (const [i, l] of leaves.slice(0, 4).entries()) assert.equal(table.set(l, 10 + i), true)
-  assert.equal(table.set(leaves[4]!, 20), false, 'full: nothing is evicted to make room')
-  for (const [i, l] of leaves.slice(0, 4).entries()) {
-    const got = table.get(l.hash)!
-    assert.deepEqual([got.hash, got.keyHash, got.value], [l.hash, l.keyHash, l.value], `leaf ${i}`)
-    assert.equal(table.versionOf(l.hash), 10 + i)
-  }
-  // A copy: changing it does not change the table.
-  table.get(leaves[3]!.hash)!.value.fill(9)
-  assert.deepEqual(table.get(leaves[3]!.hash)!.value, leaves[3]!.value)
-  table.delete(leaves[3]!.hash)
-  assert.equal(table.get(leaves[3]!.hash), undefined)
-  assert.equal(table.size, 3)
-  assert.equal(table.set(leaves[4]!, 20), true)
-  assert.deepEqual(table.get(leaves[4]!.hash)!.value, utf8('more'))
 })
