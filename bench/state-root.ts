@@ -24,6 +24,9 @@ const cold = process.argv[5] === 'cold'
 // STATE_ROOT_PRUNE_KEEP=N prunes after every block as a validator does (keep N versions), so the
 // deletes' compaction cost is counted too; unset, nothing is pruned.
 const pruneKeep = process.env.STATE_ROOT_PRUNE_KEEP === undefined ? null : Number(process.env.STATE_ROOT_PRUNE_KEEP)
+// STATE_ROOT_FLUSH_EVERY=N writes tree nodes every N blocks as a validator does (journal between);
+// at the end the store is then reopened without a flush, as after a crash, and the replay timed.
+const flushEvery = Number(process.env.STATE_ROOT_FLUSH_EVERY ?? 1)
 const BUILD_BATCH = 50_000
 
 // Deterministic keys and values (xorshift32), so runs are comparable.
@@ -45,7 +48,7 @@ function value (r: () => number): Uint8Array {
   return v
 }
 
-interface Row { size: number, buildS: number, prefetchMs: number, prepareMs: number, prepareCpuMs: number, writeMs: number, nodes: number, blockCpuMs: number, otherCpuMs: number }
+interface Row { size: number, buildS: number, prefetchMs: number, prepareMs: number, prepareCpuMs: number, writeMs: number, nodes: number, blockCpuMs: number, otherCpuMs: number, replay: string }
 
 /** CPU ms of this process's main thread (Linux /proc; NaN elsewhere). */
 function mainThreadCpuMs (): number {
@@ -61,18 +64,18 @@ async function run (size: number): Promise<Row> {
   // The validators' LevelDB options (block cache and write buffer), not LevelDB's defaults.
   const db = await openLedgerDb(dir)
   try {
-    const store = await StateStore.open(db)
+    const store = await StateStore.open(db, { flushEvery })
     const r = rng(size)
     const t0 = performance.now()
     for (let start = 0; start < size; start += BUILD_BATCH) {
       const writes: StateWrite[] = []
       for (let i = start; i < Math.min(size, start + BUILD_BATCH); i++) writes.push({ key: key(i), value: value(r) })
-      const { root, ops } = await store.prepare(writes)
+      const { root, ops } = await store.prepare(writes, { flush: true })
       await db.batch(ops)
       store.commitPrepared(root)
     }
     const buildS = (performance.now() - t0) / 1000
-    const measured = cold ? await StateStore.open(db) : store
+    const measured = cold ? await StateStore.open(db, { flushEvery }) : store
     let prefetchMs = 0; let prepareMs = 0; let prepareCpuMs = 0; let writeMs = 0; let nodes = 0
     let next = size
     const cpu0 = process.cpuUsage()
@@ -106,7 +109,16 @@ async function run (size: number): Promise<Row> {
     const cpu = process.cpuUsage(cpu0)
     const blockCpuMs = (cpu.user + cpu.system) / 1000 / blocks
     const otherCpuMs = blockCpuMs - (mainThreadCpuMs() - main0) / blocks
-    return { size, buildS, prefetchMs: prefetchMs / blocks, prepareMs: prepareMs / blocks, prepareCpuMs: prepareCpuMs / blocks, writeMs: writeMs / blocks, nodes: nodes / blocks, blockCpuMs, otherCpuMs }
+    // A restart after a crash: the journal since the last flush is replayed (and flushed).
+    const pending = measured.version - measured.flushedVersion
+    const replayT = performance.now()
+    const replayCpu = process.cpuUsage()
+    const reopened = await StateStore.open(db, { flushEvery })
+    const used = process.cpuUsage(replayCpu)
+    const replayCpuMs = (used.user + used.system) / 1000
+    if (Buffer.compare(reopened.root(), measured.root()) !== 0) throw new Error('the replay gave another root')
+    const replay = `${pending} records in ${(performance.now() - replayT).toFixed(0)} ms (CPU ${replayCpuMs.toFixed(0)} ms)`
+    return { size, buildS, prefetchMs: prefetchMs / blocks, prepareMs: prepareMs / blocks, prepareCpuMs: prepareCpuMs / blocks, writeMs: writeMs / blocks, nodes: nodes / blocks, blockCpuMs, otherCpuMs, replay }
   } finally {
     if (process.env.STATE_ROOT_LEVELDB_STATS !== undefined) console.log(String((db as unknown as { getProperty: (p: string) => string }).getProperty('leveldb.stats')))
     await db.close()
@@ -120,12 +132,12 @@ for (const size of sizes) {
   rows.push(row)
   console.log(`size ${size}: built in ${row.buildS.toFixed(1)} s`)
 }
-console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, ${cold ? 'cold caches' : 'caches warm from the build'}, ${pruneKeep === null ? 'no pruning' : `pruned to ${pruneKeep} versions after each block (in batch write)`}, node ${process.version})`)
+console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, ${cold ? 'cold caches' : 'caches warm from the build'}, ${pruneKeep === null ? 'no pruning' : `pruned to ${pruneKeep} versions after each block (in batch write)`}, tree written every ${flushEvery} blocks, node ${process.version})`)
 // Wall time includes waiting for other processes on a shared machine; CPU time (user+system of
 // this process, LevelDB threads included) is the steadier cost measure.
-console.log('keys       | prefetch ms/block | prepare ms/block | prepare CPU ms | µs/touched key (wall) | µs/touched key (CPU) | batch write ms | tree nodes written/block | build s | CPU ms/block (other threads)')
+console.log('keys       | prefetch ms/block | prepare ms/block | prepare CPU ms | µs/touched key (wall) | µs/touched key (CPU) | batch write ms | tree ops/block | build s | CPU ms/block (other threads) | restart replay')
 for (const r of rows) {
-  console.log(`${String(r.size).padEnd(10)} | ${r.prefetchMs.toFixed(1).padStart(17)} | ${r.prepareMs.toFixed(1).padStart(16)} | ${r.prepareCpuMs.toFixed(1).padStart(14)} | ${(r.prepareMs * 1000 / touched).toFixed(1).padStart(21)} | ${(r.prepareCpuMs * 1000 / touched).toFixed(1).padStart(20)} | ${r.writeMs.toFixed(1).padStart(14)} | ${r.nodes.toFixed(0).padStart(24)} | ${r.buildS.toFixed(1).padStart(7)} | ${r.blockCpuMs.toFixed(1)} (${r.otherCpuMs.toFixed(1)})`)
+  console.log(`${String(r.size).padEnd(10)} | ${r.prefetchMs.toFixed(1).padStart(17)} | ${r.prepareMs.toFixed(1).padStart(16)} | ${r.prepareCpuMs.toFixed(1).padStart(14)} | ${(r.prepareMs * 1000 / touched).toFixed(1).padStart(21)} | ${(r.prepareCpuMs * 1000 / touched).toFixed(1).padStart(20)} | ${r.writeMs.toFixed(1).padStart(14)} | ${r.nodes.toFixed(0).padStart(14)} | ${r.buildS.toFixed(1).padStart(7)} | ${r.blockCpuMs.toFixed(1)} (${r.otherCpuMs.toFixed(1)}) | ${r.replay}`)
 }
 if (rows.length > 1) {
   const first = rows[0]!; const last = rows[rows.length - 1]!

@@ -466,7 +466,6 @@ export class StateStore {
     }
   }
 
-
   /**
    * The root pointer and root index entry of a flush at `version`, and the deletes of the
    * journal records it makes useless (versions up to `journaledTo`).
@@ -517,6 +516,11 @@ export class StateStore {
   async prove (key: Uint8Array, root: Uint8Array = this.currentRoot.hash): Promise<StateProof> {
     const { value, proof } = await this.readAt(root, async (ref, load) => await proveKey(ref, sha256(key), load))
     return { key, value, proof }
+  }
+
+  /** Version of the last flush: a restart replays the journal of the updates after it (flushEvery). */
+  get flushedVersion (): number {
+    return this.durableAt
   }
 
   /** Committed updates so far: the version of the newest nodes (blocks and genesis chunks each count one). */
