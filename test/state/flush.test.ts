@@ -217,3 +217,26 @@ test('journal records round-trip writes and deletes, and refuse truncated or tra
   assert.throws(() => decodeJournal(longer, 9), { code: 'ERR_CORRUPT', message: /1 bytes after the last write/ })
   assert.throws(() => encodeJournal(root, [{ key: new Uint8Array(70_000), value: null }]), RangeError)
 })
+
+test('a small node cache under eviction pressure keeps every node waiting for a flush', async () => {
+  await withDb(async (open) => {
+    let db = await open()
+    let store = await StateStore.open(db, { flushEvery: 1000, nodeCacheSize: 200 })
+    const keys = Array.from({ length: 2000 }, (_, i) => utf8(`p${i}`))
+    await commit(db, store, keys.map((key, i) => ({ key, value: utf8(`${i}`) })), { flush: true })
+    db = await open()
+    store = await StateStore.open(db, { flushEvery: 1000, nodeCacheSize: 200 })
+    await store.warm(60_000)
+    // Each update reads cold paths (stored nodes the cache takes and evicts) and pins what it creates.
+    for (let u = 0; u < 40; u++) {
+      await commit(db, store, Array.from({ length: 12 }, (_, i) => ({ key: keys[(u * 157 + i * 31) % keys.length]!, value: utf8(`u${u}`) })))
+    }
+    assert.ok(store.flushedVersion < store.version, 'some updates are still waiting for a flush')
+    const root = store.root()
+    await store.flushNow()
+    await treeNodeKeys(db, await rootRef(db))
+    db = await open()
+    store = await StateStore.open(db, { flushEvery: 1000, nodeCacheSize: 200 })
+    assert.equal(hex(store.root()), hex(root))
+  })
+})
