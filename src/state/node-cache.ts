@@ -52,7 +52,16 @@ export class NodeCache {
   /** A copy of the cached node with this hash (the caller may keep or change it), or undefined. */
   get (hash: Uint8Array): InternalNode | undefined {
     const r = this.table.find(hash)
-    if (r < 0) return undefined
+    return r < 0 ? undefined : this.copyOut(r)
+  }
+
+  /** Like get, but only the copy stored at `version` (one lookup where versionOf and get took two). */
+  getAt (hash: Uint8Array, version: number): InternalNode | undefined {
+    const r = this.table.find(hash)
+    return r < 0 || this.table.slab(r).f64[(this.table.offset(r) + VERSION) / 8] !== version ? undefined : this.copyOut(r)
+  }
+
+  private copyOut (r: number): InternalNode {
     const s = this.table.slab(r)
     const at = this.table.offset(r)
     const versions = new Array<number>(ARITY)

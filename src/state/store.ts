@@ -457,8 +457,8 @@ export class StateStore {
       if (ref.version <= this.durableAt || isEmpty(ref.hash)) continue
       let node = mine.get(nodeKey(ref.hash))
       if (node === undefined) {
-        if (this.cache.versionOf(ref.hash) !== ref.version) continue
-        node = this.cache.get(ref.hash)!
+        node = this.cache.getAt(ref.hash, ref.version)
+        if (node === undefined) continue
         ops.push(this.nodePut(node, ref.version))
       }
       if (node.kind !== 'internal') continue

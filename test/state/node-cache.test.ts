@@ -143,6 +143,9 @@ test('NodeCache never evicts a pinned node (version above pinnedAbove); with eve
   for (let i = 0; i < 8; i++) assert.ok(cache.get(hashes[i]!) !== undefined, `pinned node ${i} survived`)
   for (let i = 8; i < 16; i++) assert.equal(cache.get(hashes[i]!), undefined, `unpinned node ${i} was evicted`)
   assert.equal(cache.versionOf(hashes[0]!), 11)
+  assert.ok(same(cache.getAt(hashes[0]!, 11), node(hashes[0]!, 0)), 'the copy at its own version')
+  assert.equal(cache.getAt(hashes[0]!, 10), undefined, 'not at another version')
+  assert.equal(cache.getAt(hashes[30]!, 11), undefined)
   assert.equal(cache.versionOf(hashes[30]!), undefined)
   // Pin everything: the next set finds no victim and says so instead of looping.
   for (let i = 24; i < 32; i++) assert.equal(cache.set(node(hashes[i]!, i), 12), true)
