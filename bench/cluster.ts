@@ -75,8 +75,7 @@ export async function startCluster (opts: ClusterOptions): Promise<Cluster> {
   try {
     if (opts.prebuildState === true) {
       const t = performance.now()
-      // Opened only to build the state: loading it into memory would be wasted (~50 s at 1M).
-      const node = await LedgerNode.open({ home: net.homes[0]!, logLevel: 'warn', warmState: false })
+      const node = await LedgerNode.open({ home: net.homes[0]!, logLevel: 'warn' })
       await node.stop()
       for (const h of net.homes.slice(1)) cpSync(homePaths(net.homes[0]!).data, homePaths(h).data, { recursive: true })
       opts.onProgress?.(`genesis state of ${opts.balances.length} accounts built once and copied in ${((performance.now() - t) / 1000).toFixed(1)} s`)

@@ -1,13 +1,13 @@
 // State-root cost per block versus state size. Not a test: run with
 //   npx tsc -p . ; node dist/bench/state-root.js [sizes=10000,100000,1000000] [touched=1000] [blocks=10] [warm|cold]
-// `cold` measures with a StateStore opened afresh after the build (empty node and value caches),
-// as a validator sees it after a restart and the benchmark's validators see it at start.
-// For each size it builds a LevelDB state of that many keys (in batches, like many blocks),
+// `cold` measures with a StateStore opened afresh after the build (the tree rebuilt, the value
+// cache filled by open() as far as it goes), as a validator sees it after a restart.
+// For each size it loads a LevelDB state of that many keys (StateStore.load, as a genesis is),
 // then measures blocks that each touch `touched` keys (90% updates of existing keys, 10% new
 // keys): the prefetch of their committed values (as a validator's execution does first), prepare()
-// time (the new root + batch ops), the batch write, nodes created, and the process's CPU per block
+// time (the new root + batch ops), the batch write, key-index ops, and the process's CPU per block
 // over the whole loop (all threads; in brackets the part off the main thread: LevelDB's compaction
-// and pool threads, GC helpers).
+// and pool threads, GC helpers), and last the time a restart takes to rebuild the tree.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,12 +21,6 @@ const sizes = (process.argv[2] ?? '10000,100000,1000000').split(',').map(Number)
 const touched = Number(process.argv[3] ?? 1000)
 const blocks = Number(process.argv[4] ?? 10)
 const cold = process.argv[5] === 'cold'
-// STATE_ROOT_PRUNE_KEEP=N prunes after every block as a validator does (keep N versions), so the
-// deletes' compaction cost is counted too; unset, nothing is pruned.
-const pruneKeep = process.env.STATE_ROOT_PRUNE_KEEP === undefined ? null : Number(process.env.STATE_ROOT_PRUNE_KEEP)
-// STATE_ROOT_FLUSH_EVERY=N writes tree nodes every N blocks as a validator does (journal between);
-// at the end the store is then reopened without a flush, as after a crash, and the replay timed.
-const flushEvery = Number(process.env.STATE_ROOT_FLUSH_EVERY ?? 1)
 const BUILD_BATCH = 50_000
 
 // Deterministic keys and values (xorshift32), so runs are comparable.
@@ -64,18 +58,15 @@ async function run (size: number): Promise<Row> {
   // The validators' LevelDB options (block cache and write buffer), not LevelDB's defaults.
   const db = await openLedgerDb(dir)
   try {
-    const store = await StateStore.open(db, { flushEvery })
+    const store = await StateStore.open(db)
     const r = rng(size)
     const t0 = performance.now()
-    for (let start = 0; start < size; start += BUILD_BATCH) {
-      const writes: StateWrite[] = []
-      for (let i = start; i < Math.min(size, start + BUILD_BATCH); i++) writes.push({ key: key(i), value: value(r) })
-      const { root, ops } = await store.prepare(writes, { flush: true })
-      await db.batch(ops)
-      store.commitPrepared(root)
-    }
+    // As a genesis allocation is loaded: flat values and key index in batches, then the tree bottom-up.
+    const all: StateWrite[] = []
+    for (let i = 0; i < size; i++) all.push({ key: key(i), value: value(r) })
+    await store.load(all, BUILD_BATCH)
     const buildS = (performance.now() - t0) / 1000
-    const measured = cold ? await StateStore.open(db, { flushEvery }) : store
+    const measured = cold ? await StateStore.open(db) : store
     let prefetchMs = 0; let prepareMs = 0; let prepareCpuMs = 0; let writeMs = 0; let nodes = 0
     let next = size
     const cpu0 = process.cpuUsage()
@@ -99,25 +90,23 @@ async function run (size: number): Promise<Row> {
       prepareCpuMs += (c2.user + c2.system) / 1000
       await db.batch(ops)
       measured.commitPrepared(root)
-      if (pruneKeep !== null) while (await measured.prune(pruneKeep) > 0) { /* whole chunks */ }
       const t3 = performance.now()
       prepareMs += t2 - t1; writeMs += t3 - t2
-      nodes += ops.length - touched - 1
+      nodes += ops.length - touched
     }
     // All threads over the whole loop: LevelDB's compaction runs in the background and would
     // be missed by per-stage times.
     const cpu = process.cpuUsage(cpu0)
     const blockCpuMs = (cpu.user + cpu.system) / 1000 / blocks
     const otherCpuMs = blockCpuMs - (mainThreadCpuMs() - main0) / blocks
-    // A restart after a crash: the journal since the last flush is replayed (and flushed).
-    const pending = measured.version - measured.flushedVersion
+    // A restart: the tree is rebuilt from the flat state.
     const replayT = performance.now()
     const replayCpu = process.cpuUsage()
-    const reopened = await StateStore.open(db, { flushEvery })
+    const reopened = await StateStore.open(db)
     const used = process.cpuUsage(replayCpu)
     const replayCpuMs = (used.user + used.system) / 1000
-    if (Buffer.compare(reopened.root(), measured.root()) !== 0) throw new Error('the replay gave another root')
-    const replay = `${pending} records in ${(performance.now() - replayT).toFixed(0)} ms (CPU ${replayCpuMs.toFixed(0)} ms)`
+    if (Buffer.compare(reopened.root(), measured.root()) !== 0) throw new Error('the rebuild gave another root')
+    const replay = `${reopened.stats.nodes} nodes in ${(performance.now() - replayT).toFixed(0)} ms (CPU ${replayCpuMs.toFixed(0)} ms)`
     return { size, buildS, prefetchMs: prefetchMs / blocks, prepareMs: prepareMs / blocks, prepareCpuMs: prepareCpuMs / blocks, writeMs: writeMs / blocks, nodes: nodes / blocks, blockCpuMs, otherCpuMs, replay }
   } finally {
     if (process.env.STATE_ROOT_LEVELDB_STATS !== undefined) console.log(String((db as unknown as { getProperty: (p: string) => string }).getProperty('leveldb.stats')))
@@ -132,10 +121,10 @@ for (const size of sizes) {
   rows.push(row)
   console.log(`size ${size}: built in ${row.buildS.toFixed(1)} s`)
 }
-console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, ${cold ? 'cold caches' : 'caches warm from the build'}, ${pruneKeep === null ? 'no pruning' : `pruned to ${pruneKeep} versions after each block (in batch write)`}, tree written every ${flushEvery} blocks, node ${process.version})`)
+console.log(`\nstate-root cost per block (${touched} touched keys/block, mean of ${blocks} blocks, ${cold ? 'cold value cache' : 'value cache warm from the build'}, tree in memory, node ${process.version})`)
 // Wall time includes waiting for other processes on a shared machine; CPU time (user+system of
 // this process, LevelDB threads included) is the steadier cost measure.
-console.log('keys       | prefetch ms/block | prepare ms/block | prepare CPU ms | µs/touched key (wall) | µs/touched key (CPU) | batch write ms | tree ops/block | build s | CPU ms/block (other threads) | restart replay')
+console.log('keys       | prefetch ms/block | prepare ms/block | prepare CPU ms | µs/touched key (wall) | µs/touched key (CPU) | batch write ms | index ops/block | build s | CPU ms/block (other threads) | restart rebuild')
 for (const r of rows) {
   console.log(`${String(r.size).padEnd(10)} | ${r.prefetchMs.toFixed(1).padStart(17)} | ${r.prepareMs.toFixed(1).padStart(16)} | ${r.prepareCpuMs.toFixed(1).padStart(14)} | ${(r.prepareMs * 1000 / touched).toFixed(1).padStart(21)} | ${(r.prepareCpuMs * 1000 / touched).toFixed(1).padStart(20)} | ${r.writeMs.toFixed(1).padStart(14)} | ${r.nodes.toFixed(0).padStart(14)} | ${r.buildS.toFixed(1).padStart(7)} | ${r.blockCpuMs.toFixed(1)} (${r.otherCpuMs.toFixed(1)}) | ${r.replay}`)
 }

@@ -46,17 +46,14 @@ export const NodeConfigSchema = Type.Object({
     /** Snappy compression of LevelDB's table blocks (default false: hashes and signatures do not compress). */
     compression: Type.Optional(Type.Boolean()),
     /**
-     * State versions (one per block) whose Merkle tree stays stored (default 100); older
-     * replaced tree nodes are deleted in the background. 'all' keeps every version (an
-     * archive node: storage then grows with every block). Proofs are answered at the newest
-     * certified block, so at least a few versions must be kept.
+     * Most internal nodes the state tree may have (default 4,000,000, about 11M keys). The tree
+     * is kept in memory (688 bytes per node, allocated as it grows); a block that would pass
+     * this is refused with ERR_STATE_TOO_LARGE.
      */
+    maxStateTreeNodes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 100_000_000 })),
+    /** Ignored since state layout 7 (the tree is no longer stored); accepted so older configs still load, with a warning. */
     stateVersionsKept: Type.Optional(Type.Union([Type.Integer({ minimum: 2, maximum: 1_000_000_000 }), Type.Literal('all')])),
-    /**
-     * Blocks between two writes of the state tree's internal nodes (default 64; 1 writes them
-     * with every block). Between flushes each block stores a journal record instead, replayed
-     * at start; only the current state root and the flushed ones are provable.
-     */
+    /** Ignored since state layout 7, as stateVersionsKept. */
     stateFlushEvery: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 }))
   }, { additionalProperties: false })),
   /** How this validator proposes while it is the primary (src/consensus/types.ts); optional. */

@@ -34,7 +34,6 @@ export class NodeMetrics {
   readonly rejectedMessages = new Counter({ name: 'bft_rejected_messages_total', help: 'Consensus messages refused, by reason', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly peers = new Gauge({ name: 'bft_peers_connected', help: 'Connected peers', registers: [this.registry] })
   readonly suspectedPeers = new Gauge({ name: 'bft_peers_suspected', help: 'Peers the failure detector suspects', registers: [this.registry] })
-  readonly prunedStateEntries = new Counter({ name: 'bft_state_pruned_total', help: 'Replaced state-tree nodes and old root-index entries deleted by pruning (storage.stateVersionsKept)', registers: [this.registry] })
   readonly syncedBlocks = new Counter({ name: 'bft_synced_blocks_total', help: 'Blocks fetched by block sync and verified', registers: [this.registry] })
   readonly uptime = new Gauge({ name: 'bft_uptime_seconds', help: 'Seconds since the node started', registers: [this.registry] })
   readonly availability = new Gauge({ name: 'bft_availability_ratio', help: 'Fraction of health probes (1/s) since start in which the node was committing or idle with a quorum reachable', registers: [this.registry] })

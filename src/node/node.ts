@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { Logger } from '../log.js'
 import { createLogger } from '../log.js'
-import { BftError, ConfigError, ValidationError, errorMessage } from '../errors.js'
+import { BftError, ConfigError, CorruptionError, ValidationError, errorMessage } from '../errors.js'
 import { bytesEqual, fromHex, toHex } from '../codec/index.js'
 import { batchVerifier, nodeVerifier, sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
@@ -16,7 +16,7 @@ import type { ChainTip } from '../ledger/block.js'
 import { verifyStoredChain } from '../ledger/recovery.js'
 import { certificateFromCheckpoints, type Certificate } from '../ledger/certificate.js'
 import { Mempool } from '../mempool/index.js'
-import { PRUNE_CHUNK, StateStore } from '../state/store.js'
+import { StateStore } from '../state/store.js'
 import { decodeTx, type DecodedTx, genesisWrites, outcomeOf, readAccount, readNonce, stateKey, txIdHex } from '../state/index.js'
 import type { LevelDb } from '../state/api.js'
 import { P2PNode } from '../p2p/index.js'
@@ -56,13 +56,6 @@ const NO_SEQ = Number.MAX_SAFE_INTEGER
 const MiB = 1024 * 1024
 /** Genesis accounts written per LevelDB batch at first start. */
 const GENESIS_CHUNK = 50_000
-/**
- * Longest a start spends loading the state tree into memory (StateStore.warm), and again the
- * flat values (StateStore.warmValues): the tree took ~20 s at 1M accounts with 4 validators
- * starting at once on 2 cores. A start that runs out of it goes on with what it loaded;
- * blocks then read the rest as they touch it.
- */
-const STATE_WARM_BUDGET_MS = 30_000
 /** In the store's 'meta' sublevel: set once the whole genesis allocation is written. */
 const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
 /**
@@ -70,40 +63,18 @@ const GENESIS_STATE_KEY = new TextEncoder().encode('genesis-state')
  * nonce under two keys; 2: one `acct/<address>` record per account; 3: that, in a 16-way tree;
  * 4: that, with tree nodes stored under (version, hash) (same roots as 3, another storage form);
  * 5: that, with a stale-node index for pruning and the root index keyed by (hash, version);
- * 6: that, with internal nodes written only by flushes and a journal of the updates between
- * (a layout-5 directory is a valid layout-6 one with nothing to replay, so it is re-marked at
- * start; a build that reads only 5 would ignore the journal, so it must not open a 6).
+ * 6: that, with internal nodes written only by flushes and a journal of the updates between;
+ * 7: the same flat state and roots, the tree in memory only (rebuilt at start) and an index of
+ * key hashes to keys (StateStore says why). A layout-5 or -6 directory holds the same flat
+ * state: StateStore.open writes its key index and deletes its stored tree, and it is re-marked 7.
  * A data directory of another layout is refused at start: executing blocks over it would
  * silently diverge from the peers, or (3) the tree could not be read.
  */
-const STATE_LAYOUT = 6
+const STATE_LAYOUT = 7
 /** Layouts this build opens and re-marks as STATE_LAYOUT. */
-const UPGRADABLE_LAYOUTS = [5]
-/**
- * Updates between two writes of the state tree's internal nodes by default (config
- * storage.stateFlushEvery; StateStoreOptions.flushEvery says why).
- */
-const DEFAULT_STATE_FLUSH_EVERY = 64
+const UPGRADABLE_LAYOUTS = [5, 6]
 /** Tries of a state proof that blocks keep overtaking (getState). */
 const PROVE_ATTEMPTS = 5
-/**
- * State versions whose tree a validator keeps by default (config storage.stateVersionsKept).
- * Proofs are answered at the newest certified block, a version or two behind the head, so 100
- * is a wide margin. History is what the tree's storage is made of otherwise: after 237 blocks
- * of the benchmark at 10k accounts a validator stored 296,863 tree nodes (56.7 MB) for a state
- * of 10,000 keys, ~1,250 nodes per 256-tx block.
- */
-const DEFAULT_STATE_VERSIONS_KEPT = 100
-
-/**
- * Blocks between two prunes. Each prune opens a LevelDB iterator over the stale records and
- * writes one batch, for the handful of nodes a small block replaced: after every block, at 20
- * blocks/s of ~5 txs, a validator used 22.2 % of a core against 20.3 % with a prune every 8
- * (means of three alternated runs; docs/performance.md, fifteenth session). What is due waits
- * at most 7 blocks more.
- */
-const PRUNE_EVERY_VERSIONS = 8
-
 /**
  * The largest frame this genesis lets an honest validator send: its largest possible NEW-VIEW
  * (consensus maxViewChangeBytes, which genesis validation keeps under MAX_MESSAGE_BYTES) plus
@@ -188,10 +159,6 @@ export class LedgerNode implements NodeService {
   /** Last time a block applied a tx (or left the mempool empty): blocks of refused txs only are no progress. */
   private lastProgress = Date.now()
   private stopped = false
-  /** The running background prune of replaced state-tree nodes, if any (see prune()). */
-  private pruneRun: Promise<void> | null = null
-  /** State version at the last prune that started after a block (see prune()). */
-  private prunedAtVersion = -Infinity
   private feedScheduled = false
   /** The scheduled feed hands over every pending tx again, not only new ones (after a sync). */
   private feedAllScheduled = false
@@ -371,12 +338,11 @@ export class LedgerNode implements NodeService {
     })
   }
 
-  /** Opens the node's home: config, key, genesis, LevelDB; verifies the stored chain. */
   /**
-   * `warmState: false` skips loading the state into memory at start (for a process that only
-   * opens the node to build its genesis state and stops it, as the benchmark's prebuild does).
+   * Opens the node's home: config, key, genesis, LevelDB; rebuilds the state tree in memory and
+   * checks its root against the head block's; verifies the stored chain.
    */
-  static async open (opts: { home: string, logLevel?: string, logger?: Logger, warmState?: boolean }): Promise<LedgerNode> {
+  static async open (opts: { home: string, logLevel?: string, logger?: Logger }): Promise<LedgerNode> {
     const paths = homePaths(opts.home)
     const config = await loadNodeConfig(paths.config)
     const logger = opts.logger ?? createLogger(config.moniker, opts.logLevel ?? process.env.LOG_LEVEL ?? config.logLevel)
@@ -396,7 +362,12 @@ export class LedgerNode implements NodeService {
       if (marker !== undefined && (marker.length !== 1 || (marker[0] !== STATE_LAYOUT && !UPGRADABLE_LAYOUTS.includes(marker[0]!)))) {
         throw new ConfigError(`data directory ${paths.data} holds state layout ${marker.length === 1 ? marker[0]! : 'unknown'}, this build reads layout ${STATE_LAYOUT}. A chain created by an older build cannot be continued by this one: delete the data directory and re-create the network`)
       }
-      const state = await StateStore.open(db, { flushEvery: config.storage?.stateFlushEvery ?? DEFAULT_STATE_FLUSH_EVERY })
+      for (const key of ['stateVersionsKept', 'stateFlushEvery'] as const) {
+        if (config.storage?.[key] !== undefined) logger.warn({ key: `storage.${key}` }, 'config key ignored: the state tree is kept in memory since state layout 7, so there are no stored versions to keep or flush')
+      }
+      const state = await StateStore.open(db, config.storage?.maxStateTreeNodes === undefined ? {} : { nodeCacheSize: config.storage.maxStateTreeNodes })
+      const opened = state.stats
+      logger.info({ keys: opened.keys, nodes: opened.nodes, values: opened.values, indexed: opened.indexed, droppedOldTree: opened.droppedOldTree, ms: opened.ms }, 'state tree rebuilt in memory')
       if (marker !== undefined && marker[0] !== STATE_LAYOUT) await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(STATE_LAYOUT), writeOptions(true))
       if (store.head() === null && marker === undefined) {
         const t = performance.now()
@@ -407,13 +378,9 @@ export class LedgerNode implements NodeService {
       }
       const verified = await verifyStoredChain(store, genesis)
       logger.info({ height: store.head()?.height ?? 0, verified }, 'stored chain verified')
-      if (opts.warmState !== false) {
-        const warmStart = performance.now()
-        const warmed = await state.warm(STATE_WARM_BUDGET_MS)
-        logger.info({ nodes: warmed, ms: Math.round(performance.now() - warmStart) }, 'state tree cache warmed')
-        const valuesStart = performance.now()
-        const values = await state.warmValues(STATE_WARM_BUDGET_MS)
-        logger.info({ values, ms: Math.round(performance.now() - valuesStart) }, 'state value cache warmed')
+      const head = store.head()
+      if (head !== null && Buffer.compare(head.stateRoot, state.root()) !== 0) {
+        throw new CorruptionError(`the state rebuilt from ${paths.data} has root ${toHex(state.root())}, but block ${head.height} committed ${toHex(head.stateRoot)}: the state database is damaged; restore the data directory or re-create this validator from its peers`)
       }
       const wal = await store.openWal()
       const walRecords = (await wal.load()).map(e => e.seq === NO_SEQ ? { kind: e.kind, bytes: e.bytes } : { kind: e.kind, bytes: e.bytes, seq: e.seq })
@@ -425,21 +392,13 @@ export class LedgerNode implements NodeService {
   }
 
   /**
-   * Writes the genesis allocation in chunks: one prepare() over a million accounts held every new
-   * tree node in memory at once and ran out of heap. A crash between chunks leaves a partial
-   * state without the completion marker; the next start applies every chunk again, which is
-   * harmless because the tree is canonical (re-writing a key with the same value changes nothing).
+   * Writes the genesis allocation in batches of GENESIS_CHUNK accounts, then builds the tree from
+   * it bottom-up (StateStore.load). A crash before the completion marker leaves a partial state;
+   * the next start loads every account again, which is harmless (re-writing a key with the same
+   * value changes nothing, and the tree is rebuilt from what is stored).
    */
   private static async applyGenesisState (db: LevelDb, state: StateStore, genesis: Genesis): Promise<void> {
-    const writes = genesisWrites(genesis.balances)
-    for (let i = 0; i < writes.length; i += GENESIS_CHUNK) {
-      // Flushed: a journal of genesis's million writes would be replayed at every crash until the first flush.
-      const { root, ops } = await state.prepare(writes.slice(i, i + GENESIS_CHUNK), { flush: true })
-      await writeBatch(db, ops, i + GENESIS_CHUNK >= writes.length)
-      state.commitPrepared(root)
-    }
-    // Each chunk replaced most of the previous chunk's internal nodes: no one needs those trees.
-    while (await state.prune(0) > 0) { /* in chunks of PRUNE_CHUNK */ }
+    await state.load(genesisWrites(genesis.balances), GENESIS_CHUNK)
     await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(STATE_LAYOUT), writeOptions(true))
   }
 
@@ -499,9 +458,6 @@ export class LedgerNode implements NodeService {
     for (const t of this.timers) clearInterval(t)
     this.driver.stop()
     await this.driver.idle().catch(() => {})
-    await this.pruneRun
-    // Not needed for safety (a start replays the journal), but a clean stop then starts with nothing to replay.
-    await this.state.flushNow().catch(err => { this.logger.warn({ err: errorMessage(err) }, 'state tree flush at stop failed; the next start replays the journal') })
     await this.p2p.stop().catch(err => this.logger.warn({ err: errorMessage(err) }, 'p2p stop failed'))
     await this.db.close()
     this.logger.info('validator stopped; LevelDB flushed and closed')
@@ -598,29 +554,7 @@ export class LedgerNode implements NodeService {
     }
   }
 
-  /**
-   * Deletes replaced state-tree nodes older than the kept versions, in the background: one
-   * chunk at a time, the next after a macrotask while chunks come back full, so blocks and
-   * messages interleave with it. Started after every PRUNE_EVERY_VERSIONS blocks (`more`: a
-   * chunk came back full, go on); a block's own batch never waits.
-   */
-  private prune (more = false): void {
-    const keep = this.config.storage?.stateVersionsKept ?? DEFAULT_STATE_VERSIONS_KEPT
-    if (keep === 'all' || this.pruneRun !== null || this.stopped) return
-    if (!more && this.state.version - this.prunedAtVersion < PRUNE_EVERY_VERSIONS) return
-    this.prunedAtVersion = this.state.version
-    this.pruneRun = this.state.prune(keep).then(n => {
-      this.pruneRun = null
-      this.meters.prunedStateEntries.inc(n)
-      if (n >= PRUNE_CHUNK) setImmediate(() => { this.prune(true) })
-    }, (err: unknown) => {
-      this.pruneRun = null
-      this.logger.error({ err: errorMessage(err) }, 'state pruning failed; retried after the next prune interval')
-    })
-  }
-
   private onBlockCommitted (c: CommittedBlock): void {
-    this.prune()
     const h = c.block.header.height
     for (const height of this.pendingCerts.keys()) {
       if (height < h) this.pendingCerts.delete(height)

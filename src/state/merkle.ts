@@ -63,10 +63,16 @@ export interface NodeRef { hash: Uint8Array, version: number }
 /** The empty tree. */
 export const EMPTY_ROOT: NodeRef = Object.freeze({ hash: EMPTY, version: 0 })
 
-/** Loads a stored node; must throw (CorruptionError) if it is missing. */
-export type NodeLoader = (ref: NodeRef) => Promise<TreeNode>
-/** Loads many stored nodes at once (one LevelDB getMany), in order; must throw if one is missing. */
-export type BatchNodeLoader = (refs: NodeRef[]) => Promise<TreeNode[]>
+/**
+ * Where a node sits: `under` is the key hash of some key in its subtree (so its first `depth`
+ * nibbles are the node's path) and `depth` its level. A store that keeps only internal nodes
+ * finds a leaf by its path (store.ts).
+ */
+export interface NodePlace { under: Uint8Array, depth: number }
+/** Loads a node; must throw (CorruptionError) if it is missing. */
+export type NodeLoader = (ref: NodeRef, place: NodePlace) => Promise<TreeNode>
+/** Loads many nodes at once, in order; must throw if one is missing. `places` may be absent (a retry that lost them). */
+export type BatchNodeLoader = (refs: NodeRef[], places?: NodePlace[]) => Promise<TreeNode[]>
 /**
  * Synchronous lookup among nodes already in memory; `key` is nodeKey(hash), to avoid recomputing
  * it. It must answer only nodes of the tree being updated: a node found by hash is followed to
@@ -336,9 +342,9 @@ export async function updateTree (root: NodeRef, updates: PathUpdate[], version:
     }
     return n
   }
-  const fetch = async (refs: NodeRef[]): Promise<void> => {
+  const fetch = async (refs: NodeRef[], places?: NodePlace[]): Promise<void> => {
     if (refs.length === 0) return
-    for (const n of await loadMany(refs)) local.set(nodeKey(n.hash), n)
+    for (const n of await loadMany(refs, places)) local.set(nodeKey(n.hash), n)
   }
 
   // A subtree reached by one update, whose old value the caller gave, is usually that key's own
@@ -353,11 +359,11 @@ export async function updateTree (root: NodeRef, updates: PathUpdate[], version:
     return leafNode
   }
 
-  let frontier: Array<{ ref: NodeRef, depth: number, ups: PathUpdate[] }> = isEmpty(root.hash) ? [] : [{ ref: root, depth: 0, ups: sorted }]
+  let frontier: Array<{ ref: NodeRef, depth: number, ups: PathUpdate[], under: Uint8Array }> = isEmpty(root.hash) || sorted.length === 0 ? [] : [{ ref: root, depth: 0, ups: sorted, under: sorted[0]!.keyHash }]
   while (frontier.length > 0) {
     const nodes = frontier.map(f => pin(f.ref.hash) ?? knownLeaf(f.ref, f.ups))
-    const missing = frontier.filter((_, i) => nodes[i] === undefined).map(f => f.ref)
-    await fetch(missing)
+    const missing = frontier.filter((_, i) => nodes[i] === undefined)
+    await fetch(missing.map(f => f.ref), missing.map(f => ({ under: f.under, depth: f.depth })))
     const next: typeof frontier = []
     for (let i = 0; i < frontier.length; i++) {
       const f = frontier[i]!
@@ -370,7 +376,7 @@ export async function updateTree (root: NodeRef, updates: PathUpdate[], version:
         const lo = runs[nib]!
         const hi = runs[nib + 1]!
         if (lo === hi && !deletes) continue
-        if (hasChild(node, nib)) next.push({ ref: childRef(node, nib), depth: f.depth + 1, ups: f.ups.slice(lo, hi) })
+        if (hasChild(node, nib)) next.push({ ref: childRef(node, nib), depth: f.depth + 1, ups: f.ups.slice(lo, hi), under: lo < hi ? f.ups[lo]!.keyHash : withNibble(f.under, f.depth, nib) })
       }
     }
     frontier = next
@@ -385,6 +391,14 @@ export async function updateTree (root: NodeRef, updates: PathUpdate[], version:
       await fetch([err.ref])
     }
   }
+}
+
+/** A copy of `path` with nibble `depth` set to `nib`: a path under that child of the node at `depth`. */
+function withNibble (path: Uint8Array, depth: number, nib: number): Uint8Array {
+  const out = path.slice()
+  const i = depth >> 1
+  out[i] = (depth & 1) === 0 ? (nib << 4) | (out[i]! & 0x0f) : (out[i]! & 0xf0) | nib
+  return out
 }
 
 /** Map key of a node hash (a 32-char binary string: cheap to build and compare). */
@@ -512,6 +526,47 @@ function updateFromMemory (root: NodeRef, sorted: PathUpdate[], version: number,
   return { root: { hash: r.hash, version: r.version }, created, replaced }
 }
 
+const ZERO_VERSIONS: number[] = new Array<number>(ARITY).fill(0)
+
+/**
+ * The tree of `count` leaves given as key hashes sorted ascending (`keyHashes`, 32 bytes each,
+ * no duplicates) and their leaf hashes in the same order (`leafHashes`): its root hash, with
+ * every internal node handed to `onInternal` (children before parents; version 0). Bottom-up
+ * and synchronous, with no node read: what updateTree would give for inserting these leaves
+ * into an empty tree, at a fraction of the cost (store.ts rebuilds the tree this way at start).
+ * `onInternal` must copy what it keeps: the node's child array is reused.
+ */
+export function buildSorted (keyHashes: Uint8Array, leafHashes: Uint8Array, count: number, onInternal: (n: InternalNode) => void): Uint8Array {
+  if (count === 0) return EMPTY
+  const nibble = (i: number, depth: number): number => {
+    const b = keyHashes[32 * i + (depth >> 1)]!
+    return (depth & 1) === 0 ? b >> 4 : b & 0x0f
+  }
+  // One child array per depth: a level's array is free again once its node is made.
+  const scratch = Array.from({ length: 65 }, () => new Uint8Array(32 * ARITY))
+  const rec = (lo: number, hi: number, depth: number): Uint8Array => {
+    if (hi - lo === 1) return leafHashes.subarray(32 * lo, 32 * lo + 32)
+    if (depth >= 64) throw new Error('buildSorted: duplicate key hash')
+    const childHashes = scratch[depth]!
+    childHashes.fill(0)
+    let present = 0
+    for (let i = lo; i < hi;) {
+      const nib = nibble(i, depth)
+      let j = i + 1
+      while (j < hi && nibble(j, depth) === nib) j++
+      const h = rec(i, j, depth + 1)
+      childHashes.set(h, 32 * nib)
+      present |= 1 << nib
+      i = j
+    }
+    // Two or more leaves below: never a lone leaf child, so no collapse (as build() in updateTree).
+    const n = internal(childHashes, present, ZERO_VERSIONS)
+    onInternal(n)
+    return n.hash
+  }
+  return rec(0, count, 0)
+}
+
 function hasValue (u: PathUpdate): u is { keyHash: Uint8Array, value: Uint8Array } {
   return u.value !== null
 }
@@ -533,7 +588,7 @@ export async function proveKey (root: NodeRef, keyHash: Uint8Array, load: NodeLo
   let ref = root
   for (let depth = 0; ; depth++) {
     if (isEmpty(ref.hash)) return { value: null, proof: { siblings, other: null } }
-    const node = await load(ref)
+    const node = await load(ref, { under: keyHash, depth })
     if (node.kind === 'leaf') {
       if (equal32(node.keyHash, keyHash)) return { value: node.value, proof: { siblings, other: null } }
       return { value: null, proof: { siblings, other: { keyHash: node.keyHash, valueHash: sha256(node.value) } } }
@@ -552,7 +607,7 @@ export async function proveKey (root: NodeRef, keyHash: Uint8Array, load: NodeLo
 export async function lookup (root: NodeRef, keyHash: Uint8Array, load: NodeLoader): Promise<Uint8Array | null> {
   let ref = root
   for (let depth = 0; !isEmpty(ref.hash); depth++) {
-    const node = await load(ref)
+    const node = await load(ref, { under: keyHash, depth })
     if (node.kind === 'leaf') return equal32(node.keyHash, keyHash) ? node.value : null
     ref = childRef(node, nibbleAt(keyHash, depth))
   }

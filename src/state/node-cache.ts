@@ -93,6 +93,11 @@ export class NodeCache {
     return true
   }
 
+  /** Whether a node with this hash is cached. */
+  has (hash: Uint8Array): boolean {
+    return this.table.find(hash) >= 0
+  }
+
   /** The version the cached node with this hash is stored at, or undefined. */
   versionOf (hash: Uint8Array): number | undefined {
     const r = this.table.find(hash)

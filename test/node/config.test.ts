@@ -23,9 +23,11 @@ test('config: storage tuning is optional, and a bad value names its field', () =
   assert.deepEqual(parseNodeConfig({ ...base, storage: { cacheMiB: 512 } }, 'config.json').storage, { cacheMiB: 512 })
   assert.deepEqual(parseNodeConfig({ ...base, storage: { stateVersionsKept: 'all' } }, 'config.json').storage, { stateVersionsKept: 'all' })
   assert.deepEqual(parseNodeConfig({ ...base, storage: { stateVersionsKept: 50 } }, 'config.json').storage, { stateVersionsKept: 50 })
+  assert.deepEqual(parseNodeConfig({ ...base, storage: { maxStateTreeNodes: 8_000_000 } }, 'config.json').storage, { maxStateTreeNodes: 8_000_000 })
   for (const [storage, path] of [
     [{ stateVersionsKept: 1 }, '/storage/stateVersionsKept'],
     [{ stateVersionsKept: 'none' }, '/storage/stateVersionsKept'],
+    [{ maxStateTreeNodes: 10 }, '/storage/maxStateTreeNodes'],
     [{ cacheMiB: 4 }, '/storage/cacheMiB'],
     [{ writeBufferMiB: 1.5 }, '/storage/writeBufferMiB'],
     [{ cacheMB: 64 }, '/storage']

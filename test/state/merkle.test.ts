@@ -4,6 +4,7 @@ import fc from 'fast-check'
 import { toHex, utf8 } from '../../src/codec/index.js'
 import { EMPTY, EMPTY_ROOT, childRef, decodeNode, encodeNode, leafHash, makeInternal, makeLeaf, nodeHash, sha256, updateTree, proveKey, lookup, type NodeRef, type TreeNode, type PathUpdate } from '../../src/state/merkle.js'
 import { verifyStateProof } from '../../src/state/proof.js'
+import { referenceRoot } from './store-helpers.js'
 import type { StateProof } from '../../src/state/api.js'
 
 // Property runs are replayable: the seed is printed and can be pinned with FC_SEED.
@@ -47,19 +48,6 @@ class MemTree {
     const { value, proof } = await proveKey(this.root, sha256(key), this.load)
     return { key, value, proof }
   }
-}
-
-/** Independent reference: the canonical compact tree's root straight from the key set. */
-function referenceRoot (entries: Map<string, Uint8Array>): Uint8Array {
-  const items = [...entries.entries()].map(([k, v]) => ({ kh: sha256(Buffer.from(k, 'hex')), vh: sha256(v) }))
-  const nibble = (h: Uint8Array, d: number): number => (d % 2 === 0 ? h[d >> 1]! >> 4 : h[d >> 1]! & 15)
-  // Two or more leaves below a node make it internal; one leaf is the subtree itself.
-  const rec = (xs: typeof items, d: number): Uint8Array => {
-    if (xs.length === 0) return EMPTY
-    if (xs.length === 1) return leafHash(xs[0]!.kh, xs[0]!.vh)
-    return nodeHash(Array.from({ length: 16 }, (_, nib) => rec(xs.filter(x => nibble(x.kh, d) === nib), d + 1)))
-  }
-  return rec(items, 0)
 }
 
 // Half the keys come from a small set, so ops overwrite and delete keys that exist (random
