@@ -47,9 +47,9 @@ export interface LeafNode { kind: 'leaf', hash: Uint8Array, keyHash: Uint8Array,
  * child i is stored under (0 for an absent child). Read children with childHash / childRef.
  *
  * Why one 512-byte array and not 16 arrays: the node cache holds the tree's internal nodes
- * (at 1M accounts 69,905 in the top 5 levels that warm() loads, ~360,000 in all, most of the
+ * (at 1M accounts 69,905 in the top 5 levels, ~360,000 in all, most of the
  * deep ones with 2 children), and with 16 small typed arrays per node they took 220 MB of
- * heap after the start's warm(); this form takes 58 MB, and a process committing 1M-account
+ * heap after a start's load of the top levels; this form takes 58 MB, and a process committing 1M-account
  * blocks had ~270 MB less RSS. CPU per block did not change measurably (docs/performance.md,
  * eleventh session). Since the twentieth session the cache keeps nodes off the heap as records
  * (node-cache.ts) and hands out this form as short-lived copies; the one array also makes those
@@ -309,7 +309,7 @@ export interface TreeUpdate {
   created: TreeNode[]
   /**
    * Where the old tree's nodes on touched paths are stored whose position now holds another
-   * hash: they belong to older roots only (the store prunes them once no kept root needs them).
+   * hash: they belong to older roots only (a store drops them: store.ts from its cache).
    * A leaf pushed down a level by an insert is listed here (its old version) and in `created`
    * (rebuilt at this version, same hash), so apply `replaced` before `created` to a cache keyed
    * by hash.
@@ -603,7 +603,7 @@ export async function proveKey (root: NodeRef, keyHash: Uint8Array, load: NodeLo
   }
 }
 
-/** Reads the value of a key at any stored root (one whose nodes have not been pruned). */
+/** Reads the value of a key at a root whose nodes `load` can reach. */
 export async function lookup (root: NodeRef, keyHash: Uint8Array, load: NodeLoader): Promise<Uint8Array | null> {
   let ref = root
   for (let depth = 0; !isEmpty(ref.hash); depth++) {

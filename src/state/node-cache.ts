@@ -25,8 +25,7 @@ import { randomSlotFunction, RecordTable, type SlotFunction } from './record-tab
  *   [680, 688)   the node's own version, float64
  *
  * Pinning: a node whose own version is above `pinnedAbove` is never evicted. The store keeps
- * the tree's internal nodes only here until it writes them to LevelDB every few updates
- * (store.ts, flushEvery); an evicted one would be lost.
+ * the whole tree only here (store.ts) and pins every node (`pinnedAbove = -Infinity`).
  */
 const HASH = 0
 const CHILDREN = 32

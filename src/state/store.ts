@@ -33,7 +33,7 @@ interface Prepared {
   writes: StateWrite[]
   keyHashes: Uint8Array[]
   ops: BatchOp[]
-  /** Internal nodes the tree has after this update. */
+  /** Internal nodes the cache holds after this update, at most (the ones it replaces not subtracted). */
   internals: number
 }
 
@@ -351,8 +351,8 @@ export class StateStore {
     const { root, created, replaced } = await updateTree(this.currentRoot, updates, version,
       async (rs, places) => await Promise.all(rs.map(async (r, i) => this.cache.get(r.hash) ?? await this.leafAt(r, places?.[i]))),
       h => this.cache.get(h))
+    // Without subtracting the nodes it replaces (a lookup each): at worst a block is refused one block early.
     let internals = this.cache.size
-    for (const r of replaced) if (this.cache.has(r.hash)) internals--
     for (const n of created) if (n.kind === 'internal') internals++
     if (internals > this.cache.capacity) throw tooLarge(this.cache.capacity)
     const ops: BatchOp[] = []

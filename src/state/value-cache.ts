@@ -13,7 +13,7 @@ import { randomSlotFunction, RecordTable, type SlotFunction } from './record-tab
  *   [34]       1 = the key is absent from the state, 0 = a value follows
  *   [36, 128)  the value (up to MAX_INLINE bytes)
  *
- * Why off the heap: at 1M accounts the whole state is in this cache (StateStore.warmValues),
+ * Why off the heap: at 1M accounts the whole state is in this cache (StateStore.open loads it),
  * and as a Map of a hex key string and a value string per entry it was two million heap objects
  * that every major GC marked, while each block replaced a thousand of them in the old
  * generation.
