@@ -7,8 +7,8 @@ import { ValueCache } from './value-cache.js'
 
 export interface StateStoreOptions {
   /**
-   * Most internal tree nodes the state may have (default 4,000,000; 688 bytes each in slabs
-   * allocated as the tree grows: ~248 MB for the ~360,000 of a 1M-key state). The whole tree
+   * Most internal tree nodes the state may have (default 4,000,000; 552 bytes each in slabs
+   * allocated as the tree grows: ~199 MB for the ~360,000 of a 1M-key state). The whole tree
    * is in memory (see the class comment), so this bounds the state: a block that would pass it
    * is refused with ERR_STATE_TOO_LARGE before anything is written.
    */
@@ -77,7 +77,7 @@ export interface OpenStats {
  * (docs/performance.md, twenty-second session). Writing internal nodes only every 64 blocks,
  * with a journal between, won back part of it, and pruning what each flush replaced still cost
  * LevelDB a third of a 1M block's CPU in one process (twenty-third session). A tree in memory
- * costs RAM (~250 bytes per key with its cache records) and a rebuild at every start (~0.5 s
+ * costs RAM (~200 bytes per key for its internal nodes) and a rebuild at every start (~0.5 s
  * of CPU per 100k keys), and its only roots are the current one: older states are not
  * provable, and a proof that a commit overtakes answers ERR_UNKNOWN_ROOT and is asked again.
  *
@@ -110,10 +110,8 @@ export class StateStore {
   }
 
   private static newCache (opts: StateStoreOptions): NodeCache {
-    const cache = new NodeCache(opts.nodeCacheSize ?? DEFAULT_NODE_CACHE_SIZE)
-    // Nothing is evicted: the cache is the tree.
-    cache.pinnedAbove = -Infinity
-    return cache
+    // Never evicts: the cache is the tree.
+    return new NodeCache(opts.nodeCacheSize ?? DEFAULT_NODE_CACHE_SIZE)
   }
 
   /**
@@ -207,7 +205,7 @@ export class StateStore {
     }
     let nodes = 0
     const root = buildSorted(sortedKeys, sortedLeaves, count, n => {
-      if (!this.cache.set(n, 0)) throw tooLarge(this.cache.capacity)
+      if (!this.cache.set(n)) throw tooLarge(this.cache.capacity)
       nodes++
     })
     // Copied: a lone leaf's hash is a view into the sorted array.
@@ -379,7 +377,7 @@ export class StateStore {
     for (const r of p.replaced) this.cache.delete(r.hash)
     for (const n of p.created) {
       // compute() checked that the tree fits; a failure here would lose part of the tree.
-      if (n.kind === 'internal' && !this.cache.set(n, version)) throw tooLarge(this.cache.capacity)
+      if (n.kind === 'internal' && !this.cache.set(n)) throw tooLarge(this.cache.capacity)
     }
     p.writes.forEach((w, i) => { this.values.set(p.keyHashes[i]!, w.value) })
     this.currentRoot = p.root
@@ -404,7 +402,7 @@ export class StateStore {
 }
 
 function tooLarge (capacity: number): ValidationError {
-  return new ValidationError('ERR_STATE_TOO_LARGE', `the state tree would need more than ${capacity} internal nodes, the most this node holds in memory; raise storage.maxStateTreeNodes (each takes 688 bytes)`)
+  return new ValidationError('ERR_STATE_TOO_LARGE', `the state tree would need more than ${capacity} internal nodes, the most this node holds in memory; raise storage.maxStateTreeNodes (each takes ${NodeCache.recordBytes} bytes)`)
 }
 
 function unknownRoot (root: Uint8Array, moved: boolean): ValidationError {
