@@ -31,8 +31,6 @@ export interface BenchOptions {
   batchTimeout?: number
   /** Genesis maxBatchSize of the testnet the bench starts (default: the testnet's own). */
   maxBatch?: number
-  /** storage.stateVersionsKept of the started validators (default: the node's own). */
-  stateVersions?: number | 'all'
   /** proposer.minBlockIntervalMs of the started validators (default: the node's own). */
   minBlockInterval?: number
 }
@@ -48,11 +46,6 @@ function rateOf (v: string): number | 'max' {
   const n = Number(v)
   if (!Number.isFinite(n) || n <= 0 || n > 1_000_000) throw new InvalidArgumentError(`a rate is tx/s in (0, 1000000] or "max", got "${v}"`)
   return n
-}
-
-function stateVersionsOf (v: string): number | 'all' {
-  if (v === 'all') return 'all'
-  return int('--state-versions', 2, 1_000_000_000)(v)
 }
 
 function accountsOf (v: string): number[] {
@@ -103,7 +96,6 @@ export function benchProgram (defaultOut: string): Command {
     .option('--quiet', 'print nothing (the JSON report is still written to --out)', false)
     .option('--batch-timeout <ms>', 'batchTimeoutMs of the started testnet\'s genesis (default: the testnet default, 20)', int('--batch-timeout', 1, 60_000))
     .option('--max-batch <n>', 'maxBatchSize (txs per block) of the started testnet\'s genesis (default: the testnet default)', int('--max-batch', 1, 100_000))
-    .option('--state-versions <n>', 'storage.stateVersionsKept of the started validators: state versions whose tree is kept, or "all" (default: the node default, 100)', stateVersionsOf)
     .option('--min-block-interval <ms>', 'proposer.minBlockIntervalMs of the started validators: a partial batch is cut no sooner than this after the previous proposal (default: the node default, 50)', int('--min-block-interval', 0, 60_000))
     .option('--no-warmup', 'skip the untimed warm-up (one committed tx per sender, then --warmup-load seconds of load, before the clock starts)')
     .option('--warmup-load <s>', 'seconds of untimed load at the first step\'s rate before its clock starts (validators start cold)', int('--warmup-load', 0, 600), 5)

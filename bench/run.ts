@@ -203,7 +203,6 @@ async function bench (opts: BenchOptions, argv: string[]): Promise<number> {
       logLevel: o.logLevel,
       keep: o.keep,
       prebuildState: filler.length > 0,
-      ...(o.stateVersions === undefined ? {} : { storage: { stateVersionsKept: o.stateVersions } }),
       ...(o.minBlockInterval === undefined ? {} : { proposer: { minBlockIntervalMs: o.minBlockInterval } }),
       params: {
         ...(o.batchTimeout === undefined ? {} : { batchTimeoutMs: o.batchTimeout }),
