@@ -87,7 +87,7 @@ export async function verifyStoredChain (store: BlockStore, genesis: Genesis, op
     corrupt(head.height, `head pointer says height ${head.height} ${toHex(head.hash)}, the stored chain ends at ${tip.height}`)
   }
   if (opts.committedStateRoot !== undefined && stateRoot !== null && !bytesEqual(opts.committedStateRoot, stateRoot)) {
-    corrupt(tip.height, `state store root ${toHex(opts.committedStateRoot)} is not the stored stateRoot ${toHex(stateRoot)} of the head block`)
+    corrupt(tip.height, `state store root ${toHex(opts.committedStateRoot)} is not the stored stateRoot ${toHex(stateRoot)} of the head block: the state database is damaged; restore the data directory or re-create this validator from its peers`)
   }
   return { height: tip.height, tip, stateRoot, certified }
 }

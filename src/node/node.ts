@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import type { Logger } from '../log.js'
 import { createLogger } from '../log.js'
-import { BftError, ConfigError, CorruptionError, ValidationError, errorMessage } from '../errors.js'
+import { BftError, ConfigError, ValidationError, errorMessage } from '../errors.js'
 import { bytesEqual, fromHex, toHex } from '../codec/index.js'
 import { batchVerifier, nodeVerifier, sha256, sign, verify } from '../crypto/index.js'
 import { Replica } from '../consensus/index.js'
@@ -376,12 +376,9 @@ export class LedgerNode implements NodeService {
         const compacted = await compactAll(db)
         logger.info({ accounts: genesis.balances.length, writeMs: Math.round(written - t), compactMs: compacted ? Math.round(performance.now() - written) : null }, 'genesis state written')
       }
-      const verified = await verifyStoredChain(store, genesis)
+      // The state tree was rebuilt from the flat state: its root must be the head block's.
+      const verified = await verifyStoredChain(store, genesis, { committedStateRoot: state.root() })
       logger.info({ height: store.head()?.height ?? 0, verified }, 'stored chain verified')
-      const head = store.head()
-      if (head !== null && Buffer.compare(head.stateRoot, state.root()) !== 0) {
-        throw new CorruptionError(`the state rebuilt from ${paths.data} has root ${toHex(state.root())}, but block ${head.height} committed ${toHex(head.stateRoot)}: the state database is damaged; restore the data directory or re-create this validator from its peers`)
-      }
       const wal = await store.openWal()
       const walRecords = (await wal.load()).map(e => e.seq === NO_SEQ ? { kind: e.kind, bytes: e.bytes } : { kind: e.kind, bytes: e.bytes, seq: e.seq })
       return new LedgerNode({ logger, genesis, config, key, db, store, state, wal, walRecords })

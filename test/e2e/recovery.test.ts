@@ -127,7 +127,7 @@ test('a damaged state value stops the node at start: the rebuilt root is not its
   await state.put(key, bad)
   await db.close()
   assert.notEqual(await startUntilExit(victim), 0, 'the node refuses to start on a damaged state')
-  assert.match(net.tail(victim, 10), /state database is damaged/)
+  assert.match(net.tail(victim, 10), /block \d+: state store root [0-9a-f]+ is not the stored stateRoot [0-9a-f]+ of the head block: the state database is damaged/)
 })
 
 test('a layout-6 data directory is upgraded at start; an older layout is refused with a clear message', async () => {
