@@ -25,12 +25,12 @@ import { sha256, sha256Digest } from '../crypto/hash.js'
  * A leaf's hash does not depend on its depth, so leaves moving up or down on inserts and
  * deletes are not rehashed. Updates rehash only the paths of touched keys: O(k log N).
  *
- * Every node also has a version: the number of the update that created it (the store counts
- * its updates). Nodes are stored under (version, hash), so each update's nodes land at the end
- * of the key space instead of scattered over it by their hashes, and an internal node records
- * each child's version beside its hash so the child can be found. Versions are storage
- * addresses only: no hash covers them, so two replicas with different versions for the same
- * node still agree on every root and proof.
+ * Every node also has a version: the number of the update that created it, and an internal
+ * node records each child's version beside its hash. Versions address nodes in a store that
+ * keeps several trees (until state layout 7 the store kept nodes under (version, hash), so each
+ * update's nodes landed at the end of LevelDB's key space); no hash covers them, so replicas
+ * with different versions still agree on every root and proof. The store now keeps only the
+ * current tree, in memory (store.ts), and its node cache hands out versions of 0.
  */
 
 export const EMPTY = new Uint8Array(32)
@@ -162,100 +162,6 @@ function compare (a: Uint8Array, b: Uint8Array): number {
 
 function equal32 (a: Uint8Array, b: Uint8Array): boolean {
   return compare(a, b) === 0
-}
-
-/** Bytes of `v` (0 <= v < 2^53) as an unsigned LEB128 varint. */
-function varintLength (v: number): number {
-  let n = 1
-  while (v >= 0x80) { v = Math.floor(v / 128); n++ }
-  return n
-}
-
-function writeVarint (out: Uint8Array, pos: number, v: number): number {
-  while (v >= 0x80) { out[pos++] = (v % 128) | 0x80; v = Math.floor(v / 128) }
-  out[pos++] = v
-  return pos
-}
-
-/** The varint at `pos` and the position after it; null if truncated, over-long or above 2^53. */
-function readVarint (bytes: Uint8Array, pos: number): { value: number, next: number } | null {
-  let value = 0
-  let scale = 1
-  for (let i = 0; i < 8; i++) {
-    if (pos + i >= bytes.length) return null
-    const b = bytes[pos + i]!
-    value += (b & 0x7f) * scale
-    if ((b & 0x80) === 0) {
-      // A final zero byte after the first is a non-canonical (over-long) encoding.
-      if (b === 0 && i > 0) return null
-      return value > Number.MAX_SAFE_INTEGER ? null : { value, next: pos + i + 1 }
-    }
-    scale *= 128
-  }
-  return null
-}
-
-/**
- * Storage form: 0x00 || keyHash || value (leaf); 0x01 || bitmap (2 bytes, big-endian, bit i =
- * child i present) || for each present child in order, its hash and its version as an unsigned
- * LEB128 varint (internal).
- */
-export function encodeNode (n: TreeNode): Uint8Array {
-  if (n.kind === 'leaf') {
-    const out = new Uint8Array(33 + n.value.length)
-    out[0] = 0
-    out.set(n.keyHash, 1)
-    out.set(n.value, 33)
-    return out
-  }
-  let bitmap = 0
-  let size = 3
-  for (let i = 0; i < ARITY; i++) {
-    if (hasChild(n, i)) { bitmap |= 1 << (15 - i); size += 32 + varintLength(n.versions[i]!) }
-  }
-  const out = arenaBytes(size)
-  out[0] = 1
-  out[1] = bitmap >> 8
-  out[2] = bitmap & 0xff
-  let pos = 3
-  for (let i = 0; i < ARITY; i++) {
-    if ((bitmap >> (15 - i)) & 1) {
-      // A byte loop, not set(subarray()): no typed-array view per child on the hot path.
-      const from = 32 * i
-      for (let b = 0; b < 32; b++) out[pos + b] = n.childHashes[from + b]!
-      pos = writeVarint(out, pos + 32, n.versions[i]!)
-    }
-  }
-  return out
-}
-
-/** Decodes a stored node; the hash is recomputed, never trusted. Null if the bytes are invalid. */
-export function decodeNode (bytes: Uint8Array): TreeNode | null {
-  if (bytes.length < 3) return null
-  if (bytes[0] === 0) return bytes.length >= 33 ? makeLeaf(bytes.slice(1, 33), bytes.slice(33)) : null
-  if (bytes[0] !== 1) return null
-  const bitmap = (bytes[1]! << 8) | bytes[2]!
-  const childHashes = new Uint8Array(32 * ARITY)
-  let present = 0
-  const versions: number[] = []
-  let pos = 3
-  for (let i = 0; i < ARITY; i++) {
-    if ((bitmap >> (15 - i)) & 1) {
-      if (pos + 32 > bytes.length) return null
-      const c = bytes.subarray(pos, pos + 32)
-      if (isEmpty(c)) return null
-      const v = readVarint(bytes, pos + 32)
-      if (v === null) return null
-      childHashes.set(c, 32 * i)
-      present |= 1 << i
-      versions.push(v.value)
-      pos = v.next
-    } else {
-      versions.push(0)
-    }
-  }
-  if (pos !== bytes.length || bitmap === 0) return null
-  return internal(childHashes, present, versions)
 }
 
 export interface PathUpdate {

@@ -346,8 +346,9 @@ export class StateStore {
       unknown.forEach((i, j) => { updates[i]!.old = this.remember(updates[i]!.keyHash, got[j]) })
     }
     const version = this.updates + 1
+    // updateTree asks the loader only for what `cached` lacked: with every internal node in the cache, leaves.
     const { root, created, replaced } = await updateTree(this.currentRoot, updates, version,
-      async (rs, places) => await Promise.all(rs.map(async (r, i) => this.cache.get(r.hash) ?? await this.leafAt(r, places?.[i]))),
+      async (rs, places) => await Promise.all(rs.map(async (r, i) => await this.leafAt(r, places?.[i]))),
       h => this.cache.get(h))
     // Without subtracting the nodes it replaces (a lookup each): at worst a block is refused one block early.
     let internals = this.cache.size
@@ -388,16 +389,6 @@ export class StateStore {
   async prove (key: Uint8Array, root: Uint8Array = this.currentRoot.hash): Promise<StateProof> {
     const { value, proof } = await this.readAt(root, async (ref, load) => await proveKey(ref, sha256(key), load))
     return { key, value, proof }
-  }
-
-  /** Updates committed since open (blocks and genesis chunks each count one). */
-  get version (): number {
-    return this.updates
-  }
-
-  /** Internal nodes of the current tree (all of them are in memory). */
-  get cachedNodes (): number {
-    return this.cache.size
   }
 }
 
