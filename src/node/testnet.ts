@@ -42,7 +42,7 @@ export interface TestnetOptions {
   balances?: Array<{ address: string, amount: bigint }>
   params?: Partial<ChainParams>
   image?: string
-  /** Merged into every validator's config `storage` (e.g. stateVersionsKept). */
+  /** Merged into every validator's config `storage` (e.g. maxStateTreeNodes). */
   storage?: NonNullable<NodeConfig['storage']>
   /** Every validator's config `proposer` (e.g. minBlockIntervalMs). */
   proposer?: NonNullable<NodeConfig['proposer']>
