@@ -8,7 +8,7 @@ import { batchVerifier, nodeVerifier, sha256, sign, verify } from '../crypto/ind
 import { Replica } from '../consensus/index.js'
 import { MAX_MESSAGE_BYTES, maxViewChangeBytes } from '../consensus/messages.js'
 import { faultTolerance, type ClientRequest, type ConsensusCrypto, type PersistRecord, type ReplicaConfig } from '../consensus/types.js'
-import { binarySublevel, compactAll, openLedgerDb, writeBatch, writeOptions } from '../ledger/db.js'
+import { binarySublevel, compactAll, openLedgerDb, writeOptions } from '../ledger/db.js'
 import { BlockStore } from '../ledger/store.js'
 import type { Wal } from '../ledger/wal.js'
 import { loadGenesis, genesisHash, genesisTip, type ChainParams, type Genesis } from '../ledger/genesis.js'
@@ -713,8 +713,8 @@ export class LedgerNode implements NodeService {
       const value = await this.state.get(skey)
       return { contract, key, value: value === undefined ? null : toHex(value), decoded: tryDecode(value), height: head?.height ?? 0, stateRoot: toHex(this.state.root()) }
     }
-    // Roots between two flushes of the state tree are provable only while current: a block
-    // committed during the proof makes it ERR_UNKNOWN_ROOT, and the next try proves at the new head.
+    // Only the current state root is provable (the tree is kept in memory only): a block committed
+    // during the proof makes it ERR_UNKNOWN_ROOT, and the next try proves at the new head.
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.proveState(contract, key, skey)

@@ -39,7 +39,7 @@ export class NodeCache {
 
   /** `slots` fixes the slot function (tests); by default it is drawn at random. */
   constructor (readonly capacity: number, slots: SlotFunction = randomSlotFunction()) {
-    this.table = new RecordTable(capacity, RECORD, slots, () => false)
+    this.table = new RecordTable(capacity, RECORD, slots, false)
   }
 
   /** Bytes one node takes (its record). */

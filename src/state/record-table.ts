@@ -59,10 +59,10 @@ export class RecordTable {
   private readonly salt: number
 
   /**
-   * `evictable(r)` may keep record r from being reused when the table is full (the node cache
-   * pins the tree nodes not yet written to LevelDB); by default every record may go.
+   * `evicts: false` makes a full table refuse new hashes (claim answers -1) instead of reusing a
+   * record: the node cache holds the whole state tree, and an evicted node would be lost.
    */
-  constructor (readonly capacity: number, readonly recordBytes: number, slots: SlotFunction = randomSlotFunction(), private readonly evictable: (r: number) => boolean = () => true) {
+  constructor (readonly capacity: number, readonly recordBytes: number, slots: SlotFunction = randomSlotFunction(), private readonly evicts = true) {
     if (!Number.isInteger(slots.offset) || slots.offset < 0 || slots.offset > HASH_BYTES - 4) throw new RangeError(`slot offset must be 0..${HASH_BYTES - 4}, got ${slots.offset}`)
     if (recordBytes % 8 !== 0 || recordBytes < HASH_BYTES) throw new RangeError(`record size must be a multiple of 8 and at least ${HASH_BYTES}, got ${recordBytes}`)
     this.offsetInHash = slots.offset
@@ -84,8 +84,8 @@ export class RecordTable {
 
   /**
    * The record for `hash`: its own if present, else a fresh one with the hash written in
-   * (evicting another entry when full); -1 if the capacity is 0 or every record is pinned
-   * (see `evictable`). Marked as used.
+   * (evicting another entry when full); -1 if the capacity is 0, or if the table is full and
+   * does not evict. Marked as used.
    */
   claim (hash: Uint8Array): number {
     if (this.capacity <= 0) return -1
@@ -193,15 +193,18 @@ export class RecordTable {
     }
   }
 
-  /** A record to fill: a freed one, a new one while under capacity, else the CLOCK victim's (-1: none). */
+  /** A record to fill: a freed one, a new one while under capacity, else the CLOCK victim's (-1: full, no eviction). */
   private allocate (): number {
     let r = this.free.pop()
     if (r === undefined && this.allocated < this.capacity) {
       r = this.allocated++
       if ((r & SLAB_MASK) === 0) this.addSlab()
     }
-    if (r === undefined) r = this.evict()
-    if (r >= 0) this.live[r] = 1
+    if (r === undefined) {
+      if (!this.evicts) return -1
+      r = this.evict()
+    }
+    this.live[r] = 1
     return r
   }
 
@@ -218,20 +221,15 @@ export class RecordTable {
     this.live = live
   }
 
-  /**
-   * Second-chance sweep: clears reference bits until it meets a live, evictable record without
-   * one. Two full turns without one mean every record is pinned: -1.
-   */
+  /** Second-chance sweep: clears reference bits until it meets a live record without one. */
   private evict (): number {
-    for (let steps = 2 * this.allocated; steps >= 0; steps--) {
+    for (;;) {
       const r = this.hand
       this.hand = (this.hand + 1) % this.allocated
       if (this.live[r] === 0) continue
       if (this.refs[r] === 1) { this.refs[r] = 0; continue }
-      if (!this.evictable(r)) continue
       this.removeSlot(this.slotOfRecord(r))
       return r
     }
-    return -1
   }
 }
