@@ -152,7 +152,8 @@ export function nibbleAt (path: Uint8Array, depth: number): number {
   return (depth & 1) === 0 ? b >> 4 : b & 0x0f
 }
 
-function compare (a: Uint8Array, b: Uint8Array): number {
+/** Order of two 32-byte hashes (negative, 0, positive). */
+export function compare (a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < 32; i++) {
     const d = a[i]! - b[i]!
     if (d !== 0) return d
@@ -160,8 +161,10 @@ function compare (a: Uint8Array, b: Uint8Array): number {
   return 0
 }
 
-function equal32 (a: Uint8Array, b: Uint8Array): boolean {
-  return compare(a, b) === 0
+export function equal32 (a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 export interface PathUpdate {
@@ -198,7 +201,7 @@ const RUNS = Array.from({ length: 65 }, () => new Int32Array(ARITY + 1))
  * Splits items sorted by keyHash into the 16 runs by nibble at `depth` (bounds:
  * starts[i]..starts[i+1]). The array is shared: valid until the next call at the same depth.
  */
-function nibbleRuns (items: ReadonlyArray<{ keyHash: Uint8Array }>, depth: number): Int32Array {
+export function nibbleRuns (items: ReadonlyArray<{ keyHash: Uint8Array }>, depth: number): Int32Array {
   const starts = RUNS[depth]!
   let j = 0
   for (let nib = 0; nib < ARITY; nib++) {

@@ -1,14 +1,14 @@
 import { toHex, toLatin1 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
-import { buildSorted, isEmpty, leafHash, lookup, makeLeaf, EMPTY_ROOT, proveKey, sha256, updateTree, type InternalNode, type NodePlace, type NodeRef, type PathUpdate, type TreeNode } from './merkle.js'
-import { NodeCache } from './node-cache.js'
+import { ARITY, isEmpty, leafHash, makeLeaf, nibbleAt, sha256, type LeafNode, type NodePlace, type PathUpdate, type SmtProof } from './merkle.js'
+import { StateTree, type TreePlan } from './tree.js'
 import { ValueCache } from './value-cache.js'
 
 export interface StateStoreOptions {
   /**
-   * Most internal tree nodes the state may have (default 4,000,000; 552 bytes each in slabs
-   * allocated as the tree grows: ~199 MB for the ~360,000 of a 1M-key state). The whole tree
+   * Most internal tree nodes the state may have (default 4,000,000; 616 bytes each in slabs
+   * allocated as the tree grows: ~232 MB for the ~377,000 of a 1M-key state). The whole tree
    * is in memory (see the class comment), so this bounds the state: a block that would pass it
    * is refused with ERR_STATE_TOO_LARGE before anything is written.
    */
@@ -27,14 +27,10 @@ export const DEFAULT_NODE_CACHE_SIZE = 4_000_000
 
 /** An update computed by prepare() and not yet committed. */
 interface Prepared {
-  root: NodeRef
-  created: TreeNode[]
-  replaced: NodeRef[]
+  plan: TreePlan
   writes: StateWrite[]
   keyHashes: Uint8Array[]
   ops: BatchOp[]
-  /** Internal nodes the cache holds after this update, at most (the ones it replaces not subtracted). */
-  internals: number
 }
 
 /** Flat entries read per step while open() rebuilds the tree (the step's key and leaf hashes go to growing arrays). */
@@ -66,8 +62,8 @@ export interface OpenStats {
  *   'keys' sublevel:  key hash -> key, for every key in the state (written only when a key is
  *                     created or deleted), so the leaf at a tree position can be found from
  *                     its path.
- * The sparse Merkle tree over it (merkle.ts) lives in memory only: its internal nodes in an
- * off-heap node cache (node-cache.ts), its leaves rebuilt from the flat values when needed
+ * The sparse Merkle tree over it (merkle.ts) lives in memory only: its internal nodes in
+ * off-heap records linked by position (tree.ts), its leaves rebuilt from the flat values when needed
  * (a leaf is a hash of its key's hash and value). open() rebuilds the tree from the flat
  * state, bottom-up; the ledger checks the root against its head block's state root.
  *
@@ -87,11 +83,10 @@ export interface OpenStats {
  * prepare is always relative to the committed root (no pipelining of two uncommitted blocks).
  */
 export class StateStore {
-  private currentRoot: NodeRef
-  /** Updates committed since open; the next prepare() creates its nodes at version updates + 1. */
+  /** Updates committed since open: a read that spans one is stale. */
   private updates = 0
-  /** Every internal node of the current tree, by hash, and no others. */
-  private cache: NodeCache
+  /** The current tree's internal nodes. */
+  private tree: StateTree
   /**
    * Committed flat values by key hash, null for a key known to be absent. Execution reads every
    * touched key (a LevelDB get each was the top frame of a validator under load); the cache is
@@ -104,14 +99,12 @@ export class StateStore {
   private openStats: OpenStats = { keys: 0, nodes: 0, values: 0, indexed: 0, droppedOldTree: false, ms: 0 }
 
   private constructor (private readonly db: LevelDb, private readonly flat: Sublevel, private readonly keys: Sublevel, private readonly opts: StateStoreOptions) {
-    this.currentRoot = EMPTY_ROOT
-    this.cache = StateStore.newCache(opts)
+    this.tree = StateStore.newTree(opts)
     this.values = new ValueCache(opts.valueCacheSize ?? DEFAULT_VALUE_CACHE_SIZE)
   }
 
-  private static newCache (opts: StateStoreOptions): NodeCache {
-    // Never evicts: the cache is the tree.
-    return new NodeCache(opts.nodeCacheSize ?? DEFAULT_NODE_CACHE_SIZE)
+  private static newTree (opts: StateStoreOptions): StateTree {
+    return new StateTree(opts.nodeCacheSize ?? DEFAULT_NODE_CACHE_SIZE)
   }
 
   /**
@@ -165,7 +158,6 @@ export class StateStore {
    * `index` (and marks it complete), then builds the tree from the leaves sorted by key hash.
    */
   private async rebuild (index: boolean): Promise<void> {
-    this.cache = StateStore.newCache(this.opts)
     this.values = new ValueCache(this.values.capacity)
     let keyHashes = new Uint8Array(32 * REBUILD_GROW)
     let leafHashes = new Uint8Array(32 * REBUILD_GROW)
@@ -203,14 +195,8 @@ export class StateStore {
       sortedKeys.set(keyHashes.subarray(32 * j, 32 * j + 32), 32 * i)
       sortedLeaves.set(leafHashes.subarray(32 * j, 32 * j + 32), 32 * i)
     }
-    let nodes = 0
-    const root = buildSorted(sortedKeys, sortedLeaves, count, n => {
-      if (!this.cache.set(n)) throw tooLarge(this.cache.capacity)
-      nodes++
-    })
-    // Copied: a lone leaf's hash is a view into the sorted array.
-    this.currentRoot = { hash: root.slice(), version: 0 }
-    this.openStats = { keys: count, nodes, values, indexed, droppedOldTree: false, ms: 0 }
+    if (!this.tree.build(sortedKeys, sortedLeaves, count)) throw tooLarge(this.tree.capacity)
+    this.openStats = { keys: count, nodes: this.tree.size, values, indexed, droppedOldTree: false, ms: 0 }
   }
 
   /** What open() did: keys, tree nodes, values cached, index entries written, and its time. */
@@ -220,7 +206,7 @@ export class StateStore {
 
   /** The committed state root (32 zero bytes for an empty state). */
   root (): Uint8Array {
-    return this.currentRoot.hash
+    return this.tree.root
   }
 
   async get (key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -265,53 +251,48 @@ export class StateStore {
 
   /** Value of `key` under root `root`, read through the tree: only the current root is kept. */
   async getAt (root: Uint8Array, key: Uint8Array): Promise<Uint8Array | null> {
-    return await this.readAt(root, async (ref, load) => await lookup(ref, sha256(key), load))
+    const keyHash = sha256(key)
+    const { leaf } = await this.readAt(root, keyHash)
+    return leaf !== null && Buffer.compare(leaf.keyHash, keyHash) === 0 ? leaf.value : null
   }
 
   /**
-   * Runs a read of the tree at root hash `root`, which must be the current root. The read may
-   * wait for LevelDB (a leaf's value or the key index); a commit in the meantime replaces nodes
-   * it has not reached yet, so it then ends in ERR_UNKNOWN_ROOT, as a read of any older root does.
+   * Reads `keyHash`'s path in the tree at root hash `root`, which must be the current root: the
+   * internal nodes on it and the leaf where it ends (null: an empty slot). The leaf may need
+   * LevelDB (the key index and its value); a commit in the meantime makes the read stale, so it
+   * then ends in ERR_UNKNOWN_ROOT, as a read of any older root does.
    */
-  private async readAt<T> (root: Uint8Array, read: (ref: NodeRef, load: (r: NodeRef, place: NodePlace) => Promise<TreeNode>) => Promise<T>): Promise<T> {
+  private async readAt (root: Uint8Array, keyHash: Uint8Array): Promise<{ steps: ReturnType<StateTree['read']>['steps'], leaf: LeafNode | null }> {
+    if (Buffer.compare(root, this.tree.root) !== 0) {
+      if (isEmpty(root)) return { steps: [], leaf: null }
+      throw unknownRoot(root, false)
+    }
     const epoch = this.updates
-    const ref = this.currentRootIf(root)
-    const moved = (): ValidationError => unknownRoot(root, true)
-    const result = await read(ref, async (r, place) => {
-      if (this.updates !== epoch) throw moved()
-      const node = this.cache.get(r.hash) ?? await this.leafAt(r, place)
-      if (this.updates !== epoch) throw moved()
-      return node
-    })
-    if (this.updates !== epoch) throw moved()
-    return result
-  }
-
-  private currentRootIf (root: Uint8Array): NodeRef {
-    if (Buffer.compare(root, this.currentRoot.hash) === 0) return this.currentRoot
-    if (isEmpty(root)) return EMPTY_ROOT
-    throw unknownRoot(root, false)
+    const { steps, end } = this.tree.read(keyHash)
+    if (isEmpty(end.hash)) return { steps, leaf: null }
+    const leaf = await this.leafAt(end.hash, { under: keyHash, depth: end.depth })
+    if (this.updates !== epoch) throw unknownRoot(root, true)
+    return { steps, leaf }
   }
 
   /**
-   * The leaf at a position of the current tree that holds no internal node: the one key in the
-   * state under that path (the key index, one seek), with its committed value. Its hash must be
-   * the one the tree holds there.
+   * The leaf with hash `hash` at a position of the current tree that holds no internal node:
+   * the one key in the state under that path (the key index, one seek), with its committed
+   * value. Its hash must be the one the tree holds there.
    */
-  private async leafAt (ref: NodeRef, place: NodePlace | undefined): Promise<TreeNode> {
-    if (place === undefined) throw new CorruptionError(`state tree node ${toHex(ref.hash)} is not in memory and its position is unknown`)
+  private async leafAt (hash: Uint8Array, place: NodePlace): Promise<LeafNode> {
     const { gte, lt } = prefixRange(place.under, place.depth)
     let found: { keyHash: Uint8Array, key: Uint8Array } | null = null
     // Two: the one-byte INDEX_READY key may sort into the range first.
     for await (const [kh, key] of this.keys.iterator({ gte, ...(lt === null ? {} : { lt }), limit: 2 })) {
       if (kh.length === 32) { found = { keyHash: Uint8Array.from(kh), key: Uint8Array.from(key) }; break }
     }
-    if (found === null) throw new CorruptionError(`state key index has no key under the path of tree leaf ${toHex(ref.hash)} (depth ${place.depth})`)
+    if (found === null) throw new CorruptionError(`state key index has no key under the path of tree leaf ${toHex(hash)} (depth ${place.depth})`)
     const hit = this.values.get(found.keyHash)
     const value = hit !== undefined ? hit : this.remember(found.keyHash, await this.flat.get(found.key))
     if (value === null) throw new CorruptionError(`state key index lists key ${toHex(found.key)}, which has no value`)
     const leaf = makeLeaf(found.keyHash, value)
-    if (Buffer.compare(leaf.hash, ref.hash) !== 0) throw new CorruptionError(`state tree leaf ${toHex(ref.hash)} (depth ${place.depth}) does not match key ${toHex(found.key)} and its value`)
+    if (Buffer.compare(leaf.hash, hash) !== 0) throw new CorruptionError(`state tree leaf ${toHex(hash)} (depth ${place.depth}) does not match key ${toHex(found.key)} and its value`)
     return leaf
   }
 
@@ -321,8 +302,8 @@ export class StateStore {
    */
   async prepare (writes: StateWrite[]): Promise<{ root: Uint8Array, ops: BatchOp[] }> {
     const p = await this.compute(writes)
-    this.pending.set(toHex(p.root.hash), p)
-    return { root: p.root.hash, ops: p.ops }
+    this.pending.set(toHex(p.plan.root), p)
+    return { root: p.plan.root, ops: p.ops }
   }
 
   private async compute (writes: StateWrite[]): Promise<Prepared> {
@@ -345,15 +326,10 @@ export class StateStore {
       const got = await this.flat.getMany(unknown.map(i => writes[i]!.key))
       unknown.forEach((i, j) => { updates[i]!.old = this.remember(updates[i]!.keyHash, got[j]) })
     }
-    const version = this.updates + 1
-    // updateTree asks the loader only for what `cached` lacked: with every internal node in the cache, leaves.
-    const { root, created, replaced } = await updateTree(this.currentRoot, updates, version,
-      async (rs, places) => await Promise.all(rs.map(async (r, i) => await this.leafAt(r, places?.[i]))),
-      h => this.cache.get(h))
-    // Without subtracting the nodes it replaces (a lookup each): at worst a block is refused one block early.
-    let internals = this.cache.size
-    for (const n of created) if (n.kind === 'internal') internals++
-    if (internals > this.cache.capacity) throw tooLarge(this.cache.capacity)
+    // Leaves the update must rebuild and whose values were not given (an insert's neighbour,
+    // a leaf a delete moves up) come from the key index.
+    const plan = await this.tree.plan(updates, async wanted => await Promise.all(wanted.map(async w => await this.leafAt(w.hash, w.place))))
+    if (plan.size > this.tree.capacity) throw tooLarge(this.tree.capacity)
     const ops: BatchOp[] = []
     writes.forEach((w, i) => {
       const u = updates[i]!
@@ -365,7 +341,7 @@ export class StateStore {
         if (u.old === null) ops.push({ type: 'put', sublevel: this.keys, key: u.keyHash, value: w.key })
       }
     })
-    return { root, created, replaced, writes, keyHashes: updates.map(u => u.keyHash), ops, internals }
+    return { plan, writes, keyHashes: updates.map(u => u.keyHash), ops }
   }
 
   /** After the batch from prepare() is durably written: `root` becomes the committed root. */
@@ -373,27 +349,31 @@ export class StateStore {
     const p = this.pending.get(toHex(root))
     if (p === undefined) throw new ValidationError('ERR_NOT_PREPARED', `state root ${toHex(root)} was not prepared`)
     this.pending = new Map()
-    const version = this.updates + 1
-    // `created` after `replaced`: a leaf pushed down by an insert is in both (TreeUpdate); leaves are not cached anyway.
-    for (const r of p.replaced) this.cache.delete(r.hash)
-    for (const n of p.created) {
-      // compute() checked that the tree fits; a failure here would lose part of the tree.
-      if (n.kind === 'internal' && !this.cache.set(n)) throw tooLarge(this.cache.capacity)
-    }
+    this.tree.apply(p.plan)
     p.writes.forEach((w, i) => { this.values.set(p.keyHashes[i]!, w.value) })
-    this.currentRoot = p.root
-    this.updates = version
+    this.updates++
   }
 
   /** Inclusion or non-inclusion proof of `key` under the committed root (the only one kept). */
-  async prove (key: Uint8Array, root: Uint8Array = this.currentRoot.hash): Promise<StateProof> {
-    const { value, proof } = await this.readAt(root, async (ref, load) => await proveKey(ref, sha256(key), load))
-    return { key, value, proof }
+  async prove (key: Uint8Array, root: Uint8Array = this.tree.root): Promise<StateProof> {
+    const keyHash = sha256(key)
+    const { steps, leaf } = await this.readAt(root, keyHash)
+    // From the root down, 15 hashes per level: the children off the key's path (merkle.ts SmtProof).
+    const siblings: Uint8Array[] = []
+    steps.forEach((step, depth) => {
+      const nib = nibbleAt(keyHash, depth)
+      for (let i = 0; i < ARITY; i++) {
+        if (i !== nib) siblings.push(((step.present >> i) & 1) === 1 ? step.children.slice(32 * i, 32 * i + 32) : new Uint8Array(0))
+      }
+    })
+    const mine = leaf !== null && Buffer.compare(leaf.keyHash, keyHash) === 0
+    const proof: SmtProof = { siblings, other: leaf === null || mine ? null : { keyHash: leaf.keyHash, valueHash: sha256(leaf.value) } }
+    return { key, value: mine ? leaf.value : null, proof }
   }
 }
 
 function tooLarge (capacity: number): ValidationError {
-  return new ValidationError('ERR_STATE_TOO_LARGE', `the state tree would need more than ${capacity} internal nodes, the most this node holds in memory; raise storage.maxStateTreeNodes (each takes ${NodeCache.recordBytes} bytes)`)
+  return new ValidationError('ERR_STATE_TOO_LARGE', `the state tree would need more than ${capacity} internal nodes, the most this node holds in memory; raise storage.maxStateTreeNodes (each takes ${StateTree.recordBytes} bytes)`)
 }
 
 function unknownRoot (root: Uint8Array, moved: boolean): ValidationError {
@@ -442,5 +422,3 @@ function sortedOrder (keyHashes: Uint8Array, count: number): Uint32Array {
     return Buffer.compare(keyHashes.subarray(32 * a, 32 * a + 32), keyHashes.subarray(32 * b, 32 * b + 32))
   })
 }
-
-export type { InternalNode }

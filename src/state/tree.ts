@@ -1,0 +1,423 @@
+import { toLatin1 } from '../codec/hex.js'
+import { ARITY, compare, EMPTY, equal32, isEmpty, leafHash, nibbleAt, nibbleRuns, NODE_TAG, sha256, type LeafNode, type NodePlace, type PathUpdate } from './merkle.js'
+
+/**
+ * The state's sparse Merkle tree (the shape and hashes of merkle.ts) held in memory by
+ * position: every internal node is a fixed-size record in a few large ArrayBuffers, and a node
+ * finds its internal children by record number, not by hash. Leaves are not kept: a node holds
+ * its leaf children's hashes, and the store rebuilds a leaf from the key index and the flat
+ * value when an update or a proof needs it (store.ts).
+ *
+ * Record layout (RECORD bytes, a multiple of 8):
+ *   [0, 32)      the node's hash
+ *   [32, 544)    the 16 children's hashes, 32 each in nibble order, zeros for an absent child
+ *   [544, 548)   present bitmap (uint32): bit i set when child i is present
+ *   [548, 612)   16 child links (int32): record number + 1 of an internal child, 0 for a leaf or
+ *                an absent child
+ *
+ * Why by position: until the twenty-fourth session the nodes sat in a hash table keyed by node
+ * hash (node-cache.ts). A block then found every node on its paths by a probe of that table,
+ * copied it out, and at commit deleted every replaced node from the index and inserted its
+ * successor: at 1M accounts the table's probes and moves were a fifth of a validator's main
+ * thread in a block commit (docs/performance.md). An internal node never moves in this tree
+ * shape (only leaves move up and down on deletes and inserts), so an update overwrites a node's
+ * record in place, and a lookup is one array read per level.
+ *
+ * Updates are two-phase, as the store's block commit is: plan() computes the new root and the
+ * changed records without touching the tree (reads of the current tree go on meanwhile), and
+ * apply() writes them, synchronously. A plan is valid only for the tree it was made from.
+ */
+const HASH = 0
+const CHILDREN = 32
+const PRESENT = CHILDREN + 32 * ARITY
+const LINKS = PRESENT + 4
+const RECORD = LINKS + 4 * ARITY + 4
+
+const SLAB_BITS = 12
+const SLAB_RECORDS = 1 << SLAB_BITS
+const SLAB_MASK = SLAB_RECORDS - 1
+
+const NODE_PREFIX = Buffer.from(NODE_TAG + '\0')
+/** Prefix then 16 children: an internal node's hash input, filled and hashed in place. */
+const scratch = Buffer.alloc(NODE_PREFIX.length + 32 * ARITY)
+NODE_PREFIX.copy(scratch, 0)
+const scratchChildren = scratch.subarray(NODE_PREFIX.length)
+
+interface Slab { bytes: Uint8Array, i32: Int32Array }
+
+/**
+ * What a subtree is after a plan: its hash, and `link`: 0 for a leaf or the empty subtree
+ * (hash EMPTY), record number + 1 of an internal node the plan left as it was, or the Change
+ * that rewrites or creates it.
+ */
+interface Sub { hash: Uint8Array, link: number | Change }
+
+/** One internal node a plan writes: `record` -1 for a new node (apply() allocates it). */
+interface Change {
+  record: number
+  hash: Uint8Array
+  present: number
+  /** The children that change: nibble, new hash (EMPTY to clear) and link. */
+  nibs: number[]
+  hashes: Uint8Array[]
+  links: Array<number | Change>
+}
+
+/** An update computed by plan(), applied by apply(). */
+export interface TreePlan {
+  root: Uint8Array
+  /** Children before parents, so apply() can resolve a parent's links to new records. */
+  changes: Change[]
+  /** Records of internal nodes the new tree no longer has. */
+  freed: number[]
+  /** Internal nodes after the plan is applied. */
+  size: number
+  /** The tree the plan was made from. */
+  readonly base: number
+  readonly rootLink: number | Change
+}
+
+/** A node on a key's path, as read(): its children other than the path's, for a proof. */
+export interface PathStep { present: number, children: Uint8Array }
+
+/** Where a key's path leaves the internal nodes: an empty slot or a leaf (which may be another key's). */
+export interface PathEnd { hash: Uint8Array, depth: number }
+
+/** A leaf an update must rebuild from its key (store.ts finds it by where it sits), by its hash. */
+export interface WantedLeaf { hash: Uint8Array, place: NodePlace }
+
+export class StateTree {
+  private readonly slabs: Slab[] = []
+  private allocated = 0
+  private readonly free: number[] = []
+  private rootHash: Uint8Array = EMPTY
+  /** Record + 1 of the root when it is internal; 0 for an empty tree or a lone leaf. */
+  private rootLink = 0
+  private nodes = 0
+  /** Bumped by every apply(): a plan or a read spanning one is stale. */
+  private epoch = 0
+
+  /** `capacity`: most internal nodes the tree may have. */
+  constructor (readonly capacity: number) {}
+
+  static readonly recordBytes = RECORD
+
+  get root (): Uint8Array {
+    return this.rootHash
+  }
+
+  /** Internal nodes. */
+  get size (): number {
+    return this.nodes
+  }
+
+  /** Changes with every apply(). */
+  get version (): number {
+    return this.epoch
+  }
+
+  /**
+   * Replaces the tree with the one over `count` leaves given as key hashes sorted ascending
+   * (`keyHashes`, 32 bytes each, no duplicates) and their leaf hashes in the same order:
+   * bottom-up, one hash per internal node. False (and the tree empty) if it needs more than
+   * `capacity` nodes.
+   */
+  build (keyHashes: Uint8Array, leafHashes: Uint8Array, count: number): boolean {
+    this.slabs.length = 0
+    this.allocated = 0
+    this.free.length = 0
+    this.nodes = 0
+    this.epoch++
+    const nibble = (i: number, depth: number): number => {
+      const b = keyHashes[32 * i + (depth >> 1)]!
+      return (depth & 1) === 0 ? b >> 4 : b & 0x0f
+    }
+    // Each level fills its own record only after its children are built, so the children's
+    // hashes and links wait in per-depth arrays.
+    const childAt = Array.from({ length: 65 }, () => new Uint8Array(32 * ARITY))
+    const linkAt = Array.from({ length: 65 }, () => new Int32Array(ARITY))
+    const rec = (lo: number, hi: number, depth: number): Sub | null => {
+      if (hi - lo === 1) return { hash: leafHashes.subarray(32 * lo, 32 * lo + 32), link: 0 }
+      if (depth >= 64) throw new Error('StateTree.build: duplicate key hash')
+      const children = childAt[depth]!
+      const links = linkAt[depth]!
+      children.fill(0)
+      links.fill(0)
+      let present = 0
+      for (let i = lo; i < hi;) {
+        const nib = nibble(i, depth)
+        let j = i + 1
+        while (j < hi && nibble(j, depth) === nib) j++
+        const sub = rec(i, j, depth + 1)
+        if (sub === null) return null
+        children.set(sub.hash, 32 * nib)
+        links[nib] = sub.link as number
+        present |= 1 << nib
+        i = j
+      }
+      const r = this.allocate()
+      if (r < 0) return null
+      const s = this.slab(r)
+      const at = offset(r)
+      s.bytes.set(children, at + CHILDREN)
+      s.i32[(at + PRESENT) >> 2] = present
+      s.i32.set(links, (at + LINKS) >> 2)
+      const hash = this.hashRecord(r)
+      s.bytes.set(hash, at + HASH)
+      return { hash, link: r + 1 }
+    }
+    const root = count === 0 ? { hash: EMPTY, link: 0 } : rec(0, count, 0)
+    if (root === null) {
+      this.build(keyHashes, leafHashes, 0)
+      return false
+    }
+    // Copied: a lone leaf's hash is a view into the caller's array.
+    this.rootHash = root.hash.slice()
+    this.rootLink = root.link as number
+    return true
+  }
+
+  /**
+   * The new root and the records to write for `updates` (one per key hash, any order; `old`
+   * the key's current value when known). Changes nothing. A leaf the update must rebuild whose
+   * key's value was not given (an insert beside it, a delete that moves it up) comes from
+   * `load`, asked once for all of them before the new tree is computed.
+   */
+  async plan (updates: PathUpdate[], load: (wanted: WantedLeaf[]) => Promise<LeafNode[]>): Promise<TreePlan> {
+    const sorted = [...updates].sort((a, b) => compare(a.keyHash, b.keyHash))
+    for (let i = 1; i < sorted.length; i++) {
+      if (compare(sorted[i - 1]!.keyHash, sorted[i]!.keyHash) === 0) throw new Error('StateTree.plan: duplicate key in one update')
+    }
+    const base = this.epoch
+    const leaves = new Map<string, LeafNode>()
+    let wanted = this.wanted(sorted)
+    // Twice at most: a leaf not where an update's old value said (a value cache out of step
+    // with the tree) is found missing by the first computation and loaded for the second.
+    for (let attempt = 0; ; attempt++) {
+      if (wanted.length > 0) {
+        for (const leaf of await load(wanted)) leaves.set(toLatin1(leaf.hash), leaf)
+        if (this.epoch !== base) throw new Error('StateTree.plan: the tree changed while leaves were loaded')
+      }
+      const { plan, missing } = this.compute(sorted, h => leaves.get(toLatin1(h)))
+      if (missing.length === 0) return plan
+      if (attempt > 0) throw new Error(`StateTree.plan: ${missing.length} leaves still missing after loading them`)
+      wanted = missing
+    }
+  }
+
+  /**
+   * The leaves on the updates' paths that an update reaches without its own old value (an
+   * insert, or several keys sharing the slot): a walk of the internal nodes, no hashing.
+   */
+  private wanted (sorted: PathUpdate[]): WantedLeaf[] {
+    const out: WantedLeaf[] = []
+    const walk = (hash: Uint8Array, link: number, depth: number, ups: PathUpdate[]): void => {
+      if (ups.length === 0 || isEmpty(hash)) return
+      if (link === 0) {
+        const u = ups.length === 1 ? ups[0]! : undefined
+        if (u?.old === undefined || u.old === null) out.push({ hash: hash.slice(), place: { under: ups[0]!.keyHash, depth } })
+        return
+      }
+      const s = this.slab(link - 1)
+      const at = offset(link - 1)
+      const present = s.i32[(at + PRESENT) >> 2]!
+      const runs = nibbleRuns(ups, depth)
+      for (let nib = 0; nib < ARITY; nib++) {
+        const lo = runs[nib]!
+        const hi = runs[nib + 1]!
+        if (lo === hi || ((present >> nib) & 1) === 0) continue
+        walk(s.bytes.subarray(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32), s.i32[((at + LINKS) >> 2) + nib]!, depth + 1, ups.slice(lo, hi))
+      }
+    }
+    walk(this.rootHash, this.rootLink, 0, sorted)
+    return out
+  }
+
+  /** plan() from memory: `leaf` has the leaves loaded so far; every one it lacked is in `missing`, and then the plan is incomplete. */
+  private compute (sorted: PathUpdate[], leaf: (hash: Uint8Array) => LeafNode | undefined): { plan: TreePlan, missing: WantedLeaf[] } {
+    const changes: Change[] = []
+    const freed: number[] = []
+    const missing: WantedLeaf[] = []
+
+    const newLeaf = (keyHash: Uint8Array, value: Uint8Array): Sub => ({ hash: leafHash(keyHash, sha256(value)), link: 0 })
+
+    // `items`: sorted leaves with values, sharing the path prefix up to `depth`.
+    const build = (items: Array<{ keyHash: Uint8Array, value: Uint8Array }>, depth: number): Sub => {
+      if (items.length === 0) return { hash: EMPTY, link: 0 }
+      if (items.length === 1) return newLeaf(items[0]!.keyHash, items[0]!.value)
+      const runs = nibbleRuns(items, depth)
+      const c: Change = { record: -1, hash: EMPTY, present: 0, nibs: [], hashes: [], links: [] }
+      for (let nib = 0; nib < ARITY; nib++) {
+        const lo = runs[nib]!
+        const hi = runs[nib + 1]!
+        if (lo === hi) continue
+        const sub = build(items.slice(lo, hi), depth + 1)
+        c.nibs.push(nib); c.hashes.push(sub.hash); c.links.push(sub.link)
+        c.present |= 1 << nib
+      }
+      scratchChildren.fill(0)
+      return finish(c, changes)
+    }
+
+    const update = (sub: Sub, depth: number, ups: PathUpdate[]): Sub => {
+      if (ups.length === 0) return sub
+      if (isEmpty(sub.hash)) return build(ups.filter(hasValue), depth)
+      if (sub.link !== 0) return updateNode((sub.link as number) - 1, depth, ups)
+      // A leaf: the key's own (knownLeaf) or one the store finds through the key index.
+      const place = { under: ups[0]!.keyHash, depth }
+      const node = knownLeaf(sub.hash, ups) ?? leaf(sub.hash)
+      if (node === undefined) {
+        missing.push({ hash: sub.hash, place })
+        return sub
+      }
+      const overwritten = ups.some(x => equal32(x.keyHash, node.keyHash))
+      const items = ups.filter(hasValue)
+      if (!overwritten) {
+        items.push({ keyHash: node.keyHash, value: node.value })
+        items.sort((a, b) => compare(a.keyHash, b.keyHash))
+      }
+      if (items.length === 1 && equal32(items[0]!.keyHash, node.keyHash) && Buffer.compare(items[0]!.value, node.value) === 0) return sub
+      return build(items, depth)
+    }
+
+    const updateNode = (r: number, depth: number, ups: PathUpdate[]): Sub => {
+      const s = this.slab(r)
+      const at = offset(r)
+      const runs = nibbleRuns(ups, depth)
+      let c: Change | null = null
+      let present = s.i32[(at + PRESENT) >> 2]!
+      for (let nib = 0; nib < ARITY; nib++) {
+        const lo = runs[nib]!
+        const hi = runs[nib + 1]!
+        if (lo === hi) continue
+        const had = ((present >> nib) & 1) === 1
+        const child: Sub = had ? { hash: s.bytes.subarray(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32), link: s.i32[((at + LINKS) >> 2) + nib]! } : { hash: EMPTY, link: 0 }
+        const sub = update(child, depth + 1, ups.slice(lo, hi))
+        if (sub === child || equal32(sub.hash, child.hash)) continue
+        c ??= { record: r, hash: EMPTY, present: 0, nibs: [], hashes: [], links: [] }
+        c.nibs.push(nib); c.hashes.push(sub.hash); c.links.push(sub.link)
+        if (isEmpty(sub.hash)) present &= ~(1 << nib)
+        else present |= 1 << nib
+      }
+      if (c === null) return { hash: s.bytes.subarray(at + HASH, at + HASH + 32), link: r + 1 }
+      // Nothing left, or one leaf left, which moves up to its shortest unique prefix: the node goes.
+      if (present === 0) { freed.push(r); return { hash: EMPTY, link: 0 } }
+      if ((present & (present - 1)) === 0) {
+        const nib = 31 - Math.clz32(present)
+        const i = c.nibs.indexOf(nib)
+        const lone: Sub = i >= 0 ? { hash: c.hashes[i]!, link: c.links[i]! } : { hash: s.bytes.slice(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32), link: s.i32[((at + LINKS) >> 2) + nib]! }
+        if (lone.link === 0) { freed.push(r); return lone }
+      }
+      c.present = present
+      scratchChildren.set(s.bytes.subarray(at + CHILDREN, at + PRESENT))
+      return finish(c, changes)
+    }
+
+    const root = update({ hash: this.rootHash, link: this.rootLink }, 0, sorted)
+    let added = 0
+    for (const c of changes) if (c.record < 0) added++
+    const plan: TreePlan = { root: root.hash.slice(), changes, freed, size: this.nodes + added - freed.length, base: this.epoch, rootLink: root.link }
+    return { plan, missing }
+  }
+
+  /** Writes a plan made from this tree as it is now. */
+  apply (plan: TreePlan): void {
+    if (plan.base !== this.epoch) throw new Error('StateTree.apply: the plan was made from another tree')
+    // Checked first: a plan half applied would leave a tree no root describes.
+    if (plan.size > this.capacity) throw new Error(`StateTree.apply: the plan needs ${plan.size} nodes, more than the capacity ${this.capacity}`)
+    // Freed first, so new nodes can take their records: no change writes a freed node's record.
+    for (const r of plan.freed) this.free.push(r)
+    for (const c of plan.changes) {
+      const fresh = c.record < 0
+      if (fresh) c.record = this.allocate()
+      const s = this.slab(c.record)
+      const at = offset(c.record)
+      if (fresh) s.bytes.fill(0, at, at + RECORD)
+      s.bytes.set(c.hash, at + HASH)
+      s.i32[(at + PRESENT) >> 2] = c.present
+      for (let i = 0; i < c.nibs.length; i++) {
+        const nib = c.nibs[i]!
+        s.bytes.set(c.hashes[i]!, at + CHILDREN + 32 * nib)
+        s.i32[((at + LINKS) >> 2) + nib] = linkOf(c.links[i]!)
+      }
+    }
+    this.nodes = plan.size
+    this.rootHash = plan.root
+    this.rootLink = linkOf(plan.rootLink)
+    this.epoch++
+  }
+
+  /**
+   * The internal nodes on `keyHash`'s path from the root (copies of their children, for a
+   * proof) and where the path leaves them: an empty slot, or a leaf of some key.
+   */
+  read (keyHash: Uint8Array): { steps: PathStep[], end: PathEnd } {
+    const steps: PathStep[] = []
+    let hash = this.rootHash
+    let link = this.rootLink
+    for (let depth = 0; ; depth++) {
+      if (link === 0) return { steps, end: { hash: isEmpty(hash) ? EMPTY : hash.slice(), depth } }
+      const r = link - 1
+      const s = this.slab(r)
+      const at = offset(r)
+      steps.push({ present: s.i32[(at + PRESENT) >> 2]!, children: s.bytes.slice(at + CHILDREN, at + PRESENT) })
+      const nib = nibbleAt(keyHash, depth)
+      hash = s.bytes.subarray(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32)
+      link = s.i32[((at + LINKS) >> 2) + nib]!
+    }
+  }
+
+  private hashRecord (r: number): Uint8Array {
+    scratchChildren.set(this.slab(r).bytes.subarray(offset(r) + CHILDREN, offset(r) + PRESENT))
+    return sha256(scratch)
+  }
+
+  private slab (r: number): Slab {
+    return this.slabs[r >>> SLAB_BITS]!
+  }
+
+  /** A free record (-1 when `capacity` records are in use). */
+  private allocate (): number {
+    const f = this.free.pop()
+    if (f !== undefined) { this.nodes++; return f }
+    if (this.allocated >= this.capacity) return -1
+    const r = this.allocated++
+    if ((r & SLAB_MASK) === 0) {
+      const buf = new ArrayBuffer(Math.min(SLAB_RECORDS, this.capacity - r) * RECORD)
+      this.slabs.push({ bytes: new Uint8Array(buf), i32: new Int32Array(buf) })
+    }
+    this.nodes++
+    return r
+  }
+}
+
+/** Hashes a change's node (`scratchChildren` holds its old children, zeros for a new node) and lists it. */
+function finish (c: Change, changes: Change[]): Sub {
+  for (let i = 0; i < c.nibs.length; i++) scratchChildren.set(c.hashes[i]!, 32 * c.nibs[i]!)
+  c.hash = sha256(scratch)
+  changes.push(c)
+  return { hash: c.hash, link: c }
+}
+
+/**
+ * The leaf at a position reached by one update whose old value the caller gave: usually that
+ * key's own, rebuilt from the value and recognized by its hash, so it needs no read.
+ */
+function knownLeaf (hash: Uint8Array, ups: PathUpdate[]): LeafNode | undefined {
+  const u = ups.length === 1 ? ups[0]! : undefined
+  if (u?.old === undefined || u.old === null) return undefined
+  const h = leafHash(u.keyHash, sha256(u.old))
+  return equal32(h, hash) ? { kind: 'leaf', hash: h, keyHash: u.keyHash, value: u.old } : undefined
+}
+
+function offset (r: number): number {
+  return (r & SLAB_MASK) * RECORD
+}
+
+function linkOf (l: number | Change): number {
+  return typeof l === 'number' ? l : l.record + 1
+}
+
+function hasValue (u: PathUpdate): u is { keyHash: Uint8Array, value: Uint8Array } {
+  return u.value !== null
+}
