@@ -47,7 +47,7 @@ export const NodeConfigSchema = Type.Object({
     compression: Type.Optional(Type.Boolean()),
     /**
      * Most internal nodes the state tree may have (default 4,000,000, about 11M keys). The tree
-     * is kept in memory (552 bytes per node, allocated as it grows); a block that would pass
+     * is kept in memory (616 bytes per node, allocated as it grows); a block that would pass
      * this is refused with ERR_STATE_TOO_LARGE.
      */
     maxStateTreeNodes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 100_000_000 })),

@@ -365,7 +365,7 @@ export class LedgerNode implements NodeService {
       for (const key of ['stateVersionsKept', 'stateFlushEvery'] as const) {
         if (config.storage?.[key] !== undefined) logger.warn({ key: `storage.${key}` }, 'config key ignored: the state tree is kept in memory since state layout 7, so there are no stored versions to keep or flush')
       }
-      const state = await StateStore.open(db, config.storage?.maxStateTreeNodes === undefined ? {} : { nodeCacheSize: config.storage.maxStateTreeNodes })
+      const state = await StateStore.open(db, config.storage?.maxStateTreeNodes === undefined ? {} : { maxTreeNodes: config.storage.maxStateTreeNodes })
       const opened = state.stats
       logger.info({ keys: opened.keys, nodes: opened.nodes, values: opened.values, indexed: opened.indexed, droppedOldTree: opened.droppedOldTree, ms: opened.ms }, 'state tree rebuilt in memory')
       if (marker !== undefined && marker[0] !== STATE_LAYOUT) await binarySublevel(db, 'meta').put(GENESIS_STATE_KEY, Uint8Array.of(STATE_LAYOUT), writeOptions(true))

@@ -3,9 +3,10 @@
  *
  * Why: a Uint8Array over 64 bytes gets its own off-heap backing store, which V8 mallocs, tracks
  * as an ArrayBuffer extension and sweeps after it dies, and whose bytes count as external memory
- * that pushes the collector towards major GCs. The state tree makes several such arrays per node
- * a block touches (a cached node's 512-byte child hashes, the copy an update modifies, the stored
- * form): at 1M accounts ~10,000 per block. Views into one chunk make one backing store per MiB.
+ * that pushes the collector towards major GCs; so does a small array the LevelDB binding reads
+ * (it moves each into a backing store of its own). A block's batch has thousands of keys and
+ * values (db.ts); views into one chunk make one backing store per MiB. (Until the twenty-fourth
+ * session the state tree made several 512-byte arrays per node a block touched here too.)
  *
  * Only for arrays that die soon (within a block's commit): a view keeps its whole chunk alive.
  */

@@ -3,7 +3,7 @@ import { HASH_BYTES } from '../crypto/hash.js'
 
 /**
  * Fixed-size records kept off the JS heap, found by a 32-byte hash: the storage and index
- * under the state's caches (node-cache.ts, value-cache.ts). Records live in slabs of
+ * under the state's value cache (value-cache.ts). Records live in slabs of
  * SLAB_RECORDS allocated as the table fills; an open-addressed index (linear probing, at most
  * half full, backward-shift deletion so lookups need no tombstones) maps a hash to its record;
  * when the table is full, CLOCK picks the record to reuse.
@@ -58,11 +58,7 @@ export class RecordTable {
   private readonly offsetInHash: number
   private readonly salt: number
 
-  /**
-   * `evicts: false` makes a full table refuse new hashes (claim answers -1) instead of reusing a
-   * record: the node cache holds the whole state tree, and an evicted node would be lost.
-   */
-  constructor (readonly capacity: number, readonly recordBytes: number, slots: SlotFunction = randomSlotFunction(), private readonly evicts = true) {
+  constructor (readonly capacity: number, readonly recordBytes: number, slots: SlotFunction = randomSlotFunction()) {
     if (!Number.isInteger(slots.offset) || slots.offset < 0 || slots.offset > HASH_BYTES - 4) throw new RangeError(`slot offset must be 0..${HASH_BYTES - 4}, got ${slots.offset}`)
     if (recordBytes % 8 !== 0 || recordBytes < HASH_BYTES) throw new RangeError(`record size must be a multiple of 8 and at least ${HASH_BYTES}, got ${recordBytes}`)
     this.offsetInHash = slots.offset
@@ -84,15 +80,13 @@ export class RecordTable {
 
   /**
    * The record for `hash`: its own if present, else a fresh one with the hash written in
-   * (evicting another entry when full); -1 if the capacity is 0, or if the table is full and
-   * does not evict. Marked as used.
+   * (evicting another entry when full); -1 if the capacity is 0. Marked as used.
    */
   claim (hash: Uint8Array): number {
     if (this.capacity <= 0) return -1
     let r = this.find(hash)
     if (r >= 0) return r
     r = this.allocate()
-    if (r < 0) return -1
     this.slab(r).bytes.set(hash.subarray(0, HASH_BYTES), this.offset(r))
     this.insertSlot(hash, r)
     this.refs[r] = 1
@@ -193,17 +187,14 @@ export class RecordTable {
     }
   }
 
-  /** A record to fill: a freed one, a new one while under capacity, else the CLOCK victim's (-1: full, no eviction). */
+  /** A record to fill: a freed one, a new one while under capacity, else the CLOCK victim's. */
   private allocate (): number {
     let r = this.free.pop()
     if (r === undefined && this.allocated < this.capacity) {
       r = this.allocated++
       if ((r & SLAB_MASK) === 0) this.addSlab()
     }
-    if (r === undefined) {
-      if (!this.evicts) return -1
-      r = this.evict()
-    }
+    r ??= this.evict()
     this.live[r] = 1
     return r
   }

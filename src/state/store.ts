@@ -1,8 +1,8 @@
 import { toHex, toLatin1 } from '../codec/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
 import type { BatchOp, LevelDb, StateProof, StateWrite, Sublevel } from './api.js'
-import { ARITY, isEmpty, leafHash, makeLeaf, nibbleAt, sha256, type LeafNode, type NodePlace, type PathUpdate, type SmtProof } from './merkle.js'
-import { StateTree, type TreePlan } from './tree.js'
+import { isEmpty, leafHash, makeLeaf, sha256, type LeafNode, type NodePlace, type PathUpdate } from './merkle.js'
+import { pathProof, StateTree, type PathStep, type TreePlan } from './tree.js'
 import { ValueCache } from './value-cache.js'
 
 export interface StateStoreOptions {
@@ -12,7 +12,7 @@ export interface StateStoreOptions {
    * is in memory (see the class comment), so this bounds the state: a block that would pass it
    * is refused with ERR_STATE_TOO_LARGE before anything is written.
    */
-  nodeCacheSize?: number
+  maxTreeNodes?: number
   /**
    * Flat state values (and known-absent keys) kept in memory (default 2,500,000; open() loads
    * up to half, so a state of up to ~1.25M keys stays whole in memory). Off the JS heap in
@@ -23,7 +23,7 @@ export interface StateStoreOptions {
 }
 
 export const DEFAULT_VALUE_CACHE_SIZE = 2_500_000
-export const DEFAULT_NODE_CACHE_SIZE = 4_000_000
+export const DEFAULT_MAX_TREE_NODES = 4_000_000
 
 /** An update computed by prepare() and not yet committed. */
 interface Prepared {
@@ -73,7 +73,7 @@ export interface OpenStats {
  * (docs/performance.md, twenty-second session). Writing internal nodes only every 64 blocks,
  * with a journal between, won back part of it, and pruning what each flush replaced still cost
  * LevelDB a third of a 1M block's CPU in one process (twenty-third session). A tree in memory
- * costs RAM (~200 bytes per key for its internal nodes) and a rebuild at every start (~0.5 s
+ * costs RAM (~230 bytes per key for its internal nodes) and a rebuild at every start (~0.5 s
  * of CPU per 100k keys), and its only roots are the current one: older states are not
  * provable, and a proof that a commit overtakes answers ERR_UNKNOWN_ROOT and is asked again.
  *
@@ -104,7 +104,7 @@ export class StateStore {
   }
 
   private static newTree (opts: StateStoreOptions): StateTree {
-    return new StateTree(opts.nodeCacheSize ?? DEFAULT_NODE_CACHE_SIZE)
+    return new StateTree(opts.maxTreeNodes ?? DEFAULT_MAX_TREE_NODES)
   }
 
   /**
@@ -252,8 +252,8 @@ export class StateStore {
   /** Value of `key` under root `root`, read through the tree: only the current root is kept. */
   async getAt (root: Uint8Array, key: Uint8Array): Promise<Uint8Array | null> {
     const keyHash = sha256(key)
-    const { leaf } = await this.readAt(root, keyHash)
-    return leaf !== null && Buffer.compare(leaf.keyHash, keyHash) === 0 ? leaf.value : null
+    const { steps, leaf } = await this.readAt(root, keyHash)
+    return pathProof(keyHash, steps, leaf).value
   }
 
   /**
@@ -262,7 +262,7 @@ export class StateStore {
    * LevelDB (the key index and its value); a commit in the meantime makes the read stale, so it
    * then ends in ERR_UNKNOWN_ROOT, as a read of any older root does.
    */
-  private async readAt (root: Uint8Array, keyHash: Uint8Array): Promise<{ steps: ReturnType<StateTree['read']>['steps'], leaf: LeafNode | null }> {
+  private async readAt (root: Uint8Array, keyHash: Uint8Array): Promise<{ steps: PathStep[], leaf: LeafNode | null }> {
     if (Buffer.compare(root, this.tree.root) !== 0) {
       if (isEmpty(root)) return { steps: [], leaf: null }
       throw unknownRoot(root, false)
@@ -358,17 +358,7 @@ export class StateStore {
   async prove (key: Uint8Array, root: Uint8Array = this.tree.root): Promise<StateProof> {
     const keyHash = sha256(key)
     const { steps, leaf } = await this.readAt(root, keyHash)
-    // From the root down, 15 hashes per level: the children off the key's path (merkle.ts SmtProof).
-    const siblings: Uint8Array[] = []
-    steps.forEach((step, depth) => {
-      const nib = nibbleAt(keyHash, depth)
-      for (let i = 0; i < ARITY; i++) {
-        if (i !== nib) siblings.push(((step.present >> i) & 1) === 1 ? step.children.slice(32 * i, 32 * i + 32) : new Uint8Array(0))
-      }
-    })
-    const mine = leaf !== null && Buffer.compare(leaf.keyHash, keyHash) === 0
-    const proof: SmtProof = { siblings, other: leaf === null || mine ? null : { keyHash: leaf.keyHash, valueHash: sha256(leaf.value) } }
-    return { key, value: mine ? leaf.value : null, proof }
+    return { key, ...pathProof(keyHash, steps, leaf) }
   }
 }
 

@@ -1,5 +1,5 @@
 import { toLatin1 } from '../codec/hex.js'
-import { ARITY, compare, EMPTY, equal32, isEmpty, leafHash, nibbleAt, nibbleRuns, NODE_TAG, sha256, type LeafNode, type NodePlace, type PathUpdate } from './merkle.js'
+import { ARITY, compare, EMPTY, equal32, isEmpty, leafHash, nibbleAt, nibbleRuns, NODE_TAG, sha256, type LeafNode, type NodePlace, type PathUpdate, type SmtProof } from './merkle.js'
 
 /**
  * The state's sparse Merkle tree (the shape and hashes of merkle.ts) held in memory by
@@ -367,6 +367,45 @@ export class StateTree {
     }
   }
 
+  /**
+   * Walks the whole tree and checks it: each record's stored hash is the hash of its children
+   * and the one its parent holds, links sit only on present children, the shape is canonical
+   * (two or more children, or one internal child), every record is reached once and none is
+   * free, `size` records in all, and no record lost (every one in the tree or free). Throws on the first fault. O(size): for tests and checks.
+   */
+  audit (): void {
+    const free = new Set(this.free)
+    const seen = new Set<number>()
+    const walk = (hash: Uint8Array, link: number, depth: number): void => {
+      if (link === 0) return
+      const r = link - 1
+      if (r < 0 || r >= this.allocated || free.has(r) || seen.has(r)) throw new Error(`tree audit: depth ${depth} links to record ${r}, which is out of range, free or linked twice`)
+      seen.add(r)
+      const s = this.slab(r)
+      const at = offset(r)
+      if (!equal32(s.bytes.subarray(at + HASH, at + HASH + 32), hash)) throw new Error(`tree audit: record ${r} (depth ${depth}) holds another hash than its parent's link`)
+      if (!equal32(this.hashRecord(r), hash)) throw new Error(`tree audit: record ${r} (depth ${depth}) is not the hash of its children`)
+      const present = s.i32[(at + PRESENT) >> 2]!
+      let children = 0
+      let internal = 0
+      for (let nib = 0; nib < ARITY; nib++) {
+        const child = s.bytes.subarray(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32)
+        const l = s.i32[((at + LINKS) >> 2) + nib]!
+        const has = ((present >> nib) & 1) === 1
+        if (has === isEmpty(child)) throw new Error(`tree audit: record ${r} child ${nib}: present bit ${has ? 1 : 0} with ${has ? 'an empty' : 'a non-empty'} hash`)
+        if (!has && l !== 0) throw new Error(`tree audit: record ${r} links absent child ${nib}`)
+        if (has) children++
+        if (l !== 0) internal++
+        walk(child, l, depth + 1)
+      }
+      if (children < 2 && internal !== 1) throw new Error(`tree audit: record ${r} (depth ${depth}) has a lone leaf child or none: not canonical`)
+    }
+    walk(this.rootHash, this.rootLink, 0)
+    if (seen.size !== this.nodes) throw new Error(`tree audit: ${seen.size} records reached, size says ${this.nodes}`)
+    if (free.size !== this.free.length) throw new Error('tree audit: a record is on the free list twice')
+    if (seen.size + free.size !== this.allocated) throw new Error(`tree audit: ${this.allocated - seen.size - free.size} records neither in the tree nor free (leaked)`)
+  }
+
   private hashRecord (r: number): Uint8Array {
     scratchChildren.set(this.slab(r).bytes.subarray(offset(r) + CHILDREN, offset(r) + PRESENT))
     return sha256(scratch)
@@ -389,6 +428,23 @@ export class StateTree {
     this.nodes++
     return r
   }
+}
+
+/**
+ * A key's value (null: absent) and its proof (merkle.ts SmtProof) from read()'s steps on its
+ * path and the leaf where the path ends (null: an empty slot), which may be another key's.
+ */
+export function pathProof (keyHash: Uint8Array, steps: PathStep[], leaf: LeafNode | null): { value: Uint8Array | null, proof: SmtProof } {
+  // From the root down, 15 hashes per level: the children off the key's path.
+  const siblings: Uint8Array[] = []
+  steps.forEach((step, depth) => {
+    const nib = nibbleAt(keyHash, depth)
+    for (let i = 0; i < ARITY; i++) {
+      if (i !== nib) siblings.push(((step.present >> i) & 1) === 1 ? step.children.slice(32 * i, 32 * i + 32) : new Uint8Array(0))
+    }
+  })
+  const mine = leaf !== null && equal32(leaf.keyHash, keyHash)
+  return { value: mine ? leaf.value : null, proof: { siblings, other: leaf === null || mine ? null : { keyHash: leaf.keyHash, valueHash: sha256(leaf.value) } } }
 }
 
 /** Hashes a change's node (`scratchChildren` holds its old children, zeros for a new node) and lists it. */

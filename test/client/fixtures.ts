@@ -6,7 +6,8 @@ import { buildBlock } from '../../src/ledger/block.js'
 import type { BlockView, StateView } from '../../src/node/service.js'
 import { createTx, txIdHex, address } from '../../src/state/tx.js'
 import { stateKey } from '../../src/state/keys.js'
-import { EMPTY_ROOT, proveKey, sha256, updateTree, type NodeRef, type TreeNode } from '../../src/state/merkle.js'
+import { isEmpty, makeLeaf, sha256, type LeafNode } from '../../src/state/merkle.js'
+import { pathProof, StateTree } from '../../src/state/tree.js'
 import { toJson } from '../../src/api/json.js'
 
 export const CHAIN = 'lc-test'
@@ -33,12 +34,6 @@ export async function makeFixture (seed: string): Promise<Fixture> {
     chainId: CHAIN, sender: user.publicKey, nonce, contract: 'bank', method: 'transfer', args: { to: 'ab'.repeat(20), amount: 5 }
   }, user.secretKey))
 
-  const nodes = new Map<string, TreeNode>()
-  const load = async (r: NodeRef): Promise<TreeNode> => {
-    const n = nodes.get(toHex(r.hash))
-    if (n === undefined) throw new Error('missing node')
-    return n
-  }
   const entries: Array<[string, string, unknown]> = [
     ['acct', userAddr, [990, 2]],
     ['acct', 'ab'.repeat(20), [10, 0]],
@@ -46,9 +41,16 @@ export async function makeFixture (seed: string): Promise<Fixture> {
     ['acct', 'ef'.repeat(20), [10]],
     ['kv', `${userAddr}/greeting`, { value: 'hello', owner: userAddr }]
   ]
-  const { root: rootRef, created } = await updateTree(EMPTY_ROOT, entries.map(([c, k, v]) => ({ keyHash: sha256(stateKey(c, k)), value: encode(v) })), 1, async rs => await Promise.all(rs.map(load)))
-  const root = rootRef.hash
-  for (const n of created) nodes.set(toHex(n.hash), n)
+  // The tree a validator rebuilds at start: leaves sorted by key hash, built bottom-up.
+  const leaves = new Map<string, LeafNode>()
+  for (const [c, k, v] of entries) {
+    const leaf = makeLeaf(sha256(stateKey(c, k)), encode(v))
+    leaves.set(toHex(leaf.hash), leaf)
+  }
+  const sorted = [...leaves.values()].sort((a, b) => Buffer.compare(a.keyHash, b.keyHash))
+  const tree = new StateTree(64)
+  tree.build(Buffer.concat(sorted.map(l => l.keyHash)), Buffer.concat(sorted.map(l => l.hash)), sorted.length)
+  const root = tree.root
 
   const { block, hash } = buildBlock({
     prev: { chainId: CHAIN, height: 0, hash: new Uint8Array(32), timestamp: 1_000 },
@@ -69,7 +71,9 @@ export async function makeFixture (seed: string): Promise<Fixture> {
   })) as BlockView
 
   const state = async (contract: string, key: string): Promise<StateView> => {
-    const p = await proveKey(rootRef, sha256(stateKey(contract, key)), load)
+    const keyHash = sha256(stateKey(contract, key))
+    const { steps, end } = tree.read(keyHash)
+    const p = pathProof(keyHash, steps, isEmpty(end.hash) ? null : leaves.get(toHex(end.hash)) ?? null)
     return JSON.parse(toJson({
       contract, key, value: p.value, decoded: null, height: 1, stateRoot: root, proof: p.proof, block: view
     })) as StateView

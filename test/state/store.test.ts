@@ -241,7 +241,7 @@ test('StateStore: an older layout\'s directory (no key index, a stored tree) get
 test('StateStore: a tree past the node limit is refused before anything is written', async () => {
   await withDb(async (open) => {
     const db = await open()
-    const store = await StateStore.open(db, { nodeCacheSize: 8 })
+    const store = await StateStore.open(db, { maxTreeNodes: 8 })
     await commit(db, store, Array.from({ length: 4 }, (_, i) => ({ key: utf8(`a${i}`), value: utf8('1') })))
     const before = store.root()
     await assert.rejects(store.prepare(Array.from({ length: 300 }, (_, i) => ({ key: utf8(`b${i}`), value: utf8('1') }))), (err: Error & { code?: string }) => err.code === 'ERR_STATE_TOO_LARGE' && /maxStateTreeNodes/.test(err.message))
@@ -249,7 +249,7 @@ test('StateStore: a tree past the node limit is refused before anything is writt
     assert.equal(await store.get(utf8('b0')), undefined)
     // And at open, for a state already larger than the limit.
     await commit(db, await StateStore.open(db), Array.from({ length: 300 }, (_, i) => ({ key: utf8(`b${i}`), value: utf8('1') })))
-    await assert.rejects(StateStore.open(db, { nodeCacheSize: 8 }), isCode('ERR_STATE_TOO_LARGE'))
+    await assert.rejects(StateStore.open(db, { maxTreeNodes: 8 }), isCode('ERR_STATE_TOO_LARGE'))
   })
 })
 

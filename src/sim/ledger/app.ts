@@ -71,7 +71,7 @@ export class LedgerApp implements SimApp {
     await db.open()
     const store = await BlockStore.open(db, { sync: false })
     await store.checkGenesis(genesisHash(opts.genesis))
-    const state = await StateStore.open(db, { nodeCacheSize: 10_000 })
+    const state = await StateStore.open(db, { maxTreeNodes: 10_000 })
     // Genesis allocation, as LedgerNode.applyGenesisState does it.
     const { root, ops } = await state.prepare(genesisWrites(opts.genesis.balances))
     await db.batch(ops)
