@@ -115,17 +115,18 @@ export interface PathUpdate {
 const RUNS = Array.from({ length: 65 }, () => new Int32Array(ARITY + 1))
 
 /**
- * Splits items sorted by keyHash into the 16 runs by nibble at `depth` (bounds:
- * starts[i]..starts[i+1]). The array is shared: valid until the next call at the same depth.
+ * Splits items[lo, hi), sorted by keyHash, into the 16 runs by nibble at `depth` (bounds:
+ * starts[i]..starts[i+1], indices into `items`). The array is shared: valid until the next
+ * call at the same depth.
  */
-export function nibbleRuns (items: ReadonlyArray<{ keyHash: Uint8Array }>, depth: number): Int32Array {
+export function nibbleRuns (items: ReadonlyArray<{ keyHash: Uint8Array }>, depth: number, lo = 0, hi = items.length): Int32Array {
   const starts = RUNS[depth]!
-  let j = 0
+  let j = lo
   for (let nib = 0; nib < ARITY; nib++) {
     starts[nib] = j
-    while (j < items.length && nibbleAt(items[j]!.keyHash, depth) === nib) j++
+    while (j < hi && nibbleAt(items[j]!.keyHash, depth) === nib) j++
   }
-  starts[ARITY] = items.length
+  starts[ARITY] = hi
   return starts
 }
 

@@ -211,25 +211,28 @@ export class StateTree {
    */
   private wanted (sorted: PathUpdate[]): WantedLeaf[] {
     const out: WantedLeaf[] = []
-    const walk = (hash: Uint8Array, link: number, depth: number, ups: PathUpdate[]): void => {
-      if (ups.length === 0 || isEmpty(hash)) return
+    // Every key present and its value given (a block of transfers between existing accounts):
+    // each touched slot holds its own key's leaf, so no leaf is wanted.
+    if (sorted.every(u => u.old !== undefined && u.old !== null)) return out
+    const walk = (hash: Uint8Array, link: number, depth: number, lo: number, hi: number): void => {
+      if (lo === hi || isEmpty(hash)) return
       if (link === 0) {
-        const u = ups.length === 1 ? ups[0]! : undefined
-        if (u?.old === undefined || u.old === null) out.push({ hash: hash.slice(), place: { under: ups[0]!.keyHash, depth } })
+        const u = hi - lo === 1 ? sorted[lo]! : undefined
+        if (u?.old === undefined || u.old === null) out.push({ hash: hash.slice(), place: { under: sorted[lo]!.keyHash, depth } })
         return
       }
       const s = this.slab(link - 1)
       const at = offset(link - 1)
       const present = s.i32[(at + PRESENT) >> 2]!
-      const runs = nibbleRuns(ups, depth)
+      const runs = nibbleRuns(sorted, depth, lo, hi)
       for (let nib = 0; nib < ARITY; nib++) {
-        const lo = runs[nib]!
-        const hi = runs[nib + 1]!
-        if (lo === hi || ((present >> nib) & 1) === 0) continue
-        walk(s.bytes.subarray(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32), s.i32[((at + LINKS) >> 2) + nib]!, depth + 1, ups.slice(lo, hi))
+        const a = runs[nib]!
+        const b = runs[nib + 1]!
+        if (a === b || ((present >> nib) & 1) === 0) continue
+        walk(s.bytes.subarray(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32), s.i32[((at + LINKS) >> 2) + nib]!, depth + 1, a, b)
       }
     }
-    walk(this.rootHash, this.rootLink, 0, sorted)
+    walk(this.rootHash, this.rootLink, 0, 0, sorted.length)
     return out
   }
 
@@ -259,17 +262,24 @@ export class StateTree {
       return finish(c, changes)
     }
 
-    const update = (sub: Sub, depth: number, ups: PathUpdate[]): Sub => {
-      if (ups.length === 0) return sub
-      if (isEmpty(sub.hash)) return build(ups.filter(hasValue), depth)
-      if (sub.link !== 0) return updateNode((sub.link as number) - 1, depth, ups)
+    // The updates under a subtree are sorted[lo, hi): ranges, not slices, on the common path.
+    const update = (sub: Sub, depth: number, lo: number, hi: number): Sub => {
+      if (lo === hi) return sub
+      if (isEmpty(sub.hash)) return build(sorted.slice(lo, hi).filter(hasValue), depth)
+      if (sub.link !== 0) return updateNode((sub.link as number) - 1, depth, lo, hi)
       // A leaf: the key's own (knownLeaf) or one the store finds through the key index.
-      const place = { under: ups[0]!.keyHash, depth }
-      const node = knownLeaf(sub.hash, ups) ?? leaf(sub.hash)
+      const node = (hi - lo === 1 ? knownLeaf(sub.hash, sorted[lo]!) : undefined) ?? leaf(sub.hash)
       if (node === undefined) {
-        missing.push({ hash: sub.hash, place })
+        missing.push({ hash: sub.hash, place: { under: sorted[lo]!.keyHash, depth } })
         return sub
       }
+      // The common case: the key's own leaf, rewritten or deleted.
+      const own = hi - lo === 1 ? sorted[lo]! : undefined
+      if (own !== undefined && equal32(own.keyHash, node.keyHash)) {
+        if (own.value === null) return { hash: EMPTY, link: 0 }
+        return Buffer.compare(own.value, node.value) === 0 ? sub : newLeaf(own.keyHash, own.value)
+      }
+      const ups = sorted.slice(lo, hi)
       const overwritten = ups.some(x => equal32(x.keyHash, node.keyHash))
       const items = ups.filter(hasValue)
       if (!overwritten) {
@@ -280,19 +290,19 @@ export class StateTree {
       return build(items, depth)
     }
 
-    const updateNode = (r: number, depth: number, ups: PathUpdate[]): Sub => {
+    const updateNode = (r: number, depth: number, lo: number, hi: number): Sub => {
       const s = this.slab(r)
       const at = offset(r)
-      const runs = nibbleRuns(ups, depth)
+      const runs = nibbleRuns(sorted, depth, lo, hi)
       let c: Change | null = null
       let present = s.i32[(at + PRESENT) >> 2]!
       for (let nib = 0; nib < ARITY; nib++) {
-        const lo = runs[nib]!
-        const hi = runs[nib + 1]!
-        if (lo === hi) continue
+        const a = runs[nib]!
+        const b = runs[nib + 1]!
+        if (a === b) continue
         const had = ((present >> nib) & 1) === 1
         const child: Sub = had ? { hash: s.bytes.subarray(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32), link: s.i32[((at + LINKS) >> 2) + nib]! } : { hash: EMPTY, link: 0 }
-        const sub = update(child, depth + 1, ups.slice(lo, hi))
+        const sub = update(child, depth + 1, a, b)
         if (sub === child || equal32(sub.hash, child.hash)) continue
         c ??= { record: r, hash: EMPTY, present: 0, nibs: [], hashes: [], links: [] }
         c.nibs.push(nib); c.hashes.push(sub.hash); c.links.push(sub.link)
@@ -313,7 +323,7 @@ export class StateTree {
       return finish(c, changes)
     }
 
-    const root = update({ hash: this.rootHash, link: this.rootLink }, 0, sorted)
+    const root = update({ hash: this.rootHash, link: this.rootLink }, 0, 0, sorted.length)
     let added = 0
     for (const c of changes) if (c.record < 0) added++
     const plan: TreePlan = { root: root.hash.slice(), changes, freed, size: this.nodes + added - freed.length, base: this.epoch, rootLink: root.link }
@@ -459,9 +469,8 @@ function finish (c: Change, changes: Change[]): Sub {
  * The leaf at a position reached by one update whose old value the caller gave: usually that
  * key's own, rebuilt from the value and recognized by its hash, so it needs no read.
  */
-function knownLeaf (hash: Uint8Array, ups: PathUpdate[]): LeafNode | undefined {
-  const u = ups.length === 1 ? ups[0]! : undefined
-  if (u?.old === undefined || u.old === null) return undefined
+function knownLeaf (hash: Uint8Array, u: PathUpdate): LeafNode | undefined {
+  if (u.old === undefined || u.old === null) return undefined
   const h = leafHash(u.keyHash, sha256(u.old))
   return equal32(h, hash) ? { kind: 'leaf', hash: h, keyHash: u.keyHash, value: u.old } : undefined
 }
