@@ -42,39 +42,43 @@ const NODE_PREFIX = Buffer.from(NODE_TAG + '\0')
 const scratch = Buffer.alloc(NODE_PREFIX.length + 32 * ARITY)
 NODE_PREFIX.copy(scratch, 0)
 const scratchChildren = scratch.subarray(NODE_PREFIX.length)
+/**
+ * Children and links of the node a plan is writing at each depth: a plan recurses one depth
+ * at a time and fills a depth's arrays only around its calls one level down.
+ */
+const childrenAt = Array.from({ length: 65 }, () => new Uint8Array(32 * ARITY))
+const linksAt = Array.from({ length: 65 }, () => new Int32Array(ARITY))
 
 interface Slab { bytes: Uint8Array, i32: Int32Array }
 
 /**
  * What a subtree is after a plan: its hash, and `link`: 0 for a leaf or the empty subtree
- * (hash EMPTY), record number + 1 of an internal node the plan left as it was, or the Change
- * that rewrites or creates it.
+ * (hash EMPTY), record number + 1 of an internal node the plan left as it was, or -(k + 1)
+ * for the plan's k-th written node.
  */
-interface Sub { hash: Uint8Array, link: number | Change }
+interface Sub { hash: Uint8Array, link: number }
 
-/** One internal node a plan writes: `record` -1 for a new node (apply() allocates it). */
-interface Change {
-  record: number
-  hash: Uint8Array
-  present: number
-  /** The children that change: nibble, new hash (EMPTY to clear) and link. */
-  nibs: number[]
-  hashes: Uint8Array[]
-  links: Array<number | Change>
-}
-
-/** An update computed by plan(), applied by apply(). */
+/**
+ * An update computed by plan(), applied by apply(). The nodes it writes are serialized in
+ * record layout, children before parents, with links to nodes of the same plan as -(k + 1):
+ * a plan is a few arrays, not thousands of heap objects that live through the block's write
+ * and so get promoted for the major GC to mark.
+ */
 export interface TreePlan {
   root: Uint8Array
-  /** Children before parents, so apply() can resolve a parent's links to new records. */
-  changes: Change[]
+  /** Nodes written. */
+  changes: number
+  /** For the k-th: the record it rewrites, or -1 for a new node (apply() allocates it). */
+  readonly targets: Int32Array
+  /** The k-th node at k * RECORD bytes: hash, children, present bitmap, links. */
+  readonly records: Slab
   /** Records of internal nodes the new tree no longer has. */
   freed: number[]
   /** Internal nodes after the plan is applied. */
   size: number
   /** The tree the plan was made from. */
   readonly base: number
-  readonly rootLink: number | Change
+  readonly rootLink: number
 }
 
 /** A node on a key's path, as read(): its children other than the path's, for a proof. */
@@ -133,14 +137,12 @@ export class StateTree {
       return (depth & 1) === 0 ? b >> 4 : b & 0x0f
     }
     // Each level fills its own record only after its children are built, so the children's
-    // hashes and links wait in per-depth arrays.
-    const childAt = Array.from({ length: 65 }, () => new Uint8Array(32 * ARITY))
-    const linkAt = Array.from({ length: 65 }, () => new Int32Array(ARITY))
+    // hashes and links wait in the per-depth arrays.
     const rec = (lo: number, hi: number, depth: number): Sub | null => {
       if (hi - lo === 1) return { hash: leafHashes.subarray(32 * lo, 32 * lo + 32), link: 0 }
       if (depth >= 64) throw new Error('StateTree.build: duplicate key hash')
-      const children = childAt[depth]!
-      const links = linkAt[depth]!
+      const children = childrenAt[depth]!
+      const links = linksAt[depth]!
       children.fill(0)
       links.fill(0)
       let present = 0
@@ -151,7 +153,7 @@ export class StateTree {
         const sub = rec(i, j, depth + 1)
         if (sub === null) return null
         children.set(sub.hash, 32 * nib)
-        links[nib] = sub.link as number
+        links[nib] = sub.link
         present |= 1 << nib
         i = j
       }
@@ -173,7 +175,7 @@ export class StateTree {
     }
     // Copied: a lone leaf's hash is a view into the caller's array.
     this.rootHash = root.hash.slice()
-    this.rootLink = root.link as number
+    this.rootLink = root.link
     return true
   }
 
@@ -238,9 +240,28 @@ export class StateTree {
 
   /** plan() from memory: `leaf` has the leaves loaded so far; every one it lacked is in `missing`, and then the plan is incomplete. */
   private compute (sorted: PathUpdate[], leaf: (hash: Uint8Array) => LeafNode | undefined): { plan: TreePlan, missing: WantedLeaf[] } {
-    const changes: Change[] = []
     const freed: number[] = []
     const missing: WantedLeaf[] = []
+    let targets = new Int32Array(2 * sorted.length + 64)
+    let records = slabOf(targets.length)
+    let changes = 0
+    // Writes the node whose children and links are at `depth` to the plan as its next node.
+    const emit = (record: number, depth: number, present: number): Sub => {
+      if (changes === targets.length) {
+        const t = new Int32Array(2 * targets.length); t.set(targets); targets = t
+        const r = slabOf(t.length); r.bytes.set(records.bytes); records = r
+      }
+      const k = changes++
+      const at = k * RECORD
+      targets[k] = record
+      records.bytes.set(childrenAt[depth]!, at + CHILDREN)
+      records.i32[(at + PRESENT) >> 2] = present
+      records.i32.set(linksAt[depth]!, (at + LINKS) >> 2)
+      scratchChildren.set(childrenAt[depth]!)
+      const hash = sha256(scratch)
+      records.bytes.set(hash, at + HASH)
+      return { hash, link: -(k + 1) }
+    }
 
     const newLeaf = (keyHash: Uint8Array, value: Uint8Array): Sub => ({ hash: leafHash(keyHash, sha256(value)), link: 0 })
 
@@ -249,24 +270,28 @@ export class StateTree {
       if (items.length === 0) return { hash: EMPTY, link: 0 }
       if (items.length === 1) return newLeaf(items[0]!.keyHash, items[0]!.value)
       const runs = nibbleRuns(items, depth)
-      const c: Change = { record: -1, hash: EMPTY, present: 0, nibs: [], hashes: [], links: [] }
+      const children = childrenAt[depth]!
+      const links = linksAt[depth]!
+      children.fill(0)
+      links.fill(0)
+      let present = 0
       for (let nib = 0; nib < ARITY; nib++) {
         const lo = runs[nib]!
         const hi = runs[nib + 1]!
         if (lo === hi) continue
         const sub = build(items.slice(lo, hi), depth + 1)
-        c.nibs.push(nib); c.hashes.push(sub.hash); c.links.push(sub.link)
-        c.present |= 1 << nib
+        children.set(sub.hash, 32 * nib)
+        links[nib] = sub.link
+        present |= 1 << nib
       }
-      scratchChildren.fill(0)
-      return finish(c, changes)
+      return emit(-1, depth, present)
     }
 
     // The updates under a subtree are sorted[lo, hi): ranges, not slices, on the common path.
     const update = (sub: Sub, depth: number, lo: number, hi: number): Sub => {
       if (lo === hi) return sub
       if (isEmpty(sub.hash)) return build(sorted.slice(lo, hi).filter(hasValue), depth)
-      if (sub.link !== 0) return updateNode((sub.link as number) - 1, depth, lo, hi)
+      if (sub.link !== 0) return updateNode(sub.link - 1, depth, lo, hi)
       // A leaf: the key's own (knownLeaf) or one the store finds through the key index.
       const node = (hi - lo === 1 ? knownLeaf(sub.hash, sorted[lo]!) : undefined) ?? leaf(sub.hash)
       if (node === undefined) {
@@ -294,8 +319,10 @@ export class StateTree {
       const s = this.slab(r)
       const at = offset(r)
       const runs = nibbleRuns(sorted, depth, lo, hi)
-      let c: Change | null = null
+      let changed = false
       let present = s.i32[(at + PRESENT) >> 2]!
+      const children = childrenAt[depth]!
+      const links = linksAt[depth]!
       for (let nib = 0; nib < ARITY; nib++) {
         const a = runs[nib]!
         const b = runs[nib + 1]!
@@ -304,29 +331,31 @@ export class StateTree {
         const child: Sub = had ? { hash: s.bytes.subarray(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32), link: s.i32[((at + LINKS) >> 2) + nib]! } : { hash: EMPTY, link: 0 }
         const sub = update(child, depth + 1, a, b)
         if (sub === child || equal32(sub.hash, child.hash)) continue
-        c ??= { record: r, hash: EMPTY, present: 0, nibs: [], hashes: [], links: [] }
-        c.nibs.push(nib); c.hashes.push(sub.hash); c.links.push(sub.link)
+        if (!changed) {
+          // The node's own children and links first: only the touched ones change.
+          children.set(s.bytes.subarray(at + CHILDREN, at + PRESENT))
+          links.set(s.i32.subarray((at + LINKS) >> 2, ((at + LINKS) >> 2) + ARITY))
+          changed = true
+        }
+        children.set(sub.hash, 32 * nib)
+        links[nib] = sub.link
         if (isEmpty(sub.hash)) present &= ~(1 << nib)
         else present |= 1 << nib
       }
-      if (c === null) return { hash: s.bytes.subarray(at + HASH, at + HASH + 32), link: r + 1 }
+      if (!changed) return { hash: s.bytes.subarray(at + HASH, at + HASH + 32), link: r + 1 }
       // Nothing left, or one leaf left, which moves up to its shortest unique prefix: the node goes.
       if (present === 0) { freed.push(r); return { hash: EMPTY, link: 0 } }
       if ((present & (present - 1)) === 0) {
         const nib = 31 - Math.clz32(present)
-        const i = c.nibs.indexOf(nib)
-        const lone: Sub = i >= 0 ? { hash: c.hashes[i]!, link: c.links[i]! } : { hash: s.bytes.slice(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32), link: s.i32[((at + LINKS) >> 2) + nib]! }
-        if (lone.link === 0) { freed.push(r); return lone }
+        if (links[nib] === 0) { freed.push(r); return { hash: children.slice(32 * nib, 32 * nib + 32), link: 0 } }
       }
-      c.present = present
-      scratchChildren.set(s.bytes.subarray(at + CHILDREN, at + PRESENT))
-      return finish(c, changes)
+      return emit(r, depth, present)
     }
 
     const root = update({ hash: this.rootHash, link: this.rootLink }, 0, 0, sorted.length)
     let added = 0
-    for (const c of changes) if (c.record < 0) added++
-    const plan: TreePlan = { root: root.hash.slice(), changes, freed, size: this.nodes + added - freed.length, base: this.epoch, rootLink: root.link }
+    for (let k = 0; k < changes; k++) if (targets[k]! < 0) added++
+    const plan: TreePlan = { root: root.hash.slice(), changes, targets, records, freed, size: this.nodes + added - freed.length, base: this.epoch, rootLink: root.link }
     return { plan, missing }
   }
 
@@ -337,23 +366,22 @@ export class StateTree {
     if (plan.size > this.capacity) throw new Error(`StateTree.apply: the plan needs ${plan.size} nodes, more than the capacity ${this.capacity}`)
     // Freed first, so new nodes can take their records: no change writes a freed node's record.
     for (const r of plan.freed) this.free.push(r)
-    for (const c of plan.changes) {
-      const fresh = c.record < 0
-      if (fresh) c.record = this.allocate()
-      const s = this.slab(c.record)
-      const at = offset(c.record)
-      if (fresh) s.bytes.fill(0, at, at + RECORD)
-      s.bytes.set(c.hash, at + HASH)
-      s.i32[(at + PRESENT) >> 2] = c.present
-      for (let i = 0; i < c.nibs.length; i++) {
-        const nib = c.nibs[i]!
-        s.bytes.set(c.hashes[i]!, at + CHILDREN + 32 * nib)
-        s.i32[((at + LINKS) >> 2) + nib] = linkOf(c.links[i]!)
-      }
+    // The records of the plan's new nodes, as they are allocated (children before parents).
+    const placed = new Int32Array(plan.changes)
+    const link = (l: number): number => (l < 0 ? placed[-l - 1]! + 1 : l)
+    for (let k = 0; k < plan.changes; k++) {
+      let r = plan.targets[k]!
+      if (r < 0) r = this.allocate()
+      placed[k] = r
+      const s = this.slab(r)
+      const at = offset(r)
+      const from = k * RECORD
+      s.bytes.set(plan.records.bytes.subarray(from, from + LINKS), at)
+      for (let nib = 0; nib < ARITY; nib++) s.i32[((at + LINKS) >> 2) + nib] = link(plan.records.i32[((from + LINKS) >> 2) + nib]!)
     }
     this.nodes = plan.size
     this.rootHash = plan.root
-    this.rootLink = linkOf(plan.rootLink)
+    this.rootLink = link(plan.rootLink)
     this.epoch++
   }
 
@@ -432,8 +460,7 @@ export class StateTree {
     if (this.allocated >= this.capacity) return -1
     const r = this.allocated++
     if ((r & SLAB_MASK) === 0) {
-      const buf = new ArrayBuffer(Math.min(SLAB_RECORDS, this.capacity - r) * RECORD)
-      this.slabs.push({ bytes: new Uint8Array(buf), i32: new Int32Array(buf) })
+      this.slabs.push(slabOf(Math.min(SLAB_RECORDS, this.capacity - r)))
     }
     this.nodes++
     return r
@@ -457,14 +484,6 @@ export function pathProof (keyHash: Uint8Array, steps: PathStep[], leaf: LeafNod
   return { value: mine ? leaf.value : null, proof: { siblings, other: leaf === null || mine ? null : { keyHash: leaf.keyHash, valueHash: sha256(leaf.value) } } }
 }
 
-/** Hashes a change's node (`scratchChildren` holds its old children, zeros for a new node) and lists it. */
-function finish (c: Change, changes: Change[]): Sub {
-  for (let i = 0; i < c.nibs.length; i++) scratchChildren.set(c.hashes[i]!, 32 * c.nibs[i]!)
-  c.hash = sha256(scratch)
-  changes.push(c)
-  return { hash: c.hash, link: c }
-}
-
 /**
  * The leaf at a position reached by one update whose old value the caller gave: usually that
  * key's own, rebuilt from the value and recognized by its hash, so it needs no read.
@@ -475,13 +494,15 @@ function knownLeaf (hash: Uint8Array, u: PathUpdate): LeafNode | undefined {
   return equal32(h, hash) ? { kind: 'leaf', hash: h, keyHash: u.keyHash, value: u.old } : undefined
 }
 
+function slabOf (records: number): Slab {
+  const buf = new ArrayBuffer(records * RECORD)
+  return { bytes: new Uint8Array(buf), i32: new Int32Array(buf) }
+}
+
 function offset (r: number): number {
   return (r & SLAB_MASK) * RECORD
 }
 
-function linkOf (l: number | Change): number {
-  return typeof l === 'number' ? l : l.record + 1
-}
 
 function hasValue (u: PathUpdate): u is { keyHash: Uint8Array, value: Uint8Array } {
   return u.value !== null
