@@ -83,10 +83,8 @@ export interface OpenStats {
  * prepare is always relative to the committed root (no pipelining of two uncommitted blocks).
  */
 export class StateStore {
-  /** Updates committed since open: a read that spans one is stale. */
-  private updates = 0
-  /** The current tree's internal nodes. */
-  private tree: StateTree
+  /** The current tree (its version changes with every commit: a read that spans one is stale). */
+  private readonly tree: StateTree
   /**
    * Committed flat values by key hash, null for a key known to be absent. Execution reads every
    * touched key (a LevelDB get each was the top frame of a validator under load); the cache is
@@ -127,7 +125,6 @@ export class StateStore {
       await this.db.batch(ops)
     }
     await this.rebuild(false)
-    this.updates++
   }
 
   /**
@@ -267,11 +264,11 @@ export class StateStore {
       if (isEmpty(root)) return { steps: [], leaf: null }
       throw unknownRoot(root, false)
     }
-    const epoch = this.updates
+    const epoch = this.tree.version
     const { steps, end } = this.tree.read(keyHash)
     if (isEmpty(end.hash)) return { steps, leaf: null }
     const leaf = await this.leafAt(end.hash, { under: keyHash, depth: end.depth })
-    if (this.updates !== epoch) throw unknownRoot(root, true)
+    if (this.tree.version !== epoch) throw unknownRoot(root, true)
     return { steps, leaf }
   }
 
@@ -326,8 +323,8 @@ export class StateStore {
       const got = await this.flat.getMany(unknown.map(i => writes[i]!.key))
       unknown.forEach((i, j) => { updates[i]!.old = this.remember(updates[i]!.keyHash, got[j]) })
     }
-    // Leaves the update must rebuild and whose values were not given (an insert's neighbour,
-    // a leaf a delete moves up) come from the key index.
+    // Leaves the update must rebuild and whose keys are not its own (an insert's neighbour, the
+    // leaf where a delete of an absent key ends) come from the key index.
     const plan = await this.tree.plan(updates, async wanted => await Promise.all(wanted.map(async w => await this.leafAt(w.hash, w.place))))
     if (plan.size > this.tree.capacity) throw tooLarge(this.tree.capacity)
     const ops: BatchOp[] = []
@@ -351,7 +348,6 @@ export class StateStore {
     this.pending = new Map()
     this.tree.apply(p.plan)
     p.writes.forEach((w, i) => { this.values.set(p.keyHashes[i]!, w.value) })
-    this.updates++
   }
 
   /** Inclusion or non-inclusion proof of `key` under the committed root (the only one kept). */

@@ -182,7 +182,7 @@ export class StateTree {
   /**
    * The new root and the records to write for `updates` (one per key hash, any order; `old`
    * the key's current value when known). Changes nothing. A leaf the update must rebuild whose
-   * key's value was not given (an insert beside it, a delete that moves it up) comes from
+   * key's value was not given (an insert beside it, a delete of an absent key ending on it) comes from
    * `load`, asked once for all of them before the new tree is computed.
    */
   async plan (updates: PathUpdate[], load: (wanted: WantedLeaf[]) => Promise<LeafNode[]>): Promise<TreePlan> {
