@@ -395,18 +395,23 @@ export class Replica {
     if (this.log.get(seq)?.decided !== undefined || seq <= this._lastExecuted) this.forwardDecided(from, seq - 1)
   }
 
-  /** Keeps evidence from a view we cannot vote in; bounded to 4 views per seq inside the window. */
+  /** Keeps evidence from a view we cannot vote in (keepLate) and decides the seq if it now can. */
   private noteLate (seq: number, view: number, batch?: Batch, from?: ReplicaId, vote?: { digest: Uint8Array, wire: Uint8Array }): void {
-    if (seq <= this._lastExecuted || seq <= this.low || seq > this.low + this.L) return
+    if (this.keepLate(seq, view, batch, from, vote)) this.tryDecideLate(seq, view)
+  }
+
+  /** Keeps evidence from a view we cannot vote in; bounded to 4 views per seq inside the window. False when not kept. */
+  private keepLate (seq: number, view: number, batch?: Batch, from?: ReplicaId, vote?: { digest: Uint8Array, wire: Uint8Array }): boolean {
+    if (seq <= this._lastExecuted || seq <= this.low || seq > this.low + this.L) return false
     let entry = this.log.get(seq)
     if (entry === undefined) { entry = { slots: new Map() }; this.log.set(seq, entry) }
-    if (entry.decided !== undefined) return
+    if (entry.decided !== undefined) return false
     entry.late ??= new Map()
     let ev = entry.late.get(view)
     if (ev === undefined) {
       if (entry.late.size >= 4) {
         const oldest = Math.min(...entry.late.keys())
-        if (oldest > view) return
+        if (oldest > view) return false
         entry.late.delete(oldest)
       }
       ev = { commits: new Map() }
@@ -424,7 +429,7 @@ export class Replica {
       const known = ev.batch ?? entry.slots.get(view)?.batch
       if (prev === undefined || this.preferVote(prev.digest, vote.digest, known)) ev.commits.set(from, vote)
     }
-    this.tryDecideLate(seq, view)
+    return true
   }
 
   /**
@@ -1156,7 +1161,19 @@ export class Replica {
         this.fx.push({ type: 'needSync', seq: plan.stable.seq })
       }
     }
-    for (const e of this.log.values()) for (const v of e.slots.keys()) if (v < view) e.slots.delete(v)
+    for (const [seq, e] of this.log) {
+      for (const [v, slot] of e.slots) {
+        if (v >= view) continue
+        // Our own COMMIT of that view and the batch it is for stay, as late evidence: the
+        // others may have decided the seq there with our vote, and a replica that forwards us
+        // that decision leaves out what it believes we hold (forwardDecided). Dropped with the
+        // slot, a replica whose own copies of the decision's other COMMITs were lost could never
+        // complete the certificate, and stayed stuck (simulator seed 6522).
+        const own = slot.commits.get(this.self)
+        if (slot.batch !== undefined && own !== undefined && bytesEqual(own.digest, slot.batch.digest)) this.keepLate(seq, v, slot.batch, this.self, own)
+        e.slots.delete(v)
+      }
+    }
     const isPrimary = primaryOf(view, this.n) === this.self
     let maxTimestamp = this.lastProposedTimestamp
     for (const b of batches) {
