@@ -1,4 +1,5 @@
 import { toLatin1 } from '../codec/hex.js'
+import { CorruptionError, ValidationError } from '../errors.js'
 import { ARITY, compare, EMPTY, equal32, isEmpty, leafHash, nibbleAt, nibbleRuns, NODE_TAG, sha256, type LeafNode, type NodePlace, type PathUpdate, type SmtProof } from './merkle.js'
 
 /**
@@ -140,7 +141,7 @@ export class StateTree {
     // hashes and links wait in the per-depth arrays.
     const rec = (lo: number, hi: number, depth: number): Sub | null => {
       if (hi - lo === 1) return { hash: leafHashes.subarray(32 * lo, 32 * lo + 32), link: 0 }
-      if (depth >= 64) throw new Error('StateTree.build: duplicate key hash')
+      if (depth >= 64) throw new ValidationError('ERR_DUPLICATE_WRITE', 'StateTree.build: duplicate key hash')
       const children = childrenAt[depth]!
       const links = linksAt[depth]!
       children.fill(0)
@@ -188,7 +189,7 @@ export class StateTree {
   async plan (updates: PathUpdate[], load: (wanted: WantedLeaf[]) => Promise<LeafNode[]>): Promise<TreePlan> {
     const sorted = [...updates].sort((a, b) => compare(a.keyHash, b.keyHash))
     for (let i = 1; i < sorted.length; i++) {
-      if (compare(sorted[i - 1]!.keyHash, sorted[i]!.keyHash) === 0) throw new Error('StateTree.plan: duplicate key in one update')
+      if (compare(sorted[i - 1]!.keyHash, sorted[i]!.keyHash) === 0) throw new ValidationError('ERR_DUPLICATE_WRITE', 'StateTree.plan: duplicate key in one update')
     }
     const base = this.epoch
     const leaves = new Map<string, LeafNode>()
@@ -198,11 +199,11 @@ export class StateTree {
     for (let attempt = 0; ; attempt++) {
       if (wanted.length > 0) {
         for (const leaf of await load(wanted)) leaves.set(toLatin1(leaf.hash), leaf)
-        if (this.epoch !== base) throw new Error('StateTree.plan: the tree changed while leaves were loaded')
+        if (this.epoch !== base) throw new ValidationError('ERR_STALE_PLAN', 'StateTree.plan: the tree changed while leaves were loaded')
       }
       const { plan, missing } = this.compute(sorted, h => leaves.get(toLatin1(h)))
       if (missing.length === 0) return plan
-      if (attempt > 0) throw new Error(`StateTree.plan: ${missing.length} leaves still missing after loading them`)
+      if (attempt > 0) throw new CorruptionError(`StateTree.plan: ${missing.length} leaves still missing after loading them (the key index or values disagree with the tree)`)
       wanted = missing
     }
   }
@@ -361,9 +362,9 @@ export class StateTree {
 
   /** Writes a plan made from this tree as it is now. */
   apply (plan: TreePlan): void {
-    if (plan.base !== this.epoch) throw new Error('StateTree.apply: the plan was made from another tree')
+    if (plan.base !== this.epoch) throw new ValidationError('ERR_STALE_PLAN', 'StateTree.apply: the plan was made from another tree')
     // Checked first: a plan half applied would leave a tree no root describes.
-    if (plan.size > this.capacity) throw new Error(`StateTree.apply: the plan needs ${plan.size} nodes, more than the capacity ${this.capacity}`)
+    if (plan.size > this.capacity) throw new ValidationError('ERR_STATE_TOO_LARGE', `StateTree.apply: the plan needs ${plan.size} nodes, more than the capacity ${this.capacity}`)
     // Freed first, so new nodes can take their records: no change writes a freed node's record.
     for (const r of plan.freed) this.free.push(r)
     // The records of the plan's new nodes, as they are allocated (children before parents).
@@ -417,12 +418,12 @@ export class StateTree {
     const walk = (hash: Uint8Array, link: number, depth: number): void => {
       if (link === 0) return
       const r = link - 1
-      if (r < 0 || r >= this.allocated || free.has(r) || seen.has(r)) throw new Error(`tree audit: depth ${depth} links to record ${r}, which is out of range, free or linked twice`)
+      if (r < 0 || r >= this.allocated || free.has(r) || seen.has(r)) throw new CorruptionError(`tree audit: depth ${depth} links to record ${r}, which is out of range, free or linked twice`)
       seen.add(r)
       const s = this.slab(r)
       const at = offset(r)
-      if (!equal32(s.bytes.subarray(at + HASH, at + HASH + 32), hash)) throw new Error(`tree audit: record ${r} (depth ${depth}) holds another hash than its parent's link`)
-      if (!equal32(this.hashRecord(r), hash)) throw new Error(`tree audit: record ${r} (depth ${depth}) is not the hash of its children`)
+      if (!equal32(s.bytes.subarray(at + HASH, at + HASH + 32), hash)) throw new CorruptionError(`tree audit: record ${r} (depth ${depth}) holds another hash than its parent's link`)
+      if (!equal32(this.hashRecord(r), hash)) throw new CorruptionError(`tree audit: record ${r} (depth ${depth}) is not the hash of its children`)
       const present = s.i32[(at + PRESENT) >> 2]!
       let children = 0
       let internal = 0
@@ -430,18 +431,18 @@ export class StateTree {
         const child = s.bytes.subarray(at + CHILDREN + 32 * nib, at + CHILDREN + 32 * nib + 32)
         const l = s.i32[((at + LINKS) >> 2) + nib]!
         const has = ((present >> nib) & 1) === 1
-        if (has === isEmpty(child)) throw new Error(`tree audit: record ${r} child ${nib}: present bit ${has ? 1 : 0} with ${has ? 'an empty' : 'a non-empty'} hash`)
-        if (!has && l !== 0) throw new Error(`tree audit: record ${r} links absent child ${nib}`)
+        if (has === isEmpty(child)) throw new CorruptionError(`tree audit: record ${r} child ${nib}: present bit ${has ? 1 : 0} with ${has ? 'an empty' : 'a non-empty'} hash`)
+        if (!has && l !== 0) throw new CorruptionError(`tree audit: record ${r} links absent child ${nib}`)
         if (has) children++
         if (l !== 0) internal++
         walk(child, l, depth + 1)
       }
-      if (children < 2 && internal !== 1) throw new Error(`tree audit: record ${r} (depth ${depth}) has a lone leaf child or none: not canonical`)
+      if (children < 2 && internal !== 1) throw new CorruptionError(`tree audit: record ${r} (depth ${depth}) has a lone leaf child or none: not canonical`)
     }
     walk(this.rootHash, this.rootLink, 0)
-    if (seen.size !== this.nodes) throw new Error(`tree audit: ${seen.size} records reached, size says ${this.nodes}`)
-    if (free.size !== this.free.length) throw new Error('tree audit: a record is on the free list twice')
-    if (seen.size + free.size !== this.allocated) throw new Error(`tree audit: ${this.allocated - seen.size - free.size} records neither in the tree nor free (leaked)`)
+    if (seen.size !== this.nodes) throw new CorruptionError(`tree audit: ${seen.size} records reached, size says ${this.nodes}`)
+    if (free.size !== this.free.length) throw new CorruptionError('tree audit: a record is on the free list twice')
+    if (seen.size + free.size !== this.allocated) throw new CorruptionError(`tree audit: ${this.allocated - seen.size - free.size} records neither in the tree nor free (leaked)`)
   }
 
   private hashRecord (r: number): Uint8Array {
