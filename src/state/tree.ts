@@ -160,14 +160,7 @@ export class StateTree {
       }
       const r = this.allocate()
       if (r < 0) return null
-      const s = this.slab(r)
-      const at = offset(r)
-      s.bytes.set(children, at + CHILDREN)
-      s.i32[(at + PRESENT) >> 2] = present
-      s.i32.set(links, (at + LINKS) >> 2)
-      const hash = this.hashRecord(r)
-      s.bytes.set(hash, at + HASH)
-      return { hash, link: r + 1 }
+      return { hash: writeRecord(this.slab(r), offset(r), depth, present), link: r + 1 }
     }
     const root = count === 0 ? { hash: EMPTY, link: 0 } : rec(0, count, 0)
     if (root === null) {
@@ -253,15 +246,8 @@ export class StateTree {
         const r = slabOf(t.length); r.bytes.set(records.bytes); records = r
       }
       const k = changes++
-      const at = k * RECORD
       targets[k] = record
-      records.bytes.set(childrenAt[depth]!, at + CHILDREN)
-      records.i32[(at + PRESENT) >> 2] = present
-      records.i32.set(linksAt[depth]!, (at + LINKS) >> 2)
-      scratchChildren.set(childrenAt[depth]!)
-      const hash = sha256(scratch)
-      records.bytes.set(hash, at + HASH)
-      return { hash, link: -(k + 1) }
+      return { hash: writeRecord(records, k * RECORD, depth, present), link: -(k + 1) }
     }
 
     const newLeaf = (keyHash: Uint8Array, value: Uint8Array): Sub => ({ hash: leafHash(keyHash, sha256(value)), link: 0 })
@@ -493,6 +479,21 @@ function knownLeaf (hash: Uint8Array, u: PathUpdate): LeafNode | undefined {
   if (u.old === undefined || u.old === null) return undefined
   const h = leafHash(u.keyHash, sha256(u.old))
   return equal32(h, hash) ? { kind: 'leaf', hash: h, keyHash: u.keyHash, value: u.old } : undefined
+}
+
+/**
+ * Writes the node whose children and links wait at `depth` (childrenAt, linksAt) as a record at
+ * `at` in `s` (the tree's, or a plan's) and returns its hash, computed from those children.
+ */
+function writeRecord (s: Slab, at: number, depth: number, present: number): Uint8Array {
+  const children = childrenAt[depth]!
+  s.bytes.set(children, at + CHILDREN)
+  s.i32[(at + PRESENT) >> 2] = present
+  s.i32.set(linksAt[depth]!, (at + LINKS) >> 2)
+  scratchChildren.set(children)
+  const hash = sha256(scratch)
+  s.bytes.set(hash, at + HASH)
+  return hash
 }
 
 function slabOf (records: number): Slab {
